@@ -1,2 +1,42 @@
-"""Curata: dataset curation, labeling and versioning."""
+"""Curata: dataset curation, labeling and versioning.
+
+Example:
+    >>> import curata
+    >>> snap = curata.load("reviews@v3")
+    >>> table = snap.to_arrow()
+"""
+
+from __future__ import annotations
+
 __version__ = "0.1.0"
+
+from curata import errors  # noqa: E402
+from curata.catalog import Catalog, connect  # noqa: E402
+from curata.diff import Diff  # noqa: E402
+from curata.gc import GcReport  # noqa: E402
+from curata.snapshot import Snapshot  # noqa: E402
+from curata.verify import VerifyReport  # noqa: E402
+
+
+def load(ref: str, *, expect_fingerprint: str | None = None) -> Snapshot:
+    """Load a pinned snapshot: ``curata.connect().snapshot(ref)``.
+
+    Args:
+        ref: ``NAME``, ``NAME@TAG``, ``NAME@VERSION`` or ``NAME@fp:HEXPREFIX``.
+        expect_fingerprint: raise ``FingerprintMismatchError`` unless the snapshot's
+            fingerprint starts with this.
+    """
+    return connect().snapshot(ref, expect_fingerprint=expect_fingerprint)
+
+
+__all__ = [
+    "Catalog",
+    "Diff",
+    "GcReport",
+    "Snapshot",
+    "VerifyReport",
+    "__version__",
+    "connect",
+    "errors",
+    "load",
+]

@@ -1,0 +1,405 @@
+"""Record and snapshot fingerprints (DESIGN.md §4).
+
+**Record fingerprint** (``_id``): XXH3-128 over a canonical, type-tagged encoding of a row's
+content columns (those whose name does not start with ``_``). The encoding, spelled out so that
+anyone can re-implement it (``tests/platform/test_fingerprint.py`` does, with a plain Python
+loop and the ``xxhash`` package, and checks committed golden vectors):
+
+* every non-null cell becomes ``key(column) + H(value)`` where ``H`` is the 16-byte big-endian
+  XXH3-128 digest of the value's canonical bytes and ``key(column) = H(b"col\\0" + utf8(name) +
+  b"\\0" + tag)``; the ``tag`` names the logical type family (``str``, ``bin``, ``int``,
+  ``float``, ``bool``, ``decimal``, ``date``, ``ts``, ``tstz``, ``time``, ``dur``, ``struct``,
+  ``list``, ``map``), so ``"1"`` and ``1`` differ but ``int8`` and ``int64`` holding 1 agree;
+* the row's bytes are those pieces concatenated in column-name order (UTF-8 byte order), and
+  the row hash is ``H`` of that. A null cell contributes nothing, so adding an all-null column
+  (schema evolution) leaves existing fingerprints unchanged;
+* canonical bytes: strings as UTF-8; binaries as is; integers as 16-byte little-endian two's
+  complement; floats as IEEE-754 float64 little-endian with ``-0.0`` folded to ``0.0`` and a
+  single NaN; booleans as one byte; decimals as their string form; dates as int64 days;
+  timestamps/times/durations as int64 nanoseconds; a struct as its fields encoded like a row;
+  a list as the concatenation of its elements' ``H`` (a null element as 16 ``0xff`` bytes);
+  a map as a list of ``{key, value}`` structs.
+
+**Snapshot fingerprint**: SHA-256 over a version tag, the canonical schema, the row count and
+the sum modulo 2**128 of the row hashes of *all* columns (system columns and labels included).
+The sum makes it independent of row order, file layout and chunking, yet sensitive to
+duplicates (a row counted twice adds its hash twice).
+
+Everything is vectorised with Arrow compute and ``polars-hash`` (Rust XXH3); there is no
+Python loop per row. Hand-written because no library offers a stable, type-tagged,
+layout-independent table hash (HF ``datasets`` hashes pickles; Delta has none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import polars_hash as plh
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curata.errors import FingerprintError
+
+FINGERPRINT_VERSION = "curata-fp-1"
+_MASK64 = (1 << 64) - 1
+_TWO64 = pl.lit(2**64, dtype=pl.UInt128)
+_NULL_ELEMENT = b"\xff" * 16
+_NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+# --- type tags ----------------------------------------------------------------------------------
+
+
+def type_tag(t: pa.DataType) -> str:
+    """The logical type family of an Arrow type, as used in the canonical encoding."""
+    if pa.types.is_dictionary(t):
+        return type_tag(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "str"
+    if (
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_binary_view(t)
+    ):
+        return "bin"
+    if pa.types.is_boolean(t):
+        return "bool"
+    if pa.types.is_integer(t):
+        return "int"
+    if pa.types.is_floating(t):
+        return "float"
+    if pa.types.is_decimal(t):
+        return "decimal"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "tstz" if t.tz else "ts"
+    if pa.types.is_time(t):
+        return "time"
+    if pa.types.is_duration(t):
+        return "dur"
+    if pa.types.is_struct(t):
+        return "struct"
+    if pa.types.is_map(t):
+        return "map"
+    if (
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
+        or pa.types.is_list_view(t)
+        or pa.types.is_large_list_view(t)
+    ):
+        return "list"
+    if pa.types.is_null(t):
+        return "null"
+    raise FingerprintError("?", type=str(t), reason="no canonical encoding for this Arrow type")
+
+
+def canonical_type(t: pa.DataType) -> object:
+    """A JSON-able, layout-independent description of a type (used in the schema hash)."""
+    tag = type_tag(t)
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if tag == "struct":
+        return {"struct": sorted([[f.name, canonical_type(f.type)] for f in t])}
+    if tag == "map":
+        return {"map": [canonical_type(t.key_type), canonical_type(t.item_type)]}
+    if tag == "list":
+        return {"list": canonical_type(t.value_type)}
+    return tag
+
+
+def schema_digest(schema: pa.Schema) -> str:
+    """Canonical JSON of a schema: sorted names with their logical types."""
+    items = sorted([f.name, canonical_type(f.type)] for f in schema)
+    return json.dumps(items, separators=(",", ":"), sort_keys=True)
+
+
+def _digest(data: bytes) -> bytes:
+    import xxhash
+
+    return xxhash.xxh3_128_digest(data)
+
+
+def column_key(name: str, tag: str) -> bytes:
+    return _digest(b"col\0" + name.encode() + b"\0" + tag.encode())
+
+
+# --- vectorised hashing --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _U128:
+    """A column of 128-bit hashes as two uint64 numpy arrays plus a validity mask."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    valid: np.ndarray
+
+    def pack(self) -> pa.Array:
+        """16-byte big-endian values as fixed_size_binary(16) (nulls stay null)."""
+        buf = np.empty((len(self.hi), 2), dtype=">u8")
+        buf[:, 0] = self.hi
+        buf[:, 1] = self.lo
+        out = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(16), len(self.hi), [None, pa.py_buffer(buf.tobytes())]
+        )
+        if not self.valid.all():
+            out = pc.if_else(pa.array(~self.valid), pa.scalar(None, pa.binary(16)), out)
+        return out
+
+
+def _xxh3(arr: pa.Array, seed: int = 0) -> _U128:
+    """XXH3-128 (with ``seed``) of each value of a binary-like array, in Rust via polars-hash."""
+    s = pl.from_arrow(arr)
+    assert isinstance(s, pl.Series)
+    h = pl.DataFrame({"v": s}).select(h=plh.col("v").nchash.xxh3_128(seed=seed))
+    h = h.select(hi=(pl.col("h") // _TWO64).cast(pl.UInt64), lo=(pl.col("h") % _TWO64).cast(pl.UInt64))
+    valid = h["hi"].is_not_null().to_numpy()
+    hi = h["hi"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
+    lo = h["lo"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
+    return _U128(hi, lo, np.asarray(valid, dtype=bool))
+
+
+def _fixed_bytes(values: np.ndarray, width: int, valid: np.ndarray) -> pa.Array:
+    """Fixed-width little-endian bytes of a numeric numpy array as a binary array."""
+    raw = np.ascontiguousarray(values).view(np.uint8).reshape(len(values), width)
+    arr = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), len(values), [None, pa.py_buffer(raw.tobytes())]
+    )
+    if not valid.all():
+        arr = pc.if_else(pa.array(~valid), pa.scalar(None, pa.binary(width)), arr)
+    return arr.cast(pa.binary())
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    if arr.null_count == 0:
+        return np.ones(len(arr), dtype=bool)
+    return np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _int_bytes(arr: pa.Array) -> pa.Array:
+    valid = _valid(arr)
+    if pa.types.is_unsigned_integer(arr.type):
+        lo = np.asarray(arr.cast(pa.uint64()).fill_null(0).to_numpy(), dtype=np.uint64)
+        hi = np.zeros(len(arr), dtype=np.uint64)
+    else:
+        v = np.asarray(arr.cast(pa.int64()).fill_null(0).to_numpy(), dtype=np.int64)
+        lo = v.view(np.uint64)
+        hi = np.where(v < 0, np.uint64(_MASK64), np.uint64(0)).astype(np.uint64)
+    both = np.empty((len(arr), 2), dtype="<u8")
+    both[:, 0] = lo
+    both[:, 1] = hi
+    return _fixed_bytes(both.view(np.uint8), 16, valid)
+
+
+def _float_bytes(arr: pa.Array) -> pa.Array:
+    valid = _valid(arr)
+    v = np.asarray(arr.cast(pa.float64()).fill_null(0.0).to_numpy(), dtype="<f8").copy()
+    v[v == 0.0] = 0.0  # folds -0.0
+    bits = v.view("<u8")
+    bits[np.isnan(v)] = np.uint64(0x7FF8000000000000)
+    return _fixed_bytes(bits, 8, valid)
+
+
+def _temporal_ns(arr: pa.Array) -> pa.Array:
+    t = arr.type
+    if pa.types.is_date32(t):
+        return arr.view(pa.int32()).cast(pa.int64())
+    if pa.types.is_date64(t):
+        return pc.divide(arr.view(pa.int64()), 86_400_000)
+    phys = pa.int32() if pa.types.is_time32(t) else pa.int64()
+    return pc.multiply_checked(arr.view(phys).cast(pa.int64()), _NS_PER[t.unit])
+
+
+def canonical_bytes(arr: pa.Array, name: str = "?") -> pa.Array:
+    """The canonical bytes of each value as a binary-like array (nulls stay null)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    try:
+        tag = type_tag(arr.type)
+    except FingerprintError as exc:
+        raise FingerprintError(name, type=str(arr.type), reason=exc.reason) from None
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if tag == "str":
+        return arr.cast(pa.large_string()).cast(pa.large_binary())
+    if tag == "bin":
+        return arr.cast(pa.large_binary())
+    if tag == "int":
+        return _int_bytes(arr)
+    if tag == "float":
+        return _float_bytes(arr)
+    if tag == "bool":
+        ints = np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.uint8)
+        return _fixed_bytes(ints, 1, _valid(arr))
+    if tag == "decimal":
+        return arr.cast(pa.string()).cast(pa.binary())
+    if tag in ("date", "ts", "tstz", "time", "dur"):
+        ns = _temporal_ns(arr)
+        return _fixed_bytes(np.asarray(ns.fill_null(0).to_numpy(), dtype="<i8"), 8, _valid(arr))
+    if tag == "struct":
+        return _struct_bytes(arr, name)
+    if tag in ("list", "map"):
+        return _list_bytes(arr, name)
+    raise FingerprintError(name, type=str(arr.type), reason="unsupported type")
+
+
+def _struct_bytes(arr: pa.StructArray, name: str) -> pa.Array:
+    fields = [arr.type.field(i) for i in range(arr.type.num_fields)]
+    children = {f.name: c for f, c in zip(fields, arr.flatten(), strict=True)}
+    types = {f.name: f.type for f in fields}
+    packed = _combine_cells(children, types, len(arr), prefix=f"{name}.").pack()
+    out = packed.cast(pa.binary())
+    if arr.null_count:
+        out = pc.if_else(pc.is_valid(arr), out, pa.scalar(None, pa.binary()))
+    return out
+
+
+def _list_bytes(arr: pa.Array, name: str) -> pa.Array:
+    if pa.types.is_map(arr.type):
+        entries = pa.StructArray.from_arrays([arr.keys, arr.items], names=["key", "value"])
+        arr = pa.LargeListArray.from_arrays(
+            arr.offsets.cast(pa.int64()), entries, mask=pc.is_null(arr)
+        )
+    if not pa.types.is_large_list(arr.type):
+        arr = arr.cast(pa.large_list(arr.type.value_type))
+    arr = pa.concat_arrays([arr])  # drops any slice offset so offsets index values directly
+    offsets = pc.subtract(arr.offsets, arr.offsets[0])
+    flat = arr.values.slice(arr.offsets[0].as_py(), len(arr.values) - arr.offsets[0].as_py())
+    elems = _xxh3(canonical_bytes(flat, f"{name}[]")).pack().cast(pa.binary())
+    elems = pc.fill_null(elems, pa.scalar(_NULL_ELEMENT, pa.binary()))
+    rebuilt = pa.LargeListArray.from_arrays(offsets, elems, mask=pc.is_null(arr))
+    return pc.binary_join(rebuilt, b"")
+
+
+def column_seed(name: str, tag: str) -> int:
+    """The XXH3 seed of a column: the first 8 bytes of H(b"col\\0" + name + b"\\0" + tag)."""
+    return int.from_bytes(column_key(name, tag)[:8], "big")
+
+
+def _combine_cells(
+    columns: dict[str, pa.Array], types: dict[str, pa.DataType], n: int, *, prefix: str = ""
+) -> _U128:
+    """Row hash: H(big-endian bytes of the sum mod 2**128 of the non-null cells' seeded hashes).
+
+    Each cell is hashed with a seed derived from its column name and type family, so the sum
+    does not depend on column order; the final H makes the row hash non-linear, so swapping
+    cells between rows changes the snapshot sum.
+    """
+    hi = np.zeros(n, dtype=np.uint64)
+    lo = np.zeros(n, dtype=np.uint64)
+    for col in columns:
+        tag = type_tag(types[col])
+        if tag == "null":
+            continue
+        cell = _xxh3(canonical_bytes(columns[col], prefix + col), seed=column_seed(col, tag))
+        c_hi = np.where(cell.valid, cell.hi, np.uint64(0))
+        c_lo = np.where(cell.valid, cell.lo, np.uint64(0))
+        new_lo = lo + c_lo  # uint64 wraps; the carry is where the sum got smaller
+        hi = hi + c_hi + (new_lo < lo).astype(np.uint64)
+        lo = new_lo
+    return _xxh3(_U128(hi, lo, np.ones(n, dtype=bool)).pack().cast(pa.binary()))
+
+
+def _as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    return data
+
+
+def _row_u128(data: pa.Table | pa.RecordBatch, columns: Iterable[str] | None = None) -> _U128:
+    table = _as_table(data)
+    names = list(columns) if columns is not None else table.column_names
+    cols = {c: table.column(c).combine_chunks() for c in names}
+    types = {c: table.schema.field(c).type for c in names}
+    return _combine_cells(cols, types, table.num_rows)
+
+
+def row_hashes(data: pa.Table | pa.RecordBatch, *, columns: Iterable[str] | None = None) -> pa.Array:
+    """Row hashes (fixed_size_binary(16), big-endian) over ``columns`` (default: all)."""
+    return _row_u128(data, columns).pack()
+
+
+def content_columns(schema: pa.Schema) -> list[str]:
+    return [n for n in schema.names if not n.startswith("_")]
+
+
+def record_ids(data: pa.Table | pa.RecordBatch) -> pa.Array:
+    """The record fingerprint ``_id`` (32 lowercase hex chars) of each row."""
+    table = _as_table(data)
+    return hex_strings(row_hashes(table, columns=content_columns(table.schema)))
+
+
+def hex_strings(hashes: pa.Array) -> pa.Array:
+    s = pl.from_arrow(hashes.cast(pa.binary()))
+    assert isinstance(s, pl.Series)
+    return s.bin.encode("hex").to_arrow().cast(pa.string())
+
+
+# --- snapshot fingerprint -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowHashSum:
+    """An order-independent multiset accumulator: row count and sum of row hashes mod 2**128."""
+
+    count: int = 0
+    total: int = 0
+
+    def __add__(self, other: RowHashSum) -> RowHashSum:
+        return RowHashSum(self.count + other.count, (self.total + other.total) % (1 << 128))
+
+    def __sub__(self, other: RowHashSum) -> RowHashSum:
+        return RowHashSum(self.count - other.count, (self.total - other.total) % (1 << 128))
+
+    def to_json(self) -> dict[str, int | str]:
+        return {"count": self.count, "total": f"{self.total:032x}"}
+
+    @classmethod
+    def from_json(cls, d: dict[str, int | str]) -> RowHashSum:
+        return cls(int(d["count"]), int(str(d["total"]), 16))
+
+
+def combine(schema: pa.Schema, acc: RowHashSum) -> str:
+    """The snapshot fingerprint of rows summarised by ``acc`` under ``schema`` (64 hex chars)."""
+    h = hashlib.sha256()
+    h.update(FINGERPRINT_VERSION.encode() + b"\0")
+    h.update(schema_digest(schema).encode() + b"\0")
+    h.update(acc.count.to_bytes(8, "big"))
+    h.update(acc.total.to_bytes(16, "big"))
+    return h.hexdigest()
+
+
+def accumulate(batches: Iterable[pa.RecordBatch | pa.Table]) -> RowHashSum:
+    acc = RowHashSum()
+    for b in batches:
+        acc = acc + row_sum(b)
+    return acc
+
+
+def row_sum(data: pa.Table | pa.RecordBatch) -> RowHashSum:
+    """Row count and sum of the row hashes over all columns of ``data``."""
+    h = _row_u128(data)
+    return RowHashSum(len(h.hi), _sum_u128(h.hi, h.lo))
+
+
+def _sum_u128(hi: np.ndarray, lo: np.ndarray) -> int:
+    """Exact sum mod 2**128 using 32-bit limbs summed in uint64 (no overflow below 2**32 rows)."""
+    limbs = [(hi >> np.uint64(32)), hi & np.uint64(0xFFFFFFFF),
+             (lo >> np.uint64(32)), lo & np.uint64(0xFFFFFFFF)]
+    total = 0
+    for limb in limbs:
+        total = (total << 32) + int(limb.sum(dtype=np.uint64))
+    return total % (1 << 128)
+
+
+def snapshot_fingerprint(data: pa.Table, *, schema: pa.Schema | None = None) -> str:
+    """Fingerprint of a whole table (all columns), independent of row order and chunking."""
+    return combine(schema or data.schema, accumulate(data.to_batches(max_chunksize=262_144)))

@@ -1,0 +1,146 @@
+"""Pinned snapshots: one Delta version of a dataset's records plus its fingerprint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from curata.catalog import Catalog
+    from curata.verify import VerifyReport
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """An immutable, pinned view of one version of a dataset.
+
+    Writes after it never change what it loads: every read goes to ``version`` of the Delta
+    table. Obtain one with ``curata.load(ref)`` or ``Catalog.snapshot(ref)``.
+
+    Example:
+        >>> snap = curata.load("reviews@v3")
+        >>> table = snap.to_arrow(columns=["text", "_license"])
+    """
+
+    dataset: str
+    version: int
+    fingerprint: str
+    num_rows: int
+    tag: str | None = None
+    table_uri: str
+    storage_options: dict[str, str] | None = field(default=None, repr=False)
+    catalog: Catalog | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ref(self) -> str:
+        """A ref that resolves to exactly this snapshot (the tag if it has one)."""
+        return f"{self.dataset}@{self.tag if self.tag else self.version}"
+
+    def delta_table(self) -> Any:
+        from deltalake import DeltaTable
+
+        return DeltaTable(self.table_uri, version=self.version, storage_options=self.storage_options)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema(self.delta_table().schema().to_arrow())
+
+    def to_dataset(self) -> pads.Dataset:
+        """A ``pyarrow.dataset.Dataset`` over the files of this version."""
+        return self.delta_table().to_pyarrow_dataset()
+
+    def to_arrow(
+        self, columns: Sequence[str] | None = None, filter: Any = None
+    ) -> pa.Table:
+        """The snapshot as a ``pyarrow.Table``.
+
+        Args:
+            columns: columns to read (default: all).
+            filter: a ``pyarrow.compute.Expression`` or DNF filter list, pushed down to Parquet.
+        """
+        dt = self.delta_table()
+        cols = list(columns) if columns is not None else None
+        if filter is None or isinstance(filter, list):
+            return dt.to_pyarrow_table(columns=cols, filters=filter)
+        return dt.to_pyarrow_dataset().to_table(columns=cols, filter=filter)
+
+    def to_batches(
+        self, columns: Sequence[str] | None = None, *, batch_size: int = 65_536, filter: Any = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the snapshot as record batches (bounded memory)."""
+        ds = self.to_dataset()
+        yield from ds.to_batches(
+            columns=list(columns) if columns is not None else None,
+            filter=filter,
+            batch_size=batch_size,
+        )
+
+    def to_polars(self, lazy: bool = False) -> pl.DataFrame | pl.LazyFrame:
+        """The snapshot as a Polars ``DataFrame`` or, with ``lazy=True``, a ``LazyFrame``."""
+        import polars as pl
+
+        lf = pl.scan_delta(
+            self.table_uri, version=self.version, storage_options=self.storage_options
+        )
+        return lf if lazy else lf.collect()
+
+    def to_hf(self) -> Any:
+        """The snapshot as a Hugging Face ``datasets.Dataset`` (needs the ``hf`` extra)."""
+        try:
+            import datasets
+        except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+            raise ModuleNotFoundError(
+                "to_hf() needs Hugging Face datasets: pip install 'curata[hf]'"
+            ) from exc
+        return datasets.Dataset(datasets.table.InMemoryTable(self.to_arrow()))
+
+    def files(self) -> list[dict[str, Any]]:
+        """The Parquet files of this version: path (relative), size, num_records."""
+        actions = self.delta_table().get_add_actions(flatten=True)
+        t = pa.table(actions) if not isinstance(actions, pa.Table) else actions
+        cols = {c: t.column(c).to_pylist() for c in ("path", "size_bytes", "num_records")}
+        return [
+            {"path": p, "size": s, "num_rows": n}
+            for p, s, n in zip(cols["path"], cols["size_bytes"], cols["num_records"], strict=True)
+        ]
+
+    def verify(self) -> VerifyReport:
+        """Recompute the fingerprint from the stored files; report missing or altered files."""
+        from curata.verify import verify_snapshot
+
+        return verify_snapshot(self)
+
+    def licenses(self) -> list[dict[str, Any]]:
+        """License mix: one entry per ``_license`` and ``_source`` with its record count."""
+        import polars as pl
+
+        lf = self.to_polars(lazy=True)
+        assert isinstance(lf, pl.LazyFrame)
+        mix = (
+            lf.group_by("_license", "_source")
+            .agg(pl.len().alias("records"))
+            .sort("records", descending=True)
+            .collect()
+        )
+        return [
+            {"license": r["_license"], "source": r["_source"], "records": r["records"]}
+            for r in mix.iter_rows(named=True)
+        ]
+
+    def export_webdataset(self, out: str, **options: Any) -> Any:
+        """Write WebDataset shards of this snapshot; see ``curata.export.export_webdataset``."""
+        from curata.export import export_webdataset
+
+        return export_webdataset(self, out, **options)
+
+    def webdataset(self, **options: Any) -> Any:
+        """Iterate samples for training loops; see ``curata.export.webdataset``."""
+        from curata.export import webdataset
+
+        return webdataset(self, **options)

@@ -1,0 +1,58 @@
+"""Warehouse layout and file access for local folders and object stores."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
+
+TABLE_KINDS = ("records", "rejects", "annotations")
+
+
+def join_uri(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def filesystem(uri: str, storage_options: dict[str, str] | None = None) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow filesystem and the path inside it for ``uri``.
+
+    Object-store credentials come from ``storage_options`` or the environment (``AWS_*``),
+    never from the catalog.
+    """
+    opts = {k.lower(): v for k, v in (storage_options or {}).items()}
+    if is_local(uri):
+        path = uri[len("file://"):] if uri.startswith("file://") else uri
+        return pafs.LocalFileSystem(), os.path.abspath(path)
+    parsed = urlparse(uri)
+    if parsed.scheme in ("s3", "s3a"):
+        endpoint = opts.get("aws_endpoint_url") or opts.get("endpoint_url") or os.environ.get(
+            "AWS_ENDPOINT_URL"
+        )
+        kwargs: dict[str, object] = {
+            "access_key": opts.get("aws_access_key_id") or os.environ.get("AWS_ACCESS_KEY_ID"),
+            "secret_key": opts.get("aws_secret_access_key")
+            or os.environ.get("AWS_SECRET_ACCESS_KEY"),
+            "region": opts.get("aws_region") or os.environ.get("AWS_REGION") or "us-east-1",
+        }
+        if endpoint:
+            ep = urlparse(endpoint)
+            kwargs["endpoint_override"] = ep.netloc or endpoint
+            kwargs["scheme"] = ep.scheme or "https"
+        return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v}), parsed.netloc + parsed.path
+    fs, path = pafs.FileSystem.from_uri(uri)
+    return fs, path
+
+
+def delta_storage_options(uri: str, storage_options: dict[str, str] | None) -> dict[str, str] | None:
+    """Options for deltalake: plain-HTTP endpoints (e.g. a local S3 server) need AWS_ALLOW_HTTP."""
+    opts = dict(storage_options or {})
+    if not is_local(uri):
+        endpoint = opts.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL", "")
+        if endpoint.startswith("http://"):
+            opts.setdefault("AWS_ALLOW_HTTP", "true")
+    return opts or None

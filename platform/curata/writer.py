@@ -1,0 +1,463 @@
+"""The write path: system columns, Delta commits, and the catalog records that pin them.
+
+Every write is one Delta commit; the catalog learns of it afterwards (snapshot fingerprint,
+file hashes, run status). A process killed between the two leaves a Delta version the catalog
+does not know yet: ``Catalog._fingerprint_record`` recomputes it from the data on first use, so
+the catalog never disagrees with the table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+from sqlalchemy import select
+
+from curata import __version__
+from curata import fingerprint as fp
+from curata._util import current_user, new_run_id, utcnow
+from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
+from curata.errors import (
+    CommitConflictError,
+    CurataError,
+    LicenseError,
+    SchemaMismatchError,
+)
+from curata.storage import filesystem, join_uri
+
+SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
+PROVENANCE_TYPE = pa.struct([
+    ("uri", pa.string()),
+    ("locator", pa.string()),
+    ("run_id", pa.string()),
+    ("retrieved_at", pa.timestamp("us", tz="UTC")),
+])
+# Time travel to tagged versions needs the old log entries: never expire them.
+TABLE_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
+DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
+ROW_GROUP_ROWS = 131_072
+COMMIT_RETRIES = 15
+
+
+# --- types ----------------------------------------------------------------------------------
+
+
+def delta_type(t: pa.DataType) -> pa.DataType:
+    """The Delta-compatible Arrow type we store ``t`` as (Delta has no unsigned or time types)."""
+    if pa.types.is_dictionary(t):
+        return delta_type(t.value_type)
+    if pa.types.is_unsigned_integer(t):
+        return {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.int64()}[t.bit_width]
+    if pa.types.is_float16(t):
+        return pa.float32()
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz="UTC" if t.tz else None)
+    if pa.types.is_date64(t):
+        return pa.date32()
+    if pa.types.is_time(t) or pa.types.is_duration(t):
+        return pa.int64()
+    if pa.types.is_null(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, delta_type(f.type)) for f in t])
+    if pa.types.is_map(t):
+        return pa.map_(delta_type(t.key_type), delta_type(t.item_type))
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return pa.list_(delta_type(t.value_type))
+    return t
+
+
+def _cast_column(arr: pa.Array, target: pa.DataType, dataset: str, name: str) -> pa.Array:
+    if arr.type == target:
+        return arr
+    try:
+        if pa.types.is_time(arr.type) or pa.types.is_duration(arr.type):
+            return fp._temporal_ns(arr)
+        return arr.cast(target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise SchemaMismatchError(
+            dataset, reason=f"column {name!r}: cannot store {arr.type} as {target} ({exc})",
+            columns=[name]) from None
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema, dataset: str) -> pa.RecordBatch:
+    """Cast a batch to ``schema`` (missing columns become nulls)."""
+    cols = []
+    for f in schema:
+        idx = batch.schema.get_field_index(f.name)
+        if idx < 0:
+            cols.append(pa.nulls(batch.num_rows, f.type))
+        else:
+            cols.append(_cast_column(batch.column(idx), f.type, dataset, f.name))
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+def to_batches(data: Any) -> Iterator[pa.RecordBatch]:
+    """Stream any Arrow-ish input (tables, readers, batch iterables, Polars, PyCapsule)."""
+    if isinstance(data, pa.RecordBatch):
+        yield data
+    elif isinstance(data, pa.Table):
+        yield from data.to_batches(max_chunksize=ROW_GROUP_ROWS)
+    elif isinstance(data, pa.RecordBatchReader):
+        yield from data
+    elif type(data).__module__.startswith("polars"):
+        import polars as pl
+
+        frame = data.collect() if isinstance(data, pl.LazyFrame) else data
+        yield from frame.to_arrow().to_batches(max_chunksize=ROW_GROUP_ROWS)
+    elif hasattr(data, "__arrow_c_stream__"):
+        yield from pa.RecordBatchReader.from_stream(data)
+    elif isinstance(data, Iterable):
+        for item in data:
+            yield from to_batches(item)
+    else:
+        raise TypeError(f"cannot append {type(data).__name__}; pass Arrow or Polars data")
+
+
+def validate_license(expression: str) -> str:
+    """Check an SPDX expression (``unknown`` and ``LicenseRef-…`` allowed); return it normalised."""
+    from license_expression import ExpressionError, get_spdx_licensing
+
+    if expression.strip().lower() == "unknown":
+        return "unknown"
+    licensing = get_spdx_licensing()
+    try:
+        parsed = licensing.parse(expression, validate=True, strict=False)
+    except ExpressionError as exc:
+        raise LicenseError(expression, reason=str(exc)) from None
+    if parsed is None:
+        raise LicenseError(expression, reason="empty license expression")
+    unknown = [k for k in licensing.unknown_license_keys(parsed)
+               if not str(k).startswith("LicenseRef-")]
+    if unknown:
+        raise LicenseError(expression, reason=f"not SPDX identifiers: {', '.join(map(str, unknown))}")
+    return str(parsed)
+
+
+# --- append ---------------------------------------------------------------------------------
+
+
+class _Prepared:
+    """Adds system columns to each batch and accumulates the row-hash sum as it streams."""
+
+    def __init__(self, *, dataset: str, source_id: str, license: str, uri: str, run_id: str,
+                 retrieved_at: datetime, table_schema: pa.Schema | None, merge: bool) -> None:
+        self.dataset, self.source_id, self.license = dataset, source_id, license
+        self.uri, self.run_id, self.retrieved_at = uri, run_id, retrieved_at
+        self.table_schema, self.merge = table_schema, merge
+        self.acc = fp.RowHashSum()
+        self.schema: pa.Schema | None = None
+
+    def _with_system_columns(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        n = batch.num_rows
+        names = batch.schema.names
+        content = [f for f in batch.schema if not f.name.startswith("_")]
+        arrays = {f.name: _cast_column(batch.column(f.name), delta_type(f.type), self.dataset,
+                                       f.name) for f in content}
+        body = pa.RecordBatch.from_pydict(arrays) if arrays else None
+        out: dict[str, pa.Array] = {}
+        out["_id"] = (batch.column("_id") if "_id" in names
+                      else fp.record_ids(body) if body is not None
+                      else fp.record_ids(pa.table({"_": pa.nulls(n)})))
+        out["_source"] = (batch.column("_source") if "_source" in names
+                          else pa.array([self.source_id] * n, pa.string()))
+        out["_license"] = (batch.column("_license") if "_license" in names
+                           else pa.array([self.license] * n, pa.string()))
+        if "_provenance" in names:
+            out["_provenance"] = batch.column("_provenance")
+        else:
+            locator = (batch.column("_locator").cast(pa.string()) if "_locator" in names
+                       else pa.nulls(n, pa.string()))
+            out["_provenance"] = pa.StructArray.from_arrays(
+                [pa.array([self.uri] * n, pa.string()), locator,
+                 pa.array([self.run_id] * n, pa.string()),
+                 pa.array([self.retrieved_at] * n, pa.timestamp("us", tz="UTC"))],
+                fields=list(PROVENANCE_TYPE))
+        extra = {k: batch.column(k) for k in names
+                 if k.startswith("_") and k not in SYSTEM_COLUMNS and k != "_locator"}
+        return pa.RecordBatch.from_pydict({**out, **extra, **arrays})
+
+    def _target_schema(self, first: pa.RecordBatch) -> pa.Schema:
+        if self.table_schema is None:
+            return first.schema
+        new = [n for n in first.schema.names if n not in self.table_schema.names]
+        if new and not self.merge:
+            raise SchemaMismatchError(self.dataset, reason=f"new columns {new}", columns=new)
+        fields = list(self.table_schema) + [first.schema.field(n) for n in new]
+        return pa.schema(fields)
+
+    def batches(self, data: Any) -> Iterator[pa.RecordBatch]:
+        for raw in to_batches(data):
+            if raw.num_rows == 0:
+                continue
+            batch = self._with_system_columns(raw)
+            if self.schema is None:
+                self.schema = self._target_schema(batch)
+            batch = conform(batch, self.schema, self.dataset)
+            self.acc = self.acc + fp.row_sum(batch)
+            yield batch
+
+
+def _source_id(dataset: str, name: str, uri: str, license: str) -> str:
+    return "src-" + xxhash.xxh3_64_hexdigest(f"{dataset}\0{name}\0{uri}\0{license}".encode())
+
+
+def start_run(cat: Any, dataset: str, *, run_id: str | None = None, operation: str = "append",
+              stats: dict[str, Any] | None = None) -> str:
+    """Record a running write; it becomes committed/failed/unchanged when it ends."""
+    ds_id = cat._ensure_dataset(dataset)
+    run_id = run_id or new_run_id()
+    with cat.session() as s:
+        if s.get(IngestRun, run_id) is None:
+            s.add(IngestRun(id=run_id, dataset_id=ds_id, operation=operation, status="running",
+                            user=current_user(), host=socket.gethostname(), pid=os.getpid(),
+                            tool_version=__version__, stats=stats or {}))
+    return run_id
+
+
+def finish_run(cat: Any, run_id: str, *, status: str, version: int | None = None,
+               stats: dict[str, Any] | None = None, error: str = "") -> None:
+    with cat.session() as s:
+        run = s.get(IngestRun, run_id)
+        if run is None:
+            return
+        run.status, run.finished_at, run.version, run.error = status, utcnow(), version, error
+        if stats is not None:
+            run.stats = {**(run.stats or {}), **stats}
+
+
+def register_source(cat: Any, dataset: str, *, name: str, uri: str, license: str,
+                    attribution: str = "", artifacts: list[Any] | None = None,
+                    run_id: str | None = None, source_id: str | None = None) -> str:
+    """Record a source (license, provenance, artifact hashes); returns its id."""
+    sid = source_id or _source_id(dataset, name, uri, license)
+    with cat.session() as s:
+        d = cat._dataset_row(s, dataset)
+        row = s.get(Source, sid)
+        if row is None:
+            s.add(Source(id=sid, dataset_id=d.id, name=name, uri=uri, license=license,
+                         attribution=attribution or "", artifacts=artifacts or [], run_id=run_id))
+        else:
+            row.retrieved_at, row.run_id = utcnow(), run_id
+            if artifacts:
+                row.artifacts = artifacts
+    return sid
+
+
+def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
+           source_uri: str | None = None, attribution: str | None = None,
+           run_id: str | None = None, schema_evolution: Literal["none", "merge"] = "none",
+           commit_metadata: dict[str, str] | None = None, target_file_size: int | None = None,
+           description: str = "", operation: str = "append") -> Any:
+    license = validate_license(license)
+    cat._ensure_dataset(dataset, description)
+    run_id = start_run(cat, dataset, run_id=run_id, operation=operation)
+    try:
+        sid = register_source(cat, dataset, name=source, uri=source_uri or source,
+                              license=license, attribution=attribution or "", run_id=run_id)
+        existing = cat._delta(dataset)
+        prep = _Prepared(
+            dataset=dataset, source_id=sid, license=license, uri=source_uri or source,
+            run_id=run_id, retrieved_at=utcnow(),
+            table_schema=pa.schema(existing.schema().to_arrow()) if existing else None,
+            merge=schema_evolution == "merge")
+        version = write_batches(cat, dataset, prep, data, run_id=run_id, operation=operation,
+                                commit_metadata=commit_metadata,
+                                target_file_size=target_file_size)
+    except BaseException as exc:
+        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    if version is None:  # nothing to write
+        finish_run(cat, run_id, status="unchanged", stats={"rows_written": 0})
+        return cat.snapshot(dataset)
+    finish_run(cat, run_id, status="committed", version=version,
+               stats={"rows_written": prep.acc.count})
+    return cat.snapshot(f"{dataset}@{version}")
+
+
+def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id: str,
+                  operation: str, commit_metadata: dict[str, str] | None,
+                  target_file_size: int | None) -> int | None:
+    """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty."""
+    from deltalake import (
+        CommitProperties,
+        PostCommitHookProperties,
+        WriterProperties,
+        write_deltalake,
+    )
+    from deltalake.exceptions import CommitFailedError
+
+    stream = prep.batches(data)
+    first = next(stream, None)
+    if first is None:
+        return None
+    assert prep.schema is not None
+    reader = pa.RecordBatchReader.from_batches(prep.schema, itertools.chain([first], stream))
+    meta = {"curata.run_id": run_id, "curata.user": current_user(),
+            "curata.version": __version__, "curata.operation": operation,
+            **(commit_metadata or {})}
+    uri = cat.table_uri(dataset)
+    try:
+        write_deltalake(
+            uri, reader, mode="append", schema_mode="merge" if prep.merge else None,
+            configuration=TABLE_CONFIGURATION, storage_options=cat.storage_options,
+            target_file_size=target_file_size or DEFAULT_TARGET_FILE_SIZE,
+            writer_properties=WriterProperties(compression="ZSTD", compression_level=3,
+                                               max_row_group_size=ROW_GROUP_ROWS),
+            commit_properties=CommitProperties(custom_metadata=meta,
+                                               max_commit_retries=COMMIT_RETRIES),
+            post_commithook_properties=PostCommitHookProperties(cleanup_expired_logs=False))
+    except CommitFailedError as exc:
+        raise CommitConflictError(dataset, attempts=COMMIT_RETRIES, reason=str(exc)) from None
+    except CurataError:
+        raise
+    except Exception as exc:
+        if "Schema" in type(exc).__name__ or "schema" in str(exc).lower():
+            raise SchemaMismatchError(dataset, reason=str(exc)) from None
+        raise
+    version = find_commit(cat, dataset, run_id)
+    record_appended(cat, dataset, version, prep.acc, operation=operation, run_id=run_id)
+    return version
+
+
+def find_commit(cat: Any, dataset: str, run_id: str) -> int:
+    """The version our commit landed as (other writers may have committed around it)."""
+    dt = cat._delta(dataset)
+    for h in dt.history(limit=200):
+        if h.get("curata.run_id") == run_id:
+            return int(h["version"])
+    raise CommitConflictError(dataset, attempts=1, reason=f"commit of run {run_id} not found")
+
+
+# --- catalog records of versions -------------------------------------------------------------
+
+
+def record_appended(cat: Any, dataset: str, version: int, added: fp.RowHashSum, *,
+                    operation: str, run_id: str | None) -> SnapshotRecord:
+    """Record an append incrementally: fingerprint(v) = fingerprint(v-1) + the appended rows."""
+    prev = None
+    if version > 0:
+        with cat.session() as s:
+            d = cat._dataset_row(s, dataset)
+            prev = s.scalar(select(SnapshotRecord).where(
+                SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version - 1))
+    if version > 0 and prev is None:
+        return record_version(cat, dataset, version, operation=operation, run_id=run_id)
+    acc = (fp.RowHashSum.from_json(prev.row_sum) if prev else fp.RowHashSum()) + added
+    return _store(cat, dataset, version, acc, operation=operation, run_id=run_id)
+
+
+def record_version(cat: Any, dataset: str, version: int, *, operation: str,
+                   run_id: str | None = None, derived_from: list[Any] | None = None,
+                   ) -> SnapshotRecord:
+    """Record a version by scanning all its rows (merges, compaction, recovery)."""
+    from curata.verify import scan_files
+
+    dt = cat._delta(dataset, version)
+    acc = scan_files(cat.table_uri(dataset), dt, cat.storage_options).total
+    return _store(cat, dataset, version, acc, operation=operation, run_id=run_id,
+                  derived_from=derived_from)
+
+
+def _store(cat: Any, dataset: str, version: int, acc: fp.RowHashSum, *, operation: str,
+           run_id: str | None, derived_from: list[Any] | None = None) -> SnapshotRecord:
+    dt = cat._delta(dataset, version)
+    schema = pa.schema(dt.schema().to_arrow())
+    rec = SnapshotRecord(version=version, fingerprint=fp.combine(schema, acc),
+                         num_rows=acc.count, row_sum=acc.to_json(),
+                         schema_json=fp.schema_digest(schema), operation=operation,
+                         run_id=run_id, derived_from=derived_from or [])
+    record_files(cat, dataset, dt, version)
+    with cat.session() as s:
+        d = cat._dataset_row(s, dataset)
+        existing = s.scalar(select(SnapshotRecord).where(
+            SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version))
+        if existing is not None:
+            return existing
+        rec.dataset_id = d.id
+        s.add(rec)
+    return rec
+
+
+def file_hash(fs: Any, path: str) -> tuple[str, bytes]:
+    """XXH3-128 of a file's bytes, and the bytes (read once, parsed by the caller)."""
+    with fs.open_input_file(path) as f:
+        data = f.read()
+    return xxhash.xxh3_128_hexdigest(data), data
+
+
+def record_files(cat: Any, dataset: str, dt: Any, version: int) -> None:
+    """Hash the bytes of files of ``version`` the catalog has not seen, for ``verify``."""
+    uri = cat.table_uri(dataset)
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    paths = actions.column("path").to_pylist()
+    sizes = actions.column("size_bytes").to_pylist()
+    rows = actions.column("num_records").to_pylist()
+    with cat.session() as s:
+        d = cat._dataset_row(s, dataset)
+        known = set(s.scalars(select(DataFile.path).where(DataFile.dataset_id == d.id)))
+        ds_id = d.id
+    fs, root = filesystem(uri, cat.storage_options)
+    new = []
+    for p, size, n in zip(paths, sizes, rows, strict=True):
+        if p in known:
+            continue
+        digest, _ = file_hash(fs, join_uri(root, p))
+        new.append(DataFile(dataset_id=ds_id, path=p, size=size, num_rows=n or 0,
+                            content_hash=digest, added_version=version))
+    if not new:
+        return
+    with cat.session() as s:
+        seen = set(s.scalars(select(DataFile.path).where(DataFile.dataset_id == ds_id)))
+        s.add_all([f for f in new if f.path not in seen])
+
+
+# --- update columns (MERGE on _id) -----------------------------------------------------------
+
+
+def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "update",
+                   derived_from: list[Any] | None = None) -> Any:
+    """Set columns of existing records, matched on ``_id``, in one MERGE commit."""
+    from deltalake import CommitProperties
+
+    table = pa.Table.from_batches(list(to_batches(data)))
+    if "_id" not in table.column_names:
+        raise SchemaMismatchError(dataset, reason="update_columns needs an `_id` column",
+                                  columns=["_id"])
+    if pc.count_distinct(table.column("_id")).as_py() != table.num_rows:
+        raise SchemaMismatchError(dataset, reason="`_id` values must be unique", columns=["_id"])
+    table = pa.table({n: _cast_column(table.column(n).combine_chunks(),
+                                      delta_type(table.schema.field(n).type), dataset, n)
+                      for n in table.column_names})
+    run_id = start_run(cat, dataset, operation=operation)
+    dt = cat._delta(dataset)
+    if dt is None:
+        raise SchemaMismatchError(dataset, reason="the dataset has no records to update")
+    updates = {f"`{c}`": f"s.`{c}`" for c in table.column_names if c != "_id"}
+    meta = {"curata.run_id": run_id, "curata.user": current_user(),
+            "curata.version": __version__, "curata.operation": operation}
+    try:
+        (dt.merge(table, predicate="t._id = s._id", source_alias="s", target_alias="t",
+                  merge_schema=True,
+                  commit_properties=CommitProperties(custom_metadata=meta,
+                                                     max_commit_retries=COMMIT_RETRIES))
+         .when_matched_update(updates=updates).execute())
+        version = find_commit(cat, dataset, run_id)
+        record_version(cat, dataset, version, operation=operation, run_id=run_id,
+                       derived_from=derived_from)
+    except BaseException as exc:
+        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finish_run(cat, run_id, status="committed", version=version,
+               stats={"rows_updated": table.num_rows})
+    return cat.snapshot(f"{dataset}@{version}")
