@@ -6,7 +6,6 @@ Example:
     >>> table = snap.to_arrow()
 """
 
-from __future__ import annotations
 
 __version__ = "0.1.0"
 

@@ -296,7 +296,10 @@ def _combine_cells(
     hi = np.zeros(n, dtype=np.uint64)
     lo = np.zeros(n, dtype=np.uint64)
     for col in columns:
-        tag = type_tag(types[col])
+        try:
+            tag = type_tag(types[col])
+        except FingerprintError as exc:
+            raise FingerprintError(prefix + col, type=exc.type, reason=exc.reason) from None
         if tag == "null":
             continue
         cell = _xxh3(canonical_bytes(columns[col], prefix + col), seed=column_seed(col, tag))

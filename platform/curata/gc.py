@@ -41,7 +41,8 @@ def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None) -> GcR
                 continue
             keep = [*tagged, dt.version()] if kind == "records" else [dt.version()]
             removed = dt.vacuum(retention_hours=0, dry_run=dry_run,
-                                enforce_retention_duration=False, keep_versions=sorted(set(keep)))
+                                enforce_retention_duration=False, keep_versions=sorted(set(keep)),
+                                full=True)  # full: also files no commit ever referenced
             if removed:
                 files[f"{name}/{kind}"] = sorted(removed)
             if kind == "records":

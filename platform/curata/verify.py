@@ -92,8 +92,8 @@ def verify_snapshot(snap: Snapshot) -> VerifyReport:
     if snap.catalog is not None:
         with snap.catalog.session() as s:
             d = snap.catalog._dataset_row(s, snap.dataset)
-            hashes = dict(s.execute(select(DataFile.path, DataFile.content_hash)
-                                    .where(DataFile.dataset_id == d.id)).tuples().all())
+            hashes = dict((p, h) for p, h in s.execute(select(DataFile.path, DataFile.content_hash)
+                                    .where(DataFile.dataset_id == d.id)).all())
     dt = snap.delta_table()
     scan = scan_files(snap.table_uri, dt, snap.storage_options, hashes)
     actual = fp.combine(pa.schema(dt.schema().to_arrow()), scan.total)

@@ -8,6 +8,7 @@ the catalog never disagrees with the table.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import socket
@@ -124,23 +125,39 @@ def to_batches(data: Any) -> Iterator[pa.RecordBatch]:
         raise TypeError(f"cannot append {type(data).__name__}; pass Arrow or Polars data")
 
 
+@functools.cache
+def _licensing() -> Any:
+    from license_expression import get_spdx_licensing
+
+    return get_spdx_licensing()
+
+
 def validate_license(expression: str) -> str:
-    """Check an SPDX expression (``unknown`` and ``LicenseRef-…`` allowed); return it normalised."""
-    from license_expression import ExpressionError, get_spdx_licensing
+    """Check an SPDX expression (``unknown`` and ``LicenseRef-…`` allowed); return it normalised.
+
+    Raises:
+        LicenseError: with close matches for typos (``CC-BY-4.O`` → ``CC-BY-4.0``).
+    """
+    import difflib
+
+    from license_expression import ExpressionError
 
     if expression.strip().lower() == "unknown":
         return "unknown"
-    licensing = get_spdx_licensing()
+    licensing = _licensing()
     try:
-        parsed = licensing.parse(expression, validate=True, strict=False)
+        parsed = licensing.parse(expression, validate=False, strict=False)
     except ExpressionError as exc:
         raise LicenseError(expression, reason=str(exc)) from None
     if parsed is None:
         raise LicenseError(expression, reason="empty license expression")
-    unknown = [k for k in licensing.unknown_license_keys(parsed)
+    unknown = [str(k) for k in licensing.unknown_license_keys(parsed)
                if not str(k).startswith("LicenseRef-")]
     if unknown:
-        raise LicenseError(expression, reason=f"not SPDX identifiers: {', '.join(map(str, unknown))}")
+        known = list(licensing.known_symbols)
+        close = [m for u in unknown for m in difflib.get_close_matches(u, known, n=3, cutoff=0.8)]
+        raise LicenseError(expression, reason=f"not SPDX identifiers: {', '.join(unknown)}",
+                           suggestions=close)
     return str(parsed)
 
 

@@ -1,0 +1,38 @@
+"""The `curata` and `ingest` commands (Typer): thin wrappers over the library.
+
+One module per command group; members that are installed add their groups (labeling, UI).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from curata_ingest.cli import catalog, db
+from curata_ingest.cli._errors import EXIT_CODES_HELP, run
+
+app = typer.Typer(
+    name="curata",
+    help="Curata: dataset curation, labeling and versioning.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+catalog.register(app)
+app.add_typer(db.app, name="db")
+
+
+def _optional(module: str) -> object | None:
+    """Import an optional command module; a member that is not installed adds nothing."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+def main() -> None:
+    run(app)

@@ -1,0 +1,45 @@
+"""`curata db upgrade|current`: catalog schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from curata.catalog import migrate
+from curata.catalog._catalog import _engine
+from curata.config import redact_url, resolve
+from curata_ingest.cli._output import JsonOpt, console, print_json
+
+app = typer.Typer(help="Catalog database schema (Alembic migrations).", no_args_is_help=True)
+
+
+@app.command()
+def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+            json: JsonOpt = False) -> None:
+    """Migrate the catalog (CURATA_CATALOG_URL) to the newest schema."""
+    settings = resolve()
+    if settings.is_embedded:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    engine = _engine(settings.catalog_url)
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine, settings.catalog_url, revision)
+    after = migrate.current_revision(engine)
+    out = {"catalog": redact_url(settings.catalog_url), "from": before, "to": after}
+    if json:
+        print_json(out)
+    else:
+        console.print(f"Catalog {out['catalog']}: {before or 'empty'} -> {after}")
+
+
+@app.command()
+def current(json: JsonOpt = False) -> None:
+    """Show the catalog's schema revision and the one this Curata needs."""
+    settings = resolve()
+    cur = migrate.current_revision(_engine(settings.catalog_url))
+    out = {"catalog": redact_url(settings.catalog_url), "current": cur,
+           "head": migrate.head_revision()}
+    if json:
+        print_json(out)
+    else:
+        console.print(f"{out['catalog']}: at {cur or 'none'}, head {out['head']}")
