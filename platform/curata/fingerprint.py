@@ -1,24 +1,27 @@
 """Record and snapshot fingerprints (DESIGN.md §4).
 
-**Record fingerprint** (``_id``): XXH3-128 over a canonical, type-tagged encoding of a row's
-content columns (those whose name does not start with ``_``). The encoding, spelled out so that
-anyone can re-implement it (``tests/platform/test_fingerprint.py`` does, with a plain Python
-loop and the ``xxhash`` package, and checks committed golden vectors):
+**Record fingerprint** (``_id``): a 128-bit hash of a canonical, type-tagged encoding of a
+row's content columns (those whose name does not start with ``_``). The encoding, spelled out
+so that anyone can re-implement it (``tests/platform/_reference.py`` does, with a plain Python
+loop and the ``xxhash`` package, and the tests check it and committed golden vectors):
 
-* every non-null cell becomes ``key(column) + H(value)`` where ``H`` is the 16-byte big-endian
-  XXH3-128 digest of the value's canonical bytes and ``key(column) = H(b"col\\0" + utf8(name) +
-  b"\\0" + tag)``; the ``tag`` names the logical type family (``str``, ``bin``, ``int``,
-  ``float``, ``bool``, ``decimal``, ``date``, ``ts``, ``tstz``, ``time``, ``dur``, ``struct``,
-  ``list``, ``map``), so ``"1"`` and ``1`` differ but ``int8`` and ``int64`` holding 1 agree;
-* the row's bytes are those pieces concatenated in column-name order (UTF-8 byte order), and
-  the row hash is ``H`` of that. A null cell contributes nothing, so adding an all-null column
-  (schema evolution) leaves existing fingerprints unchanged;
+* ``H(data, (s1, s2))`` is 16 bytes: big-endian XXH3-64 of ``data`` under seed ``s1``, then
+  under seed ``s2``. Unseeded uses mean ``BASE_SEEDS``.
+* each non-null cell hashes as ``H(canonical bytes, column_seeds(name, tag))`` where the seeds
+  are the two halves of XXH3-128(``b"col\\0" + utf8(name) + b"\\0" + tag``); the ``tag`` names
+  the logical type family (``str``, ``bin``, ``int``, ``float``, ``bool``, ``decimal``,
+  ``date``, ``ts``, ``tstz``, ``time``, ``dur``, ``struct``, ``list``, ``map``), so ``"1"`` and
+  ``1`` differ while ``int8`` and ``int64`` holding 1 agree;
+* the row hash is ``H`` of the 16 big-endian bytes of the sum, modulo 2**128, of its cell
+  hashes. The sum makes it independent of column order; the outer ``H`` keeps it non-linear
+  (swapping cells between rows changes a snapshot). A null cell contributes nothing, so adding
+  an all-null column (schema evolution) leaves existing fingerprints unchanged;
 * canonical bytes: strings as UTF-8; binaries as is; integers as 16-byte little-endian two's
   complement; floats as IEEE-754 float64 little-endian with ``-0.0`` folded to ``0.0`` and a
   single NaN; booleans as one byte; decimals as their string form; dates as int64 days;
-  timestamps/times/durations as int64 nanoseconds; a struct as its fields encoded like a row;
-  a list as the concatenation of its elements' ``H`` (a null element as 16 ``0xff`` bytes);
-  a map as a list of ``{key, value}`` structs.
+  timestamps/times/durations as int64 nanoseconds; a struct as the 16-byte row hash of its
+  fields; a list as the concatenation of its elements' unseeded ``H`` (a null element as 16
+  ``0xff`` bytes); a map as a list of ``{key, value}`` structs.
 
 **Snapshot fingerprint**: SHA-256 over a version tag, the canonical schema, the row count and
 the sum modulo 2**128 of the row hashes of *all* columns (system columns and labels included).
@@ -47,7 +50,6 @@ from curata.errors import FingerprintError
 
 FINGERPRINT_VERSION = "curata-fp-1"
 _MASK64 = (1 << 64) - 1
-_TWO64 = pl.lit(2**64, dtype=pl.UInt128)
 _NULL_ELEMENT = b"\xff" * 16
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
@@ -155,16 +157,36 @@ class _U128:
         return out
 
 
-def _xxh3(arr: pa.Array, seed: int = 0) -> _U128:
-    """XXH3-128 (with ``seed``) of each value of a binary-like array, in Rust via polars-hash."""
+# Seeds of the two 64-bit halves of H when no column seeds it (list elements, row mixing).
+BASE_SEEDS = (0, 0x9E3779B97F4A7C15)
+
+
+def _xxh3(arr: pa.Array, seeds: tuple[int, int] = BASE_SEEDS) -> _U128:
+    """H of each value of a binary-like array: XXH3-64 under two seeds, in Rust (polars-hash).
+
+    Two seeded XXH3-64 are used rather than one XXH3-128 because polars-hash computes them
+    about 4x faster per value. Dictionary arrays (``_license``, ``_source`` as read for
+    ``verify``) hash only their distinct values.
+    """
+    if pa.types.is_dictionary(arr.type):
+        return _take(_xxh3(arr.dictionary, seeds), arr.indices)
     s = pl.from_arrow(arr)
     assert isinstance(s, pl.Series)
-    h = pl.DataFrame({"v": s}).select(h=plh.col("v").nchash.xxh3_128(seed=seed))
-    h = h.select(hi=(pl.col("h") // _TWO64).cast(pl.UInt64), lo=(pl.col("h") % _TWO64).cast(pl.UInt64))
+    h = pl.DataFrame({"v": s}).select(hi=plh.col("v").nchash.xxh3_64(seed=seeds[0]),
+                                      lo=plh.col("v").nchash.xxh3_64(seed=seeds[1]))
     valid = h["hi"].is_not_null().to_numpy()
     hi = h["hi"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
     lo = h["lo"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
     return _U128(hi, lo, np.asarray(valid, dtype=bool))
+
+
+def _take(h: _U128, indices: pa.Array) -> _U128:
+    valid_idx = _valid(indices)
+    if indices.null_count:
+        indices = indices.fill_null(0)
+    idx = indices.to_numpy(zero_copy_only=False)
+    valid = h.valid[idx] & valid_idx
+    return _U128(h.hi[idx], h.lo[idx], valid)
 
 
 def _fixed_bytes(values: np.ndarray, width: int, valid: np.ndarray) -> pa.Array:
@@ -227,7 +249,7 @@ def canonical_bytes(arr: pa.Array, name: str = "?") -> pa.Array:
     except FingerprintError as exc:
         raise FingerprintError(name, type=str(arr.type), reason=exc.reason) from None
     if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
+        return pa.DictionaryArray.from_arrays(arr.indices, canonical_bytes(arr.dictionary, name))
     if tag == "str":
         return arr.cast(pa.large_string()).cast(pa.large_binary())
     if tag == "bin":
@@ -279,9 +301,10 @@ def _list_bytes(arr: pa.Array, name: str) -> pa.Array:
     return pc.binary_join(rebuilt, b"")
 
 
-def column_seed(name: str, tag: str) -> int:
-    """The XXH3 seed of a column: the first 8 bytes of H(b"col\\0" + name + b"\\0" + tag)."""
-    return int.from_bytes(column_key(name, tag)[:8], "big")
+def column_seeds(name: str, tag: str) -> tuple[int, int]:
+    """The two XXH3-64 seeds of a column: the halves of XXH3-128(b"col\\0" + name + b"\\0" + tag)."""
+    key = column_key(name, tag)
+    return int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big")
 
 
 def _combine_cells(
@@ -302,7 +325,7 @@ def _combine_cells(
             raise FingerprintError(prefix + col, type=exc.type, reason=exc.reason) from None
         if tag == "null":
             continue
-        cell = _xxh3(canonical_bytes(columns[col], prefix + col), seed=column_seed(col, tag))
+        cell = _xxh3(canonical_bytes(columns[col], prefix + col), column_seeds(col, tag))
         c_hi = np.where(cell.valid, cell.hi, np.uint64(0))
         c_lo = np.where(cell.valid, cell.lo, np.uint64(0))
         new_lo = lo + c_lo  # uint64 wraps; the carry is where the sum got smaller

@@ -16,12 +16,16 @@ NULL_ELEMENT = b"\xff" * 16
 EPOCH = dt.datetime(1970, 1, 1)
 
 
-def H(data: bytes, seed: int = 0) -> bytes:
-    return xxhash.xxh3_128_digest(data, seed=seed)
+BASE = (0, 0x9E3779B97F4A7C15)
 
 
-def seed(name: str, tag: str) -> int:
-    return int.from_bytes(H(b"col\0" + name.encode() + b"\0" + tag.encode())[:8], "big")
+def H(data: bytes, seeds: tuple[int, int] = BASE) -> bytes:
+    return b"".join(xxhash.xxh3_64_intdigest(data, seed=s).to_bytes(8, "big") for s in seeds)
+
+
+def seeds(name: str, tag: str) -> tuple[int, int]:
+    key = xxhash.xxh3_128_digest(b"col\0" + name.encode() + b"\0" + tag.encode())
+    return int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big")
 
 
 def tag_of(t: pa.DataType) -> str:
@@ -76,7 +80,7 @@ def row_hash(row: dict[str, Any], types: dict[str, pa.DataType]) -> bytes:
         tag = tag_of(types[name])
         if v is None or tag == "null":
             continue
-        total += int.from_bytes(H(value_bytes(v, types[name]), seed(name, tag)), "big")
+        total += int.from_bytes(H(value_bytes(v, types[name]), seeds(name, tag)), "big")
     return H((total % (1 << 128)).to_bytes(16, "big"))
 
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs everything Curata's commands and tests need on a fresh Debian machine with only
+# Python 3.11 and git: uv (from PyPI), the locked workspace environment, and — with --services —
+# the real services the tests use: PostgreSQL 15 and Chromium (Debian packages), Label Studio
+# (its own venv), and a CPU build of torch. Idempotent: every step checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+services=0
+[ "${1:-}" = "--services" ] && services=1
+PY=${PYTHON:-python3}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if ! "$PY" -m uv --version >/dev/null 2>&1; then
+  log "installing uv from PyPI"
+  "$PY" -m pip install --quiet --disable-pip-version-check uv
+fi
+UV=("$PY" -m uv)
+
+log "syncing the workspace environment (.venv) from uv.lock"
+"${UV[@]}" sync --all-packages --frozen --quiet
+
+[ "$services" = 1 ] || exit 0
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    log "please install (as root): apt-get install ${missing[*]}"; return 1
+  fi
+  log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_install postgresql; fi
+apt_install chromium fonts-dejavu-core
+
+if [ -x scripts/install_label_studio.sh ] || [ -f scripts/install_label_studio.sh ]; then
+  bash scripts/install_label_studio.sh
+fi
+
+# torch is an optional extra; the tests use a CPU build (a CUDA build is several GB).
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  wheel=$(ls /opt/wheels/torch-*+cpu-cp311-*.whl 2>/dev/null | head -n1 || true)
+  if [ -n "$wheel" ]; then
+    log "installing CPU torch from $wheel"
+    "${UV[@]}" pip install --quiet --python .venv/bin/python "$wheel"
+  else
+    log "installing CPU torch from the PyTorch CPU index"
+    "${UV[@]}" pip install --quiet --python .venv/bin/python torch \
+      --index-url https://download.pytorch.org/whl/cpu
+  fi
+fi
+log "ready"
