@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow.dataset as pads
 
     from curata.catalog import Catalog
     from curata.verify import VerifyReport

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from typing import Any
+
 from sqlalchemy import Engine
 
 import curata
@@ -22,7 +20,9 @@ def migrations_dir() -> Path:
     raise FileNotFoundError("Curata's Alembic migrations are missing from this installation")
 
 
-def alembic_config(url: str, engine: Engine | None = None) -> Config:
+def alembic_config(url: str, engine: Engine | None = None) -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -32,6 +32,8 @@ def alembic_config(url: str, engine: Engine | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     heads = script.get_heads()
     if len(heads) != 1:
@@ -40,18 +42,26 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(engine: Engine, url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url, engine), revision)
 
 
 def downgrade(engine: Engine, url: str, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url, engine), revision)
 
 
 def check(engine: Engine, url: str) -> None:
     """Raise if the models and the revisions disagree (``alembic check``)."""
+    from alembic import command
+
     command.check(alembic_config(url, engine))
