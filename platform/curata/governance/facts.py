@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import fsspec
-
 _CHUNK = 8 << 20  # hash files in 8 MiB reads: flat memory for files of any size
 
 
@@ -201,9 +199,12 @@ def sha256_file(uri: str, storage_options: Mapping[str, Any] | None = None) -> t
     Returns:
         ``(hex digest, size in bytes)``.
     """
+    from curata.storage import filesystem
+
+    fs, path = filesystem(uri, dict(storage_options or {}) or None)
     digest = hashlib.sha256()
     size = 0
-    with fsspec.open(uri, "rb", **dict(storage_options or {})) as fh:
+    with fs.open_input_stream(path) as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
