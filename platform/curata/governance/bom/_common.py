@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 
 from curata.errors import LicenseError
 from curata.governance.facts import SnapshotFacts
@@ -54,6 +55,21 @@ def license_urls(license_counts: Mapping[str, int]) -> list[str]:
             weight[lid] = weight.get(lid, 0) + n
     ordered = sorted(weight, key=lambda k: (-weight[k], k))
     return list(dict.fromkeys(license_info(lid).url for lid in ordered))
+
+
+def as_url(uri: str | None) -> str | None:
+    """``uri`` as a URL a BOM may state, or ``None`` (sources named without a location).
+
+    Absolute local paths become ``file://`` URLs; anything with whitespace or no scheme is not
+    a location (the catalog stores the source name when no URI was given).
+    """
+    if not uri or any(c.isspace() for c in uri):
+        return None
+    if "://" in uri:
+        return uri
+    if uri.startswith("/"):
+        return Path(uri).as_uri()
+    return None
 
 
 def verdicts(facts: SnapshotFacts) -> dict[str, LicenseVerdict]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import curata
-from curata.governance.bom._common import license_urls
+from curata.governance.bom._common import as_url, license_urls
 from curata.governance.facts import FieldFacts, FileFacts, SnapshotFacts
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -128,15 +128,17 @@ def _semver(version: int) -> str:
 
 
 def _url(uri: str) -> str | None:
-    if not uri:
-        return None
-    return uri if "://" in uri else f"file://{os.path.abspath(uri)}"
+    return as_url(uri if "://" in uri or not uri else os.path.abspath(uri))
 
 
 def _creators(facts: SnapshotFacts) -> list[dict[str, Any]]:
     people = [{"@type": "sc:Person", "name": actor} for actor in facts.creators]
     credited = [
-        {"@type": "sc:Organization", "name": s.attribution, **({"url": s.uri} if s.uri else {})}
+        {
+            "@type": "sc:Organization",
+            "name": s.attribution,
+            **({"url": as_url(s.uri)} if as_url(s.uri) else {}),
+        }
         for s in facts.sources
         if s.attribution
     ]
@@ -145,7 +147,7 @@ def _creators(facts: SnapshotFacts) -> list[dict[str, Any]]:
 
 def _derived(facts: SnapshotFacts) -> list[dict[str, str]]:
     refs = [f"urn:curata:{d.ref}" if "://" not in d.ref else d.ref for d in facts.derived_from]
-    refs += [s.uri for s in facts.sources if s.uri and "://" in s.uri]
+    refs += [u for s in facts.sources if (u := as_url(s.uri))]
     return [{"@id": r} for r in dict.fromkeys(refs)]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import curata
 from curata.governance.bom._common import (
+    as_url,
     canonical,
     combined_expression,
     document_uuid,
@@ -133,9 +134,9 @@ def _source(source: SourceFacts) -> dict[str, Any]:
         "data": [{"type": "dataset", "name": source.name}],
         "properties": _properties(props),
     }
-    if source.uri:
-        component["data"][0]["contents"] = {"url": source.uri}
-        component["externalReferences"] = [{"type": "distribution", "url": source.uri}]
+    if url := as_url(source.uri):
+        component["data"][0]["contents"] = {"url": url}
+        component["externalReferences"] = [{"type": "distribution", "url": url}]
     return component
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import curata
-from curata.governance.bom._common import canonical, combined_expression, license_ids
+from curata.governance.bom._common import as_url, canonical, combined_expression, license_ids
 from curata.governance.facts import (
     DerivedFrom,
     FieldFacts,
@@ -118,9 +118,7 @@ def _slug(text: str) -> str:
 
 
 def _download_location(uri: str | None) -> str | None:
-    if not uri:
-        return None
-    return uri if "://" in uri else f"file://{uri}"
+    return as_url(uri)
 
 
 def _dataset_package(doc: _Doc, facts: SnapshotFacts, created: str) -> dict[str, Any]:
