@@ -1,0 +1,160 @@
+"""``curata license``, ``curata bom`` and ``curata audit``: thin commands over curata.governance.
+
+Register on the main app with :func:`register` (top-level commands), or mount :data:`app`.
+Errors propagate as ``CurataError``; the main CLI maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import curata
+from curata.governance.audit import audit_entries
+from curata.governance.bom import BOM_FORMATS, write_bom
+from curata.governance.collect import collect_facts
+from curata.governance.licenses import PURPOSES, check_purpose
+from curata.governance.report import LicenseReport, check_license, license_report
+
+app = typer.Typer(help="Governance: license policy, bills of materials, audit log.",
+                  no_args_is_help=True)
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _emit_json(payload: Any) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
+
+
+@app.command("license")
+def license_command(
+    ref: Annotated[str, typer.Argument(help="Snapshot ref: DATASET, DATASET@TAG or @VERSION.")],
+    purpose: Annotated[
+        str, typer.Option(help=f"Intended use: {', '.join(PURPOSES)}.")
+    ] = "commercial",
+    allow_license: Annotated[
+        list[str] | None,
+        typer.Option("--allow-license", help="License id or expression cleared for this use "
+                     "(repeatable)."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why the --allow-license override is justified (audited "
+                                 "with --check).")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit with the policy error code (6) when refused; "
+                           "overrides are recorded in the audit log.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """License mix with counts, obligations, conflicts and the verdict for a purpose."""
+    check_purpose(purpose)
+    cat = curata.connect()
+    allow = list(allow_license or [])
+    if check:
+        report = check_license(cat, ref, purpose, allow=allow, reason=reason,  # type: ignore[arg-type]
+                               action="license-check")
+    else:
+        report = license_report(cat, ref, purpose, allow=allow)  # type: ignore[arg-type]
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        _print_report(report)
+
+
+def _print_report(report: LicenseReport) -> None:
+    con = _console()
+    v = report.verdict
+    con.print(f"[bold]{report.ref}[/bold]  fingerprint {report.fingerprint[:16]}  "
+              f"{report.total_records} records")
+    mix = Table("license", "source", "records", title="License mix")
+    for m in report.mix:
+        mix.add_row(m.license, m.source_name, str(m.records))
+    con.print(mix)
+    if v.obligations:
+        ob = Table("obligation", "license", "records", "terms", title="Obligations")
+        for o in v.obligations:
+            ob.add_row(o.kind, o.license, str(o.records), o.url)
+        con.print(ob)
+    if report.credits:
+        cr = Table("source", "credit", "licenses", "records", title="Who must be credited")
+        for c in report.credits:
+            cr.add_row(c.name, c.attribution or "[red]NOT RECORDED[/red]", ", ".join(c.licenses),
+                       str(c.records))
+        con.print(cr)
+    if v.binding_license:
+        con.print(f"Share-alike: a derived dataset must be released under {v.binding_license}")
+    for c in v.conflicts:
+        con.print(f"[yellow]Conflict ({c.kind})[/yellow]: {c.reason}")
+    for lic, n in v.overridden.items():
+        con.print(f"[yellow]Override[/yellow]: {lic} ({n} records) allowed by --allow-license")
+    verdict = "[green]ALLOWED[/green]" if v.allowed else "[red]REFUSED[/red]"
+    con.print(f"Verdict for {v.purpose} use: {verdict}")
+    for e in v.expressions:
+        if not e.permitted:
+            con.print(f"  {e.expression}: {e.records} records — {e.reason}")
+
+
+@app.command("bom")
+def bom_command(
+    ref: Annotated[str, typer.Argument(help="Snapshot ref: DATASET, DATASET@TAG or @VERSION.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of: {', '.join(BOM_FORMATS)}.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Write a dataset bill of materials: CycloneDX 1.6, Croissant 1.1, SPDX 3 or a datasheet.
+
+    Croissant resolves data files relative to the metadata file: to read records with
+    mlcroissant, write it into the snapshot's table folder or an export folder.
+    """
+    from curata.governance.bom import InvalidBomFormatError
+
+    if format not in BOM_FORMATS:
+        raise InvalidBomFormatError(format)
+    cat = curata.connect()
+    result = write_bom(collect_facts(cat, ref), format, out)  # type: ignore[arg-type]
+    if as_json:
+        _emit_json(asdict(result))
+    else:
+        typer.echo(f"Wrote {result.format} BOM of {result.ref} to {result.path} "
+                   f"({result.files} data files, {result.derived_from} provenance entries)")
+
+
+@app.command("audit")
+def audit_command(
+    dataset: Annotated[str | None, typer.Option(help="Only entries about this dataset.")] = None,
+    action: Annotated[
+        list[str] | None, typer.Option(help="Only this action (repeatable; 'tag' matches "
+                                       "'tag.force').")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the newest N entries.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the audit log: who tagged, overrode a license, exported, ran gc — and when."""
+    entries = audit_entries(curata.connect(), dataset, actions=action or (), limit=limit)
+    if as_json:
+        _emit_json([e.to_dict() for e in entries])
+        return
+    table = Table("id", "when (UTC)", "who", "action", "dataset", "details", title="Audit log")
+    for e in entries:
+        details = ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
+        table.add_row(str(e.id), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action,
+                      e.dataset or "", details)
+    _console().print(table)
+
+
+def register(parent: typer.Typer) -> None:
+    """Add ``license``, ``bom`` and ``audit`` as top-level commands of ``parent``."""
+    parent.command("license")(license_command)
+    parent.command("bom")(bom_command)
+    parent.command("audit")(audit_command)
