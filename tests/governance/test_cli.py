@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-from typer.testing import CliRunner
-
 from curata.errors import LicenseViolationError
 from curata.governance.bom import InvalidBomFormatError
 from curata.governance.licenses import InvalidPurposeError
 from curata.governance.report import OverrideReasonRequiredError
 from curata_ingest.cli.governance import app
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -37,11 +36,14 @@ def test_license_json_matches_the_library(home):
     assert data["allowed"] is False
     assert data["verdict"]["violations"] == {"CC-BY-NC-4.0": 2}
     assert {(m["license"], m["records"]) for m in data["mix"]} == {
-        ("CC-BY-4.0", 3), ("CC-BY-NC-4.0", 2)}
+        ("CC-BY-4.0", 3),
+        ("CC-BY-NC-4.0", 2),
+    }
     assert {c["name"]: c["attribution"] for c in data["credits"]} == {
-        "web-reviews": "Example Reviews Ltd.", "forum-dump": None}
-    research = json.loads(invoke("license", home.raw.ref, "--purpose", "research",
-                                 "--json").output)
+        "web-reviews": "Example Reviews Ltd.",
+        "forum-dump": None,
+    }
+    research = json.loads(invoke("license", home.raw.ref, "--purpose", "research", "--json").output)
     assert research["allowed"] is True
 
 
@@ -53,14 +55,23 @@ def test_license_text_output_and_check_mode(home):
     assert res.exception.exit_code == 6
     res = invoke("license", home.raw.ref, "--check", "--allow-license", "CC-BY-NC-4.0")
     assert isinstance(res.exception, OverrideReasonRequiredError)
-    res = invoke("license", home.raw.ref, "--check", "--allow-license", "CC-BY-NC-4.0",
-                 "--reason", "separate agreement")
+    res = invoke(
+        "license",
+        home.raw.ref,
+        "--check",
+        "--allow-license",
+        "CC-BY-NC-4.0",
+        "--reason",
+        "separate agreement",
+    )
     assert res.exit_code == 0, res.output
-    audit = json.loads(invoke("audit", "--dataset", "reviews", "--action", "license",
-                              "--json").output)
+    audit = json.loads(
+        invoke("audit", "--dataset", "reviews", "--action", "license", "--json").output
+    )
     assert [a["details"]["reason"] for a in audit] == ["separate agreement"]
-    assert isinstance(invoke("license", home.raw.ref, "--purpose", "fun").exception,
-                      InvalidPurposeError)
+    assert isinstance(
+        invoke("license", home.raw.ref, "--purpose", "fun").exception, InvalidPurposeError
+    )
 
 
 def test_bom_command_writes_a_valid_cyclonedx(home, tmp_path):

@@ -22,8 +22,9 @@ from curata.governance.collect import collect_facts
 from curata.governance.licenses import PURPOSES, check_purpose
 from curata.governance.report import LicenseReport, check_license, license_report
 
-app = typer.Typer(help="Governance: license policy, bills of materials, audit log.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Governance: license policy, bills of materials, audit log.", no_args_is_help=True
+)
 
 
 def _console() -> Console:
@@ -42,16 +43,21 @@ def license_command(
     ] = "commercial",
     allow_license: Annotated[
         list[str] | None,
-        typer.Option("--allow-license", help="License id or expression cleared for this use "
-                     "(repeatable)."),
+        typer.Option(
+            "--allow-license", help="License id or expression cleared for this use (repeatable)."
+        ),
     ] = None,
     reason: Annotated[
-        str | None, typer.Option(help="Why the --allow-license override is justified (audited "
-                                 "with --check).")
+        str | None,
+        typer.Option(help="Why the --allow-license override is justified (audited with --check)."),
     ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Exit with the policy error code (6) when refused; "
-                           "overrides are recorded in the audit log.")
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit with the policy error code (6) when refused; "
+            "overrides are recorded in the audit log.",
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -60,8 +66,14 @@ def license_command(
     cat = curata.connect()
     allow = list(allow_license or [])
     if check:
-        report = check_license(cat, ref, purpose, allow=allow, reason=reason,  # type: ignore[arg-type]
-                               action="license-check")
+        report = check_license(
+            cat,
+            ref,
+            purpose,
+            allow=allow,
+            reason=reason,  # type: ignore[arg-type]
+            action="license-check",
+        )
     else:
         report = license_report(cat, ref, purpose, allow=allow)  # type: ignore[arg-type]
     if as_json:
@@ -73,8 +85,10 @@ def license_command(
 def _print_report(report: LicenseReport) -> None:
     con = _console()
     v = report.verdict
-    con.print(f"[bold]{report.ref}[/bold]  fingerprint {report.fingerprint[:16]}  "
-              f"{report.total_records} records")
+    con.print(
+        f"[bold]{report.ref}[/bold]  fingerprint {report.fingerprint[:16]}  "
+        f"{report.total_records} records"
+    )
     mix = Table("license", "source", "records", title="License mix")
     for m in report.mix:
         mix.add_row(m.license, m.source_name, str(m.records))
@@ -87,8 +101,12 @@ def _print_report(report: LicenseReport) -> None:
     if report.credits:
         cr = Table("source", "credit", "licenses", "records", title="Who must be credited")
         for c in report.credits:
-            cr.add_row(c.name, c.attribution or "[red]NOT RECORDED[/red]", ", ".join(c.licenses),
-                       str(c.records))
+            cr.add_row(
+                c.name,
+                c.attribution or "[red]NOT RECORDED[/red]",
+                ", ".join(c.licenses),
+                str(c.records),
+            )
         con.print(cr)
     if v.binding_license:
         con.print(f"Share-alike: a derived dataset must be released under {v.binding_license}")
@@ -126,16 +144,18 @@ def bom_command(
     if as_json:
         _emit_json(asdict(result))
     else:
-        typer.echo(f"Wrote {result.format} BOM of {result.ref} to {result.path} "
-                   f"({result.files} data files, {result.derived_from} provenance entries)")
+        typer.echo(
+            f"Wrote {result.format} BOM of {result.ref} to {result.path} "
+            f"({result.files} data files, {result.derived_from} provenance entries)"
+        )
 
 
 @app.command("audit")
 def audit_command(
     dataset: Annotated[str | None, typer.Option(help="Only entries about this dataset.")] = None,
     action: Annotated[
-        list[str] | None, typer.Option(help="Only this action (repeatable; 'tag' matches "
-                                       "'tag.force').")
+        list[str] | None,
+        typer.Option(help="Only this action (repeatable; 'tag' matches 'tag.force')."),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the newest N entries.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -148,8 +168,14 @@ def audit_command(
     table = Table("id", "when (UTC)", "who", "action", "dataset", "details", title="Audit log")
     for e in entries:
         details = ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
-        table.add_row(str(e.id), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action,
-                      e.dataset or "", details)
+        table.add_row(
+            str(e.id),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.action,
+            e.dataset or "",
+            details,
+        )
     _console().print(table)
 
 
