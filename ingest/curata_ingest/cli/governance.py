@@ -11,16 +11,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
-from rich.console import Console
-from rich.table import Table
-
 import curata
+import typer
 from curata.governance.audit import audit_entries
 from curata.governance.bom import BOM_FORMATS, write_bom
 from curata.governance.collect import collect_facts
 from curata.governance.licenses import PURPOSES, check_purpose
 from curata.governance.report import LicenseReport, check_license, license_report
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(
     help="Governance: license policy, bills of materials, audit log.", no_args_is_help=True
