@@ -244,3 +244,11 @@ def test_unknown_format_is_a_usage_error(labeled_facts):
     with pytest.raises(InvalidBomFormatError) as err:
         render_bom(labeled_facts, "xml")  # type: ignore[arg-type]
     assert err.value.format == "xml" and err.value.exit_code == 2
+
+
+def test_datasheet_flags_missing_attribution_as_a_gap(labeled_facts):
+    tokens = _markdown(render_bom(labeled_facts, "datasheet"))
+    gaps = [t.content for t in tokens if t.type == "inline" and t.content.startswith(f"**{GAP}**")]
+    flagged = [g for g in gaps if "'forum-dump'" in g]
+    assert len(flagged) == 1 and "CC-BY-NC-4.0" in flagged[0]
+    assert not [g for g in gaps if "'web-reviews'" in g]  # its credit line is recorded

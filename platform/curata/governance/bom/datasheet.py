@@ -119,6 +119,15 @@ def _collection(facts: SnapshotFacts) -> str:
             ),
         ),
     ]
+    for source in facts.sources:
+        needs = [i for k in source.licenses for i in license_ids(k) if license_info(i).attribution]
+        if needs and not source.attribution:
+            body.append(
+                _gap(
+                    f"Source {source.name!r} is under {', '.join(sorted(set(needs)))}, "
+                    "which requires attribution, but no credit line was recorded."
+                )
+            )
     body += [
         _gap(
             "How was the data acquired (crawled, licensed, contributed)? Who was involved "
