@@ -13,11 +13,6 @@ from curata.governance.provenance import derivation
 from curata.snapshot import Snapshot
 
 
-@pytest.fixture
-def cat(tmp_path) -> Catalog:
-    return curata.connect(home=tmp_path / "home")
-
-
 @dataclass(frozen=True)
 class Scenario:
     cat: Catalog

@@ -6,10 +6,9 @@ Errors propagate as ``CurataError``; the main CLI maps them to exit codes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import curata
 import typer
@@ -18,20 +17,12 @@ from curata.governance.bom import BOM_FORMATS, write_bom
 from curata.governance.collect import collect_facts
 from curata.governance.licenses import PURPOSES, check_purpose
 from curata.governance.report import LicenseReport, check_license, license_report
-from rich.console import Console
-from rich.table import Table
+
+from curata_ingest.cli._output import JsonOpt, console, print_json, table
 
 app = typer.Typer(
     help="Governance: license policy, bills of materials, audit log.", no_args_is_help=True
 )
-
-
-def _console() -> Console:
-    return Console(soft_wrap=True)
-
-
-def _emit_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
 
 
 @app.command("license")
@@ -58,7 +49,7 @@ def license_command(
             "overrides are recorded in the audit log.",
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    json: JsonOpt = False,
 ) -> None:
     """License mix with counts, obligations, conflicts and the verdict for a purpose."""
     check_purpose(purpose)
@@ -75,49 +66,38 @@ def license_command(
         )
     else:
         report = license_report(cat, ref, purpose, allow=allow)  # type: ignore[arg-type]
-    if as_json:
-        _emit_json(report.to_dict())
+    if json:
+        print_json(report.to_dict())
     else:
         _print_report(report)
 
 
 def _print_report(report: LicenseReport) -> None:
-    con = _console()
     v = report.verdict
-    con.print(
-        f"[bold]{report.ref}[/bold]  fingerprint {report.fingerprint[:16]}  "
-        f"{report.total_records} records"
-    )
-    mix = Table("license", "source", "records", title="License mix")
-    for m in report.mix:
-        mix.add_row(m.license, m.source_name, str(m.records))
-    con.print(mix)
+    console.print(f"[bold]{report.ref}[/bold]  fingerprint {report.fingerprint[:16]}  "
+                  f"{report.total_records} records")
+    table("License mix", ["license", "source", "records"],
+          [[m.license, m.source_name, m.records] for m in report.mix])
     if v.obligations:
-        ob = Table("obligation", "license", "records", "terms", title="Obligations")
-        for o in v.obligations:
-            ob.add_row(o.kind, o.license, str(o.records), o.url)
-        con.print(ob)
+        table("Obligations", ["obligation", "license", "records", "terms"],
+              [[o.kind, o.license, o.records, o.url] for o in v.obligations])
     if report.credits:
-        cr = Table("source", "credit", "licenses", "records", title="Who must be credited")
-        for c in report.credits:
-            cr.add_row(
-                c.name,
-                c.attribution or "[red]NOT RECORDED[/red]",
-                ", ".join(c.licenses),
-                str(c.records),
-            )
-        con.print(cr)
+        table("Who must be credited", ["source", "credit", "licenses", "records"],
+              [[c.name, c.attribution or "NOT RECORDED", ", ".join(c.licenses), c.records]
+               for c in report.credits])
     if v.binding_license:
-        con.print(f"Share-alike: a derived dataset must be released under {v.binding_license}")
+        console.print(f"Share-alike: a derived dataset must be released under "
+                      f"{v.binding_license}")
     for c in v.conflicts:
-        con.print(f"[yellow]Conflict ({c.kind})[/yellow]: {c.reason}")
+        console.print(f"[yellow]Conflict ({c.kind})[/yellow]: {c.reason}")
     for lic, n in v.overridden.items():
-        con.print(f"[yellow]Override[/yellow]: {lic} ({n} records) allowed by --allow-license")
+        console.print(f"[yellow]Override[/yellow]: {lic} ({n} records) allowed by "
+                      "--allow-license")
     verdict = "[green]ALLOWED[/green]" if v.allowed else "[red]REFUSED[/red]"
-    con.print(f"Verdict for {v.purpose} use: {verdict}")
+    console.print(f"Verdict for {v.purpose} use: {verdict}")
     for e in v.expressions:
         if not e.permitted:
-            con.print(f"  {e.expression}: {e.records} records — {e.reason}")
+            console.print(f"  {e.expression}: {e.records} records: {e.reason}")
 
 
 @app.command("bom")
@@ -127,7 +107,7 @@ def bom_command(
         str, typer.Option("--format", "-f", help=f"One of: {', '.join(BOM_FORMATS)}.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    json: JsonOpt = False,
 ) -> None:
     """Write a dataset bill of materials: CycloneDX 1.6, Croissant 1.1, SPDX 3 or a datasheet.
 
@@ -140,8 +120,8 @@ def bom_command(
         raise InvalidBomFormatError(format)
     cat = curata.connect()
     result = write_bom(collect_facts(cat, ref), format, out)  # type: ignore[arg-type]
-    if as_json:
-        _emit_json(asdict(result))
+    if json:
+        print_json(asdict(result))
     else:
         typer.echo(
             f"Wrote {result.format} BOM of {result.ref} to {result.path} "
@@ -157,25 +137,22 @@ def audit_command(
         typer.Option(help="Only this action (repeatable; 'tag' matches 'tag.force')."),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the newest N entries.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    json: JsonOpt = False,
 ) -> None:
     """List the audit log: who tagged, overrode a license, exported, ran gc — and when."""
     entries = audit_entries(curata.connect(), dataset, actions=action or (), limit=limit)
-    if as_json:
-        _emit_json([e.to_dict() for e in entries])
+    if json:
+        print_json([e.to_dict() for e in entries])
         return
-    table = Table("id", "when (UTC)", "who", "action", "dataset", "details", title="Audit log")
-    for e in entries:
-        details = ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
-        table.add_row(
-            str(e.id),
-            e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            e.actor,
-            e.action,
-            e.dataset or "",
-            details,
-        )
-    _console().print(table)
+    table(
+        "Audit log",
+        ["id", "when (UTC)", "who", "action", "dataset", "details"],
+        [
+            [e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.dataset or "",
+             ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))]
+            for e in entries
+        ],
+    )
 
 
 def register(parent: typer.Typer) -> None:
