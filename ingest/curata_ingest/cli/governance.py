@@ -52,20 +52,13 @@ def license_command(
     json: JsonOpt = False,
 ) -> None:
     """License mix with counts, obligations, conflicts and the verdict for a purpose."""
-    check_purpose(purpose)
+    use = check_purpose(purpose)
     cat = curata.connect()
     allow = list(allow_license or [])
     if check:
-        report = check_license(
-            cat,
-            ref,
-            purpose,
-            allow=allow,
-            reason=reason,  # type: ignore[arg-type]
-            action="license-check",
-        )
+        report = check_license(cat, ref, use, allow=allow, reason=reason, action="license-check")
     else:
-        report = license_report(cat, ref, purpose, allow=allow)  # type: ignore[arg-type]
+        report = license_report(cat, ref, use, allow=allow)
     if json:
         print_json(report.to_dict())
     else:

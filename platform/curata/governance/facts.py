@@ -95,7 +95,9 @@ class DerivedFrom:
     parent: str | None = None
 
     @classmethod
-    def from_json(cls, entry: Mapping[str, Any], *, depth: int = 1, parent: str | None = None):
+    def from_json(
+        cls, entry: Mapping[str, Any] | str, *, depth: int = 1, parent: str | None = None
+    ) -> DerivedFrom:
         """Build from one ``derived_from`` JSON entry; a bare string is a ref."""
         if isinstance(entry, str):
             return cls(ref=entry, depth=depth, parent=parent)

@@ -208,7 +208,7 @@ def _credits(
         held, n = by_source.get(entry.source, (set(), 0))
         by_source[entry.source] = (held | set(licenses), n + entry.records)
     out = []
-    for sid, (licenses, n) in by_source.items():
+    for sid, (held_licenses, n) in by_source.items():
         row = sources.get(sid)
         out.append(
             Credit(
@@ -216,7 +216,7 @@ def _credits(
                 name=row.name if row else sid,
                 attribution=row.attribution if row else None,
                 uri=row.uri if row else None,
-                licenses=tuple(sorted(licenses)),
+                licenses=tuple(sorted(held_licenses)),
                 records=n,
             )
         )
