@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from curata.catalog import Catalog
-from curata.governance.provenance import derivation
+from curata.governance.provenance import derivation, record_derivation
 from curata.snapshot import Snapshot
 
 
@@ -78,12 +78,7 @@ def build_scenario(cat: Catalog) -> Scenario:
     )
     kept = clean.filter(pc.greater(clean["stars"], 1))
     # The derived dataset keeps each record's own license, source and provenance columns.
-    cat.append("reviews-clean", kept, license="CC-BY-4.0", source="reviews@labeled")
-    cat.update_columns(
-        "reviews-clean",
-        pa.table({"_id": kept["_id"], "split": ["train"] * kept.num_rows}),
-        operation="derive",
-        derived_from=[derivation(labeled, "filter", predicate="stars > 1")],
-    )
+    first = cat.append("reviews-clean", kept, license="CC-BY-4.0", source="reviews@labeled")
+    record_derivation(cat, first, [derivation(labeled, "filter", predicate="stars > 1")])
     derived = cat.tag("reviews-clean", "v1")
     return Scenario(cat=cat, raw=raw, labeled=labeled, derived=derived)

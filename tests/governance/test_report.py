@@ -90,3 +90,27 @@ def test_provenance_chain_follows_ancestors(scenario):
         "columns": ["sentiment"],
     }
     assert provenance_chain(scenario.cat, scenario.raw) == ()
+
+
+def test_record_derivation_is_additive_idempotent_and_audited(scenario):
+    import pyarrow as pa
+    from curata.errors import UsageError
+    from curata.governance.provenance import derivation, record_derivation
+
+    cat = scenario.cat
+    snap = cat.append("copy", pa.table({"x": [1]}), license="CC0-1.0", source="s")
+    entry = derivation(scenario.raw, "copy", note="sample")
+    assert record_derivation(cat, snap, [entry]) == (entry,)
+    assert record_derivation(cat, snap, [entry]) == ()  # already there: not repeated
+    label_project = derivation("label-studio:project/12", "label-project", schema_version=3)
+    record_derivation(cat, snap, [label_project])
+    chain = provenance_chain(cat, snap)
+    assert [(d.ref, d.kind) for d in chain] == [
+        (scenario.raw.ref, "copy"),
+        ("label-studio:project/12", "label-project"),
+    ]
+    assert cat.snapshot("copy").fingerprint == snap.fingerprint  # data untouched
+    logged = audit_entries(cat, "copy", actions=["provenance"])
+    assert [len(e.details["entries"]) for e in logged] == [1, 1]
+    with pytest.raises(UsageError):
+        record_derivation(cat, snap, [{"kind": "copy"}])

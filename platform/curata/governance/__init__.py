@@ -29,7 +29,7 @@ from curata.governance.policy import (
     Obligation,
     evaluate,
 )
-from curata.governance.provenance import derivation, provenance_chain
+from curata.governance.provenance import derivation, provenance_chain, record_derivation
 from curata.governance.report import (
     Credit,
     LicenseReport,
@@ -65,6 +65,7 @@ __all__ = [
     "license_report",
     "normalize_license",
     "provenance_chain",
+    "record_derivation",
     "render_bom",
     "write_bom",
 ]

@@ -9,11 +9,13 @@ ancestor this catalog knows, and the BOM writers list the chain.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from curata.errors import CurataError
+from curata.errors import CurataError, SnapshotNotFoundError, UsageError
 from curata.governance.facts import DerivedFrom
 
 if TYPE_CHECKING:
@@ -41,6 +43,60 @@ def derivation(parent: Snapshot | str, kind: str, **details: Any) -> dict[str, A
     if isinstance(parent, str):
         return {"ref": parent, "fingerprint": None, "kind": kind, "details": details}
     return {"ref": parent.ref, "fingerprint": parent.fingerprint, "kind": kind, "details": details}
+
+
+def record_derivation(
+    cat: Catalog, snap: Snapshot, entries: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Any], ...]:
+    """Add ``derived_from`` entries to a snapshot's catalog record, audit-logged.
+
+    For snapshots written without them, e.g. a derived dataset created with
+    ``Catalog.append``. Entries already recorded are not repeated; nothing is ever removed,
+    and the data (hence the fingerprint) is untouched.
+
+    Args:
+        cat: the catalog.
+        snap: the snapshot that derives from something.
+        entries: entries as built by :func:`derivation` (each needs a ``ref`` and a ``kind``).
+
+    Returns:
+        The entries that were added.
+
+    Raises:
+        UsageError: an entry without a ``ref`` or ``kind``.
+        SnapshotNotFoundError: the catalog has no record of that version.
+    """
+    from curata.catalog.models import Dataset, SnapshotRecord
+
+    new = [_checked(e) for e in entries]
+    with cat.session() as s:
+        row = s.scalar(
+            select(SnapshotRecord)
+            .join(Dataset, Dataset.id == SnapshotRecord.dataset_id)
+            .where(Dataset.name == snap.dataset, SnapshotRecord.version == snap.version)
+        )
+        if row is None:
+            raise SnapshotNotFoundError(snap.ref, reason="no catalog record of this version")
+        existing = list(row.derived_from or [])
+        added = [e for e in new if e not in existing]
+        if added:
+            row.derived_from = existing + added  # a new list: JSON columns track assignment
+            cat.audit(
+                "provenance.record",
+                dataset=snap.dataset,
+                session=s,
+                details={"ref": snap.ref, "version": snap.version, "entries": added},
+            )
+    return tuple(added)
+
+
+def _checked(entry: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(entry, Mapping) or not entry.get("ref") or not entry.get("kind"):
+        raise UsageError(
+            f"Invalid derived_from entry {entry!r}: it needs a 'ref' and a 'kind'",
+            hint="Build entries with curata.governance.derivation(parent, kind, **details)",
+        )
+    return json.loads(json.dumps(dict(entry), default=str))  # what the JSON column will hold
 
 
 def recorded_derivations(cat: Catalog, dataset: str, version: int) -> list[Any]:
