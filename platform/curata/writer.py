@@ -174,6 +174,7 @@ class _Prepared:
         self.table_schema, self.merge = table_schema, merge
         self.acc = fp.RowHashSum()
         self.schema: pa.Schema | None = None
+        self.new_columns: list[str] = []
 
     def _with_system_columns(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         n = batch.num_rows
@@ -210,6 +211,7 @@ class _Prepared:
         new = [n for n in first.schema.names if n not in self.table_schema.names]
         if new and not self.merge:
             raise SchemaMismatchError(self.dataset, reason=f"new columns {new}", columns=new)
+        self.new_columns = new
         fields = list(self.table_schema) + [first.schema.field(n) for n in new]
         return pa.schema(fields)
 
@@ -299,6 +301,9 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
         return cat.snapshot(dataset)
     finish_run(cat, run_id, status="committed", version=version,
                stats={"rows_written": prep.acc.count})
+    if prep.new_columns:
+        cat.audit("schema.change", dataset=dataset,
+                  details={"version": version, "added": prep.new_columns, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
 
 
@@ -461,6 +466,7 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
     if dt is None:
         raise SchemaMismatchError(dataset, reason="the dataset has no records to update")
     updates = {f"`{c}`": f"s.`{c}`" for c in table.column_names if c != "_id"}
+    added = [c for c in table.column_names if c not in dt.schema().to_arrow().names]
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation}
     try:
@@ -477,4 +483,7 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
         raise
     finish_run(cat, run_id, status="committed", version=version,
                stats={"rows_updated": table.num_rows})
+    if added:
+        cat.audit("schema.change", dataset=dataset,
+                  details={"version": version, "added": added, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")

@@ -9,7 +9,7 @@ import importlib
 
 import typer
 
-from curata_ingest.cli import catalog, db
+from curata_ingest.cli import catalog, db, governance
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 catalog.register(app)
+governance.register(app)
 app.add_typer(db.app, name="db")
 
 
