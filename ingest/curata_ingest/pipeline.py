@@ -242,7 +242,7 @@ def _unchanged_report(cat: curata.Catalog, opts: _Options, states: list[_SourceS
         fingerprint=snap.fingerprint if snap else None, run_id=run_id, license=opts.license,
         license_flagged=opts.license == UNKNOWN, rows_read=0, rows_written=0, duplicates=0,
         near_duplicates=0, rejected=0, reject_reasons={}, bytes_read=0,
-        seconds=time.perf_counter() - started, sources=sources)
+        seconds=round(time.perf_counter() - started, 3), sources=sources)
 
 
 class _Run:
