@@ -47,13 +47,13 @@ class IdIndex:
     def add(self, hi: np.ndarray, lo: np.ndarray) -> None:
         if not len(hi):
             return
-        order = np.lexsort((lo, hi))
+        order = np.argsort(hi)  # runs are sorted by the high half only; see contains()
         self.runs.append((hi[order], lo[order]))
         while len(self.runs) > 1 and (len(self.runs) > _MAX_RUNS
                                       or len(self.runs[-1][0]) >= len(self.runs[-2][0])):
             (h2, l2), (h1, l1) = self.runs.pop(), self.runs.pop()
             h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
-            order = np.lexsort((lo_, h))
+            order = np.argsort(h)
             self.runs.append((h[order], lo_[order]))
 
     def contains(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -71,13 +71,25 @@ class IdIndex:
     def new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """Mask of rows whose id is neither already known nor repeated earlier in this call;
         the kept ids are added to the index."""
-        keys = np.stack((hi, lo), axis=1)
-        _, first = np.unique(keys, axis=0, return_index=True)
-        keep = np.zeros(len(hi), dtype=bool)
-        keep[first] = True
+        keep = ~_repeats(hi, lo)
         keep &= ~self.contains(hi, lo)
         self.add(hi[keep], lo[keep])
         return keep
+
+
+def _repeats(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Mask of rows whose (hi, lo) appeared at an earlier row (first occurrences are False)."""
+    order = np.argsort(hi, kind="stable")
+    h, lo_sorted = hi[order], lo[order]
+    same_hi = h[1:] == h[:-1]
+    if np.any(same_hi & (lo_sorted[1:] != lo_sorted[:-1])):
+        # Distinct ids sharing a high half (astronomically rare): sort by both halves.
+        order = np.lexsort((lo, hi))
+        h, lo_sorted = hi[order], lo[order]
+        same_hi = h[1:] == h[:-1]
+    repeated = np.zeros(len(hi), dtype=bool)
+    repeated[order[1:][same_hi & (lo_sorted[1:] == lo_sorted[:-1])]] = True
+    return repeated
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

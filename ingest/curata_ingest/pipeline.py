@@ -10,7 +10,9 @@ commit, so nothing is committed either.
 from __future__ import annotations
 
 import itertools
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -312,7 +314,7 @@ class _Run:
 
     def _stream(self) -> Iterator[pa.RecordBatch]:
         try:
-            yield from self._batches()
+            yield from _prefetch(self._batches())
             self._check_ratio()
         except BaseException as exc:  # remembered: the Delta writer may wrap it
             self.error = exc
@@ -405,13 +407,11 @@ class _Run:
                              ) -> pa.RecordBatch:
         n = batch.num_rows
         provenance = pa.StructArray.from_arrays(
-            [pa.array([st.uri] * n, pa.string()), batch.column(LOCATOR),
-             pa.array([self.run_id] * n, pa.string()),
-             pa.array([self.retrieved_at] * n, pa.timestamp("us", tz="UTC"))],
+            [_repeat(st.uri, n), batch.column(LOCATOR), _repeat(self.run_id, n),
+             pa.repeat(pa.scalar(self.retrieved_at, pa.timestamp("us", tz="UTC")), n)],
             fields=list(PROVENANCE_TYPE))
-        system = {"_id": ids, "_source": pa.array([st.source_id] * n, pa.string()),
-                  "_license": pa.array([self.opts.license] * n, pa.string()),
-                  "_provenance": provenance}
+        system = {"_id": ids, "_source": _repeat(st.source_id, n),
+                  "_license": _repeat(self.opts.license, n), "_provenance": provenance}
         content = {name: batch.column(name) for name in batch.schema.names if name != LOCATOR}
         return pa.RecordBatch.from_pydict({**system, **content})
 
@@ -469,3 +469,50 @@ class _Run:
 
 
 __all__ = ["DedupMode", "IngestReport", "SourceReport", "ingest"]
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+_DONE = object()
+
+
+def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Produce batches on a thread while the Delta writer encodes the previous ones.
+
+    Parsing (Arrow's JSON reader), hashing (polars-hash) and Parquet encoding (delta-rs) all
+    release the GIL, so reading and writing overlap. At most ``depth`` batches wait in the
+    queue, which keeps memory bounded.
+    """
+    out: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        out.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            out.put(exc)
+
+    worker = threading.Thread(target=produce, name="curata-ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
