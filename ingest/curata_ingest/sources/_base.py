@@ -25,7 +25,7 @@ from curata.errors import SourceError
 #: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
 BATCH_ROWS = 8192
 #: Bytes read per block for byte-oriented sources (JSONL, text lines); bounds memory.
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20
 #: Raw bytes kept per reject; enough to diagnose, small enough to never blow up the table.
 RAW_LIMIT = 64 << 10
 LOCATOR = "_locator"
