@@ -177,7 +177,9 @@ def _memory_steps(size: int, steps: int) -> str:
 
 
 def _record(mb: float, results: dict, line: str, memory: str) -> None:
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    load = os.getloadavg()[0]  # a shared machine: say how busy it was
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, load {load:.1f}, "
+               f"Python {sys.version.split()[0]}")
     figures = ", ".join(f"{t} {r['seconds']:.2f} s / {r['peak_mb']:.0f} MB RSS"
                         for t, r in results.items())
     entry = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · ingest · {machine} · {mb:.0f} MB JSONL · "
