@@ -55,9 +55,12 @@ def corpus(size: int) -> Path:
             lines = []
             for _ in range(10_000):
                 n = rng.randint(10, 40)
-                doc = {"id": i if rng.random() > 0.01 else i // 2,
-                       "text": " ".join(rng.choices(WORDS, k=n)),
-                       "source": rng.choice(("web", "books", "news")), "score": rng.random()}
+                doc = {
+                    "id": i if rng.random() > 0.01 else i // 2,
+                    "text": " ".join(rng.choices(WORDS, k=n)),
+                    "source": rng.choice(("web", "books", "news")),
+                    "score": rng.random(),
+                }
                 if doc["id"] != i:  # a repeated document: exact dedup has work to do
                     doc = {"id": doc["id"], "text": "duplicate", "source": "web", "score": 0.5}
                 lines.append(json.dumps(doc))
@@ -75,8 +78,11 @@ def run_curata(path: str, work: str) -> dict:
 
     cat = curata.connect(home=Path(work) / "home")
     report = ingest([path], dataset="bench", license="CC-BY-4.0", catalog=cat, dedup="exact")
-    return {"rows": report.rows_written, "duplicates": report.duplicates,
-            "rejected": report.rejected}
+    return {
+        "rows": report.rows_written,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+    }
 
 
 def run_polars(path: str, work: str) -> dict:
@@ -90,16 +96,20 @@ def run_hf(path: str, work: str) -> dict:
     import datasets
 
     datasets.disable_progress_bars()
-    ds = datasets.load_dataset("json", data_files=path, split="train",
-                               cache_dir=str(Path(work) / "hf-cache"))
+    ds = datasets.load_dataset(
+        "json", data_files=path, split="train", cache_dir=str(Path(work) / "hf-cache")
+    )
     ds.to_parquet(str(Path(work) / "out.parquet"))
     return {"rows": len(ds)}
 
 
 TOOLS = {"curata": run_curata, "polars": run_polars, "hf": run_hf}
 # Imported before the clock starts: we time the work, not Python start-up.
-IMPORTS = {"curata": ("curata", "curata_ingest", "deltalake", "license_expression"),
-           "polars": ("polars",), "hf": ("datasets",)}
+IMPORTS = {
+    "curata": ("curata", "curata_ingest", "deltalake", "license_expression"),
+    "polars": ("polars",),
+    "hf": ("datasets",),
+}
 
 
 def _child(tool: str, path: str, queue: mp.Queue) -> None:
@@ -133,8 +143,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="32MB", help="corpus size, e.g. 32MB, 258MB, 2GB")
     parser.add_argument("--tools", default="curata,polars,hf")
-    parser.add_argument("--memory-steps", type=int, default=0,
-                        help="also ingest 1/N, 2/N … of the size and report curata's peak RSS")
+    parser.add_argument(
+        "--memory-steps",
+        type=int,
+        default=0,
+        help="also ingest 1/N, 2/N … of the size and report curata's peak RSS",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args()
     size = parse_size(args.size)
@@ -145,8 +159,11 @@ def main() -> None:
     for tool in args.tools.split(","):
         results[tool] = measure(tool, path)
         r = results[tool]
-        print(f"  {tool:7s} {r['seconds']:7.2f} s  {mb / r['seconds']:7.1f} MB/s  "
-              f"peak RSS {r['peak_mb']:7.0f} MB  {json.dumps({k: v for k, v in r.items() if k not in ('seconds', 'peak_mb')})}")
+        counts = {k: v for k, v in r.items() if k not in ("seconds", "peak_mb")}
+        print(
+            f"  {tool:7s} {r['seconds']:7.2f} s  {mb / r['seconds']:7.1f} MB/s  "
+            f"peak RSS {r['peak_mb']:7.0f} MB  {json.dumps(counts)}"
+        )
     line = _ratios(results)
     print(line)
     memory = _memory_steps(size, args.memory_steps) if args.memory_steps else ""
@@ -178,12 +195,17 @@ def _memory_steps(size: int, steps: int) -> str:
 
 def _record(mb: float, results: dict, line: str, memory: str) -> None:
     load = os.getloadavg()[0]  # a shared machine: say how busy it was
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, load {load:.1f}, "
-               f"Python {sys.version.split()[0]}")
-    figures = ", ".join(f"{t} {r['seconds']:.2f} s / {r['peak_mb']:.0f} MB RSS"
-                        for t, r in results.items())
-    entry = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · ingest · {machine} · {mb:.0f} MB JSONL · "
-             f"{figures} · {line}" + (f" · {memory}" if memory else "") + "\n")
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, load {load:.1f}, "
+        f"Python {sys.version.split()[0]}"
+    )
+    figures = ", ".join(
+        f"{t} {r['seconds']:.2f} s / {r['peak_mb']:.0f} MB RSS" for t, r in results.items()
+    )
+    entry = (
+        f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · ingest · {machine} · {mb:.0f} MB JSONL · "
+        f"{figures} · {line}" + (f" · {memory}" if memory else "") + "\n"
+    )
     with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write(entry)
 

@@ -1,4 +1,6 @@
-"""Generate the deterministic sample corpus in ``samples/`` (run: ``uv run python scripts/make_samples.py``).
+"""Generate the deterministic sample corpus in ``samples/``.
+
+Run: ``uv run python scripts/make_samples.py [OUT]`` (default: the repository's ``samples/``).
 
 All samples are our own work (CC0). For the demo they are labelled with two licenses, as a
 real corpus would be: the reviews and images as CC0-1.0, the quotes as CC-BY-4.0. A few
@@ -19,17 +21,58 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent / "samples"
 SEED = 20261129
-WORDS = ("good great fine poor solid cheap sturdy broken lovely awful quick slow quiet loud "
-         "bright dull soft heavy light clever simple handy fragile neat").split()
-PRODUCTS = ("kettle lamp backpack chair notebook headphones mug bicycle umbrella keyboard "
-            "blanket teapot").split()
+WORDS = [
+    "good",
+    "great",
+    "fine",
+    "poor",
+    "solid",
+    "cheap",
+    "sturdy",
+    "broken",
+    "lovely",
+    "awful",
+    "quick",
+    "slow",
+    "quiet",
+    "loud",
+    "bright",
+    "dull",
+    "soft",
+    "heavy",
+    "light",
+    "clever",
+    "simple",
+    "handy",
+    "fragile",
+    "neat",
+]
+PRODUCTS = [
+    "kettle",
+    "lamp",
+    "backpack",
+    "chair",
+    "notebook",
+    "headphones",
+    "mug",
+    "bicycle",
+    "umbrella",
+    "keyboard",
+    "blanket",
+    "teapot",
+]
 
 
 def review(rng: random.Random, i: int) -> dict:
     product = rng.choice(PRODUCTS)
     words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 14)))
-    return {"id": i, "product": product, "rating": rng.randint(1, 5),
-            "text": f"The {product} is {words}.", "lang": "en"}
+    return {
+        "id": i,
+        "product": product,
+        "rating": rng.randint(1, 5),
+        "text": f"The {product} is {words}.",
+        "lang": "en",
+    }
 
 
 def write_reviews(rng: random.Random, root: Path) -> None:
@@ -37,7 +80,9 @@ def write_reviews(rng: random.Random, root: Path) -> None:
     lines.insert(40, lines[10])  # an exact duplicate: removed by --dedup exact
     lines.insert(77, b'{"id": 9001, "product": "lamp", "rating": 4, "text": "unterminated')
     lines.insert(150, b'{"id": 9002, "product": "mug", "rating": 3, "text": "caf\xe9 latin-1"}')
-    lines.insert(222, b'{"id": 9003, "product": "chair", "rating": "five", "text": "typed", "lang": "en"}')
+    lines.insert(
+        222, b'{"id": 9003, "product": "chair", "rating": "five", "text": "typed", "lang": "en"}'
+    )
     lines.insert(260, b"")  # a blank line is not a record
     (root / "texts" / "reviews.jsonl").write_bytes(b"\n".join(lines) + b"\n")
 
@@ -82,7 +127,9 @@ def write_images(rng: random.Random, root: Path) -> None:
             fmt = "PNG" if i % 3 else "JPEG"
             buf = io.BytesIO()
             image(rng, label).save(buf, format=fmt, **({"quality": 85} if fmt == "JPEG" else {}))
-            (folder / f"{label}-{i:02d}.{'png' if fmt == 'PNG' else 'jpg'}").write_bytes(buf.getvalue())
+            (folder / f"{label}-{i:02d}.{'png' if fmt == 'PNG' else 'jpg'}").write_bytes(
+                buf.getvalue()
+            )
     good = (root / "images" / "circle" / "circle-01.png").read_bytes()
     (root / "images" / "square" / "square-broken.png").write_bytes(good[: len(good) // 3])
 
@@ -94,11 +141,11 @@ own work, released as CC0; the demo (`scripts/demo.sh`) labels them with two lic
 a real corpus would be: `texts/reviews.jsonl` and `images/` as **CC0-1.0**, `texts/quotes.txt`
 as **CC-BY-4.0**.
 
-| path | format | rows | on purpose |
+| path | format | records | on purpose |
 |---|---|---|---|
-| `texts/reviews.jsonl` | JSONL | 301 lines + 1 blank | 1 duplicate, 1 broken JSON, 1 invalid UTF-8, 1 wrong type |
+| `texts/reviews.jsonl` | JSONL, 305 lines | 300 | duplicate, broken JSON, bad UTF-8, wrong type |
 | `texts/quotes.txt` | text, one record per line | 48 | — |
-| `images/{circle,square,triangle}/` | PNG/JPEG, class sub-folders | 37 files | 1 truncated PNG |
+| `images/{circle,square,triangle}/` | PNG/JPEG in class sub-folders | 36 | a truncated PNG |
 """
 
 

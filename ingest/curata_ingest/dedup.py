@@ -49,8 +49,9 @@ class IdIndex:
             return
         order = np.argsort(hi)  # runs are sorted by the high half only; see contains()
         self.runs.append((hi[order], lo[order]))
-        while len(self.runs) > 1 and (len(self.runs) > _MAX_RUNS
-                                      or len(self.runs[-1][0]) >= len(self.runs[-2][0])):
+        while len(self.runs) > 1 and (
+            len(self.runs) > _MAX_RUNS or len(self.runs[-1][0]) >= len(self.runs[-2][0])
+        ):
             (h2, l2), (h1, l1) = self.runs.pop(), self.runs.pop()
             h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
             order = np.argsort(h)
@@ -65,7 +66,7 @@ class IdIndex:
             idx = np.flatnonzero(single)
             found[idx] |= rlo[left[idx]] == lo[idx]
             for i in np.flatnonzero(right - left > 1):  # shared high halves: check each
-                found[i] |= bool(np.any(rlo[left[i]:right[i]] == lo[i]))
+                found[i] |= bool(np.any(rlo[left[i] : right[i]] == lo[i]))
         return found
 
     def new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -100,7 +101,7 @@ def shingles(text: str, n: int = 3) -> list[bytes]:
     words = _WORD.findall(text.lower())
     if len(words) < n:
         return [w.encode() for w in words] or [text.encode()]
-    return [" ".join(words[i:i + n]).encode() for i in range(len(words) - n + 1)]
+    return [" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)]
 
 
 @dataclass(slots=True)
@@ -118,8 +119,9 @@ class NearDedup:
 
         self.lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
 
-    def keep_mask(self, ids: list[str], texts: list[str | None]
-                  ) -> tuple[np.ndarray, list[tuple[str, str, float]]]:
+    def keep_mask(
+        self, ids: list[str], texts: list[str | None]
+    ) -> tuple[np.ndarray, list[tuple[str, str, float]]]:
         """Mask of rows to keep, and (cluster id, dropped id, estimated Jaccard) per drop."""
         from datasketch import MinHash
 
@@ -143,9 +145,12 @@ class NearDedup:
 def pick_text_column(schema: pa.Schema, preferred: str | None = None) -> str | None:
     """The column near dedup compares: ``preferred``, else ``text``/``content``/…, else the
     first string column."""
-    strings = [f.name for f in schema
-               if not f.name.startswith("_") and (pa.types.is_string(f.type)
-                                                  or pa.types.is_large_string(f.type))]
+    strings = [
+        f.name
+        for f in schema
+        if not f.name.startswith("_")
+        and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
     if preferred:
         return preferred if preferred in strings else None
     for name in ("text", "content", "body", "document", "caption", "txt"):

@@ -9,11 +9,9 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-
-import pytest
 
 import curata
+import pytest
 from curata_ingest import ingest
 
 ROWS = 40_000
@@ -45,8 +43,13 @@ def big_corpus(tmp_path):
 
 def _run_and_kill(corpus: str, kill_at: int) -> str:
     """Run the ingest in a subprocess; SIGKILL it once it reports ``kill_at`` rows read."""
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, corpus], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, corpus],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
     last = ""
     assert proc.stdout is not None
     for line in proc.stdout:

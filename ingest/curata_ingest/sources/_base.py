@@ -19,7 +19,6 @@ from typing import IO, Any, ClassVar
 
 import fsspec
 import pyarrow as pa
-
 from curata.errors import SourceError
 
 #: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
@@ -86,8 +85,9 @@ class RejectSink:
 
     SPILL_ROWS: ClassVar[int] = 10_000
 
-    def add(self, *, reason: str, source: str, locator: str, raw: bytes | str = b"",
-            detail: str = "") -> None:
+    def add(
+        self, *, reason: str, source: str, locator: str, raw: bytes | str = b"", detail: str = ""
+    ) -> None:
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
         self.rows.append(
             {
@@ -148,15 +148,17 @@ class Source(ABC):
 
     format: ClassVar[str]
 
-    def __init__(self, spec: str, *, name: str | None = None,
-                 storage_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, spec: str, *, name: str | None = None, storage_options: dict[str, Any] | None = None
+    ) -> None:
         self.spec = spec
         self.name = name or spec
         self.storage_options = dict(storage_options or {})
 
     @abstractmethod
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         """Yield record batches with a ``_locator`` column; send bad input to ``rejects``."""
 
     @abstractmethod
@@ -249,8 +251,7 @@ def strip_compression(path: str) -> str:
     return path
 
 
-def expand(fs: fsspec.AbstractFileSystem, spec: str, extensions: tuple[str, ...] = ()
-           ) -> list[str]:
+def expand(fs: fsspec.AbstractFileSystem, spec: str, extensions: tuple[str, ...] = ()) -> list[str]:
     """Expand a path, directory or glob to a sorted list of files.
 
     Directories are walked recursively; inside a directory only files with one of
@@ -284,8 +285,11 @@ def rows_locators(prefix: str, numbers: Any) -> pa.Array:
 def with_locator(batch: pa.RecordBatch | pa.Table, locators: pa.Array) -> pa.RecordBatch:
     """Append the ``_locator`` column to a batch (replacing one the input may carry)."""
     if isinstance(batch, pa.Table):
-        batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else \
-            pa.RecordBatch.from_pylist([], schema=batch.schema)
+        batch = (
+            batch.combine_chunks().to_batches()[0]
+            if batch.num_rows
+            else pa.RecordBatch.from_pylist([], schema=batch.schema)
+        )
     if LOCATOR in batch.schema.names:
         batch = batch.drop_columns([LOCATOR])
     return batch.append_column(LOCATOR, locators)

@@ -32,13 +32,15 @@ class JsonlSource(FileSource):
     format = "jsonl"
     extensions = (".jsonl", ".ndjson", ".json")
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         for path in self.files():
             yield from self._read_file(path, rejects, progress)
 
-    def _read_file(self, path: str, rejects: RejectSink, progress: ProgressFn | None
-                   ) -> Iterator[pa.RecordBatch]:
+    def _read_file(
+        self, path: str, rejects: RejectSink, progress: ProgressFn | None
+    ) -> Iterator[pa.RecordBatch]:
         uri = self.uri(path)
         lines_before = 0
         seen_data = False
@@ -46,7 +48,9 @@ class JsonlSource(FileSource):
             for block in _blocks(fh, progress):
                 if block.strip():
                     seen_data = True
-                    parser = _BlockParser(block, uri=uri, source=self.name, first_line=lines_before + 1)
+                    parser = _BlockParser(
+                        block, uri=uri, source=self.name, first_line=lines_before + 1
+                    )
                     yield from parser.parse(rejects)
                 lines_before += block.count(b"\n")
         if not seen_data:
