@@ -228,7 +228,7 @@ def _resolve(
 def _states(sources: list[Source], opts: _Options, source_url: str | None) -> list[_SourceState]:
     states = []
     for src in sources:
-        uri = source_url or src.spec
+        uri = source_url or src.location
         states.append(
             _SourceState(
                 source=src,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -170,6 +171,11 @@ class Source(ABC):
         sizes = [a.size for a in self.artifacts()]
         return None if any(s is None for s in sizes) else sum(s for s in sizes if s)
 
+    @property
+    def location(self) -> str:
+        """Where the source lives, as recorded in ``_provenance.uri`` and the catalog."""
+        return self.spec
+
     def error(self, reason: str) -> SourceError:
         return SourceError(self.spec, reason=reason)
 
@@ -194,6 +200,13 @@ class FileSource(Source):
             if not self._files:
                 raise self.error("no files match")
         return self._files
+
+    @property
+    def location(self) -> str:
+        # Local paths are made absolute: a relative path means nothing once recorded.
+        if _protocol(self.fs) == "file" and "://" not in self.spec:
+            return os.path.abspath(self.spec)
+        return self.spec
 
     def uri(self, path: str) -> str:
         """A path as a full URI (keeps ``s3://`` so locators stay unambiguous)."""
