@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CURATA_HOME="${CURATA_HOME:-$(mktemp -d)/curata-home}"
-RUN="uv run --quiet"
-if $RUN ingest --help >/dev/null 2>&1; then INGEST="$RUN ingest"; else
-  INGEST="$RUN python -m curata_ingest.cli.ingest"; fi
-CURATA="$RUN curata"
+# The locked environment made by scripts/bootstrap.sh (`make deps`); not `uv run`, which would
+# re-sync it.
+RUN=""
+PATH="$PWD/.venv/bin:$PATH"
+INGEST="ingest"
+CURATA="curata"
 echo "CURATA_HOME=$CURATA_HOME"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -32,10 +34,8 @@ import json, sys; r = json.load(sys.stdin)
 print({k: r[k] for k in ('status', 'dataset', 'version', 'rows_read', 'rows_written')})"
 
 step "quarantined input"
-$CURATA rejects texts 2>/dev/null || $RUN python -c "
-import typer; from curata_ingest.cli.ingest import rejects; typer.run(rejects)" texts
-$CURATA rejects shapes 2>/dev/null || $RUN python -c "
-import typer; from curata_ingest.cli.ingest import rejects; typer.run(rejects)" shapes
+$CURATA rejects texts
+$CURATA rejects shapes
 
 step "tag and verify"
 $CURATA tag texts v1 --note "demo: reviews + quotes"

@@ -10,6 +10,7 @@ import importlib
 import typer
 
 from curata_ingest.cli import catalog, db, governance
+from curata_ingest.cli import ingest as ingest_cmd
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
 
 app = typer.Typer(
@@ -20,6 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command(name="ingest")(ingest_cmd.ingest)
+app.command(name="rejects")(ingest_cmd.rejects)
 catalog.register(app)
 governance.register(app)
 app.add_typer(db.app, name="db")
@@ -37,3 +40,8 @@ def _optional(module: str) -> object | None:
 
 def main() -> None:
     run(app)
+
+
+def ingest_main() -> None:
+    """The standalone `ingest` command (the same as `curata ingest`)."""
+    ingest_cmd.ingest_main()
