@@ -127,9 +127,9 @@ class NearDedup:
 
         keep = np.ones(len(ids), dtype=bool)
         drops: list[tuple[str, str, float]] = []
-        todo = [i for i, t in enumerate(texts) if t]
-        sketches = MinHash.bulk([shingles(texts[i]) for i in todo], num_perm=self.num_perm)
-        for i, sketch in zip(todo, sketches, strict=True):
+        todo = [(i, t) for i, t in enumerate(texts) if t]
+        sketches = MinHash.bulk([shingles(t) for _, t in todo], num_perm=self.num_perm)
+        for (i, _), sketch in zip(todo, sketches, strict=True):
             match = next(iter(self.lsh.query(sketch)), None)
             if match is None:
                 self.lsh.insert(ids[i], sketch)

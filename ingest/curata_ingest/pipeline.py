@@ -400,7 +400,7 @@ class _Run:
                 run_id=self.run_id,
                 source_id=st.source_id,
             )
-        status = "committed" if committed else "unchanged"
+        status: Literal["committed", "unchanged"] = "committed" if committed else "unchanged"
         report = self._report(status, snap, started)
         finish_run(
             self.cat,

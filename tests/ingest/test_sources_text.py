@@ -128,7 +128,7 @@ def test_csv_falls_back_after_a_type_change_and_rejects_bad_utf8(tmp_path, monke
         st.tuples(
             st.integers(-1000, 1000),
             st.text(
-                st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"),
+                st.characters(exclude_categories=["Cs"], exclude_characters="\r\x00"),
                 max_size=15,
             ),
         ),

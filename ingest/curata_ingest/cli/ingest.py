@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any
@@ -270,4 +269,4 @@ def ingest_main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(ingest_main())
+    ingest_main()

@@ -32,7 +32,7 @@ class CsvSource(FileSource):
 
     format = "csv"
     delimiter: ClassVar[str] = ","
-    extensions = (".csv",)
+    extensions: ClassVar[tuple[str, ...]] = (".csv",)
 
     def batches(
         self, rejects: RejectSink, progress: ProgressFn | None = None
@@ -123,7 +123,7 @@ class CsvSource(FileSource):
 class TsvSource(CsvSource):
     format = "tsv"
     delimiter = "\t"
-    extensions = (".tsv", ".tab")
+    extensions: ClassVar[tuple[str, ...]] = (".tsv", ".tab")
 
 
 def _string_batch(

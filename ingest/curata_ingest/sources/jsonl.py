@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -57,7 +58,7 @@ class JsonlSource(FileSource):
             rejects.add(reason="empty_file", source=self.name, locator=uri)
 
 
-def _blocks(fh: io.BufferedIOBase, progress: ProgressFn | None) -> Iterator[bytes]:
+def _blocks(fh: IO[bytes], progress: ProgressFn | None) -> Iterator[bytes]:
     """Yield chunks of ``fh`` that end on a line boundary (the last one may not)."""
     tail = b""
     while chunk := fh.read(BLOCK_BYTES):

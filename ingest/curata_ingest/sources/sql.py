@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -94,6 +94,6 @@ class SqlSource(Source):
                 engine.dispose()
 
 
-def _to_batch(names: list[str], rows: list[Any]) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+def _to_batch(names: list[str], rows: Sequence[Any]) -> pa.RecordBatch:
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     return pa.RecordBatch.from_arrays([pa.array(list(c)) for c in columns], names=names)
