@@ -99,3 +99,17 @@ def test_subprocess_is_quiet_in_a_pipe(home, corpus):
     )
     assert proc.returncode == 0, proc.stderr
     assert "━" not in proc.stderr and "committed" in proc.stdout
+
+
+def test_register_adds_commands_to_an_app(home, corpus):
+    from curata_ingest.cli.ingest import register
+
+    curata_app = typer.Typer()
+    register(curata_app)
+
+    @curata_app.command()
+    def noop() -> None:  # a second command so Typer keeps sub-command names
+        pass
+
+    result = runner.invoke(curata_app, ["ingest", corpus, "-d", "r", "-l", "MIT", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["status"] == "committed"

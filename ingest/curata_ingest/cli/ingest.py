@@ -259,6 +259,12 @@ def rejects(
     )
 
 
+def register(app: typer.Typer) -> None:
+    """Add `ingest` and `rejects` to the `curata` app (``curata ingest`` == ``ingest``)."""
+    for fn in (ingest, rejects):
+        app.command()(fn)
+
+
 def ingest_main() -> None:
     """Entry point of the standalone `ingest` command."""
     from curata_ingest.cli._errors import run
