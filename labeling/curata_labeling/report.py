@@ -296,3 +296,33 @@ def agreement_report(
             c: _control_agreement(c, rows, kinds.get(c)) for c, rows in sorted(by_control.items())
         }
     )
+
+
+def project_judgements(cat: Any, project: str) -> tuple[list[Judgement], dict[str, str]]:
+    """The current, non-cancelled annotations of a project as judgements, and control kinds."""
+    import json as _json
+
+    from curata_labeling import store
+    from curata_labeling.schema import get_schema
+    from curata_labeling.sync import get_project
+
+    info = get_project(cat, project)
+    kinds = (
+        get_schema(cat, info.schema_name, info.schema_version).kinds if info.schema_version else {}
+    )
+    state = store.current_state(store.read_events(cat, info.dataset, project=project))
+    rows = []
+    for r in state.to_pylist():
+        if r["was_cancelled"]:
+            continue
+        item = r["record_id"] or str(r["ls_task_id"])
+        for control, value in _json.loads(r["values"] or "{}").items():
+            rows.append(Judgement(item=item, annotator=r["annotator"] or "?", control=control,
+                                  value=value, created_at=r["created_at"]))
+    return rows, kinds
+
+
+def project_agreement(cat: Any, project: str) -> AgreementReport:
+    """The agreement report of a project's current annotations (pull first)."""
+    rows, kinds = project_judgements(cat, project)
+    return agreement_report(rows, kinds=kinds)

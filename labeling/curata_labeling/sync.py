@@ -321,13 +321,14 @@ def diff_annotations(
             aid = int(ann["id"])
             present.add(aid)
             old = known.get(aid)
-            row = make_row(ann, task, "new" if old is None else "changed")
+            event = "new" if old is None else "changed"
+            row = make_row(ann, task, event)
             if old is not None and (old["result_hash"], old["was_cancelled"]) == (
                 row["result_hash"], row["was_cancelled"]
             ):
                 continue
             rows.append(row)
-            counts[row["event"]] += 1
+            counts[event] += 1
     for aid, old in known.items():
         gone_from_task = old["ls_task_id"] in seen_tasks and aid not in present
         task_gone = live_task_ids is not None and old["ls_task_id"] not in live_task_ids
@@ -393,3 +394,19 @@ def _save_cursor(cat: Any, info: ProjectInfo, hwm: datetime | None, now: datetim
         s.add(cursor)
         cat.audit("label.pull", dataset=info.dataset, session=s,
                   details={"project": info.name, **counts})
+
+
+def push_review(
+    cat: Any, project: str, record_ids: Sequence[str], *, review_project: str | None = None,
+    overlap: int = 1, client: LabelStudioClient | None = None,
+) -> PushResult:
+    """Push records needing review (ties, low agreement) to a review project, same schema."""
+    from curata_labeling.schema import get_schema
+
+    info = get_project(cat, project)
+    schema = get_schema(cat, info.schema_name, info.schema_version)
+    return push(
+        cat, info.dataset, project=review_project or f"{project}-review",
+        schema_xml=schema.config_xml, schema_name=info.schema_name, overlap=overlap,
+        record_ids=list(record_ids), client=client,
+    )
