@@ -60,7 +60,11 @@ def majority_vote(labels: list[str]) -> tuple[str | None, float]:
 
 
 def dawid_skene(
-    data: npt.ArrayLike, n_classes: int, *, max_iter: int = 100, tol: float = 1e-6,
+    data: npt.ArrayLike,
+    n_classes: int,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-6,
     smoothing: float = 0.01,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Dawid–Skene EM on ``(items, annotators)`` class codes (``-1`` = not annotated).
@@ -116,9 +120,15 @@ def resolve_control(
         for r in records:
             labels = list(items[r].values())
             label, share = majority_vote(labels)
-            out.append(Resolution(record_id=r, label=label, confidence=share,
-                                  n_annotations=len(labels),
-                                  needs_review=label is None or share < min_agreement))
+            out.append(
+                Resolution(
+                    record_id=r,
+                    label=label,
+                    confidence=share,
+                    n_annotations=len(labels),
+                    needs_review=label is None or share < min_agreement,
+                )
+            )
         return out
     if strategy != "dawid-skene":
         raise UsageError(f"Unknown strategy {strategy!r}; use 'majority' or 'dawid-skene'")
@@ -135,9 +145,15 @@ def resolve_control(
         best = int(post[i].argmax())
         conf = float(post[i, best])
         share = sum(v == classes[best] for v in items[r].values()) / len(items[r])
-        out.append(Resolution(record_id=r, label=classes[best], confidence=conf,
-                              n_annotations=len(items[r]),
-                              needs_review=share < min_agreement or conf < 0.5))
+        out.append(
+            Resolution(
+                record_id=r,
+                label=classes[best],
+                confidence=conf,
+                n_annotations=len(items[r]),
+                needs_review=share < min_agreement or conf < 0.5,
+            )
+        )
     return out
 
 
@@ -153,7 +169,11 @@ def _columns(control: str, res: list[Resolution], method: str, version: int) -> 
 
 
 def resolve(
-    cat: Any, project: str, *, strategy: Strategy = "majority", min_agreement: float = 0.0,
+    cat: Any,
+    project: str,
+    *,
+    strategy: Strategy = "majority",
+    min_agreement: float = 0.0,
 ) -> ResolveResult:
     """Resolve every categorical control of a project and MERGE the labels into the records.
 
@@ -171,22 +191,46 @@ def resolve(
     state = store.current_state(store.read_events(cat, info.dataset, project=project))
     votes = _votes(state, schema.kinds)
     if not votes:
-        raise UsageError(f"Project {project!r} has no categorical annotations to resolve",
-                         hint=f"Run `curata label pull --project {project}` first")
-    per_control = {c: resolve_control(v, strategy=strategy, min_agreement=min_agreement)
-                   for c, v in sorted(votes.items())}
+        raise UsageError(
+            f"Project {project!r} has no categorical annotations to resolve",
+            hint=f"Run `curata label pull --project {project}` first",
+        )
+    per_control = {
+        c: resolve_control(v, strategy=strategy, min_agreement=min_agreement)
+        for c, v in sorted(votes.items())
+    }
     records = sorted({r.record_id for res in per_control.values() for r in res})
     cols: dict[str, pa.Array] = {"_id": pa.array(records, pa.string())}
     for control, res in per_control.items():
         by_id = {r.record_id: r for r in res}
-        full = [by_id.get(rid) or Resolution(record_id=rid, label=None, confidence=0.0,
-                                             n_annotations=0, needs_review=False)
-                for rid in records]
+        full = [
+            by_id.get(rid)
+            or Resolution(
+                record_id=rid, label=None, confidence=0.0, n_annotations=0, needs_review=False
+            )
+            for rid in records
+        ]
         cols.update(_columns(control, full, strategy, schema.version))
     snap = cat.update_columns(info.dataset, pa.table(cols), operation="label.resolve")
     review = sorted({r.record_id for res in per_control.values() for r in res if r.needs_review})
-    cat.audit("label.resolve", dataset=info.dataset, details={
-        "project": project, "strategy": strategy, "version": snap.version, "review": len(review)})
-    return ResolveResult(project=project, dataset=info.dataset, strategy=strategy, ref=snap.ref,
-                         version=snap.version, controls=list(per_control),
-                         items_resolved=len(records), items_for_review=len(review), review=review)
+    cat.audit(
+        "label.resolve",
+        dataset=info.dataset,
+        details={
+            "project": project,
+            "strategy": strategy,
+            "version": snap.version,
+            "review": len(review),
+        },
+    )
+    return ResolveResult(
+        project=project,
+        dataset=info.dataset,
+        strategy=strategy,
+        ref=snap.ref,
+        version=snap.version,
+        controls=list(per_control),
+        items_resolved=len(records),
+        items_for_review=len(review),
+        review=review,
+    )

@@ -139,7 +139,9 @@ def mean_pairwise_cohen_kappa(data: npt.ArrayLike, *, weights: Weights = None) -
     return float(np.mean(kappas)) if kappas else float("nan")
 
 
-def fleiss_kappa(data: npt.ArrayLike | None = None, *, counts: npt.ArrayLike | None = None) -> float:
+def fleiss_kappa(
+    data: npt.ArrayLike | None = None, *, counts: npt.ArrayLike | None = None
+) -> float:
     """Fleiss' kappa from reliability data or an ``(items, categories)`` count table.
 
     With the same number of raters per item this is statsmodels' ``fleiss_kappa``; with missing

@@ -18,8 +18,11 @@ import typer
 from curata.errors import SourceError, UsageError
 
 app = typer.Typer(
-    name="label", help="Label Studio sync, label schemas, agreement and adjudication.",
-    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    name="label",
+    help="Label Studio sync, label schemas, agreement and adjudication.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
@@ -63,8 +66,10 @@ def _migration(items: list[str]) -> dict[str, dict[str, str | None]]:
         key, sep, new = item.partition("=")
         control, dot, old = key.partition(".")
         if not sep or not dot or not control or not old:
-            raise UsageError(f"Invalid --migrate {item!r}",
-                             hint="Use CONTROL.OLD=NEW to rename/merge or CONTROL.OLD= to remove")
+            raise UsageError(
+                f"Invalid --migrate {item!r}",
+                hint="Use CONTROL.OLD=NEW to rename/merge or CONTROL.OLD= to remove",
+            )
         out.setdefault(control, {})[old] = new or None
     return out
 
@@ -83,10 +88,22 @@ def push_cmd(
     """Create or update the project and import the snapshot's records as tasks (idempotent)."""
     from curata_labeling.sync import push
 
-    res = push(_catalog(), ref, project=project, schema_xml=_read(schema, "schema"),
-               sample=sample, seed=seed, filter=filter, overlap=overlap)
-    _out(res, as_json, f"{project}: {res.tasks_created} task(s) created, "
-                       f"{res.tasks_existing} already there (Label Studio project {res.project_id})")
+    res = push(
+        _catalog(),
+        ref,
+        project=project,
+        schema_xml=_read(schema, "schema"),
+        sample=sample,
+        seed=seed,
+        filter=filter,
+        overlap=overlap,
+    )
+    _out(
+        res,
+        as_json,
+        f"{project}: {res.tasks_created} task(s) created, "
+        f"{res.tasks_existing} already there (Label Studio project {res.project_id})",
+    )
 
 
 @app.command("pull")
@@ -99,8 +116,12 @@ def pull_cmd(
     from curata_labeling.sync import pull
 
     res = pull(_catalog(), project, overlap=timedelta(seconds=overlap_s))
-    _out(res, as_json, f"{project}: {res.annotations_new} new, {res.annotations_changed} changed,"
-                       f" {res.annotations_deleted} deleted annotation(s)")
+    _out(
+        res,
+        as_json,
+        f"{project}: {res.annotations_new} new, {res.annotations_changed} changed,"
+        f" {res.annotations_deleted} deleted annotation(s)",
+    )
 
 
 @app.command("agreement")
@@ -136,7 +157,9 @@ def resolve_cmd(
     project: ProjectOpt,
     strategy: Annotated[str, typer.Option(help="majority or dawid-skene.")] = "majority",
     min_agreement: Annotated[float, typer.Option(help="Below this, an item needs review.")] = 0.0,
-    push_review: Annotated[bool, typer.Option(help="Push the review list to Label Studio.")] = False,
+    push_review: Annotated[
+        bool, typer.Option(help="Push the review list to Label Studio.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write resolved labels into the records as a new version; list items needing review."""
@@ -148,16 +171,22 @@ def resolve_cmd(
     out = dataclasses.asdict(res)
     if push_review and res.review:
         out["review_push"] = dataclasses.asdict(push_review_fn(cat, project, res.review))
-    _out(out, as_json, f"{project}: {res.items_resolved} item(s) resolved into {res.ref}, "
-                       f"{res.items_for_review} for review")
+    _out(
+        out,
+        as_json,
+        f"{project}: {res.items_resolved} item(s) resolved into {res.ref}, "
+        f"{res.items_for_review} for review",
+    )
 
 
 @app.command("schemas")
 def schemas_cmd(
     name: Annotated[str | None, typer.Argument(help="Schema name (default: all).")] = None,
     add: Annotated[Path | None, typer.Option("--add", help="Register this config file.")] = None,
-    migrate: Annotated[list[str] | None, typer.Option(
-        "--migrate", help="CONTROL.OLD=NEW (rename/merge) or CONTROL.OLD= (remove).")] = None,
+    migrate: Annotated[
+        list[str] | None,
+        typer.Option("--migrate", help="CONTROL.OLD=NEW (rename/merge) or CONTROL.OLD= (remove)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List label schema versions, or register a new version with --add."""
@@ -166,18 +195,34 @@ def schemas_cmd(
     cat = _catalog()
     if add is not None:
         if name is None:
-            raise UsageError("--add needs a schema NAME", hint="curata label schemas NAME --add FILE")
-        change = register_schema(cat, name, _read(add, "schema"),
-                                 migration=_migration(migrate or []))
-        _out({"created": change.created, "dropped": change.dropped,
-              "migrated_annotations": change.migrated_annotations, **change.schema.to_dict()},
-             as_json, f"{name} v{change.schema.version} "
-                      f"({'new' if change.created else 'unchanged'}) {change.schema.config_hash[:12]}")
+            raise UsageError(
+                "--add needs a schema NAME", hint="curata label schemas NAME --add FILE"
+            )
+        change = register_schema(
+            cat, name, _read(add, "schema"), migration=_migration(migrate or [])
+        )
+        _out(
+            {
+                "created": change.created,
+                "dropped": change.dropped,
+                "migrated_annotations": change.migrated_annotations,
+                **change.schema.to_dict(),
+            },
+            as_json,
+            f"{name} v{change.schema.version} "
+            f"({'new' if change.created else 'unchanged'}) {change.schema.config_hash[:12]}",
+        )
         return
     schemas = list_schemas(cat, name)
-    _out({"schemas": [s.to_dict() for s in schemas]}, as_json, "\n".join(
-        f"{s.name} v{s.version} {s.config_hash[:12]} controls={','.join(s.controls)}"
-        for s in schemas) or "no schemas")
+    _out(
+        {"schemas": [s.to_dict() for s in schemas]},
+        as_json,
+        "\n".join(
+            f"{s.name} v{s.version} {s.config_hash[:12]} controls={','.join(s.controls)}"
+            for s in schemas
+        )
+        or "no schemas",
+    )
 
 
 @app.command("import")
@@ -191,6 +236,11 @@ def import_cmd(
     """Import a Label Studio JSON export into the annotations table (idempotent)."""
     from curata_labeling.imports import import_export
 
-    res = import_export(_catalog(), file, project=project, dataset=dataset,
-                        schema_xml=_read(schema, "schema") if schema else None)
+    res = import_export(
+        _catalog(),
+        file,
+        project=project,
+        dataset=dataset,
+        schema_xml=_read(schema, "schema") if schema else None,
+    )
     _out(res, as_json, f"{project}: {res.annotations_new} annotation(s) imported from {file}")

@@ -43,7 +43,11 @@ def parse_time(value: Any) -> datetime | None:
     """Label Studio timestamps come as datetimes or ISO strings (with ``Z``); make them UTC."""
     if value is None or value == "":
         return None
-    ts = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    ts = (
+        value
+        if isinstance(value, datetime)
+        else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    )
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
@@ -72,7 +76,8 @@ class LabelStudioClient:
         key = api_key or os.environ.get("LABEL_STUDIO_API_KEY")
         if not self.url or not key:
             raise LabelStudioError(
-                self.url or "<unset>", reason="LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are required"
+                self.url or "<unset>",
+                reason="LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are required",
             )
         self.retries, self.backoff_s = retries, backoff_s
         self._options = {"max_retries": 0, "timeout": timeout_s}
@@ -95,7 +100,8 @@ class LabelStudioClient:
                 transient = status is None or status == 429 or status >= 500
                 if not transient or attempt == self.retries:
                     raise LabelStudioError(
-                        self.url, reason=f"{what}: HTTP {status} after {attempt + 1} attempt(s)",
+                        self.url,
+                        reason=f"{what}: HTTP {status} after {attempt + 1} attempt(s)",
                         status=status,
                     ) from exc
             except (httpx.TransportError, json.JSONDecodeError) as exc:
@@ -123,13 +129,18 @@ class LabelStudioClient:
     def create_project(self, *, title: str, label_config: str, overlap: int) -> dict[str, Any]:
         return plain(
             self._call(
-                "create project", self._sdk.projects.create, title=title,
-                label_config=label_config, maximum_annotations=overlap,
+                "create project",
+                self._sdk.projects.create,
+                title=title,
+                label_config=label_config,
+                maximum_annotations=overlap,
             )
         )
 
     def update_project(self, project_id: int, **fields: Any) -> dict[str, Any]:
-        return plain(self._call("update project", self._sdk.projects.update, id=project_id, **fields))
+        return plain(
+            self._call("update project", self._sdk.projects.update, id=project_id, **fields)
+        )
 
     def delete_project(self, project_id: int) -> None:
         self._call("delete project", self._sdk.projects.delete, id=project_id)
@@ -139,7 +150,10 @@ class LabelStudioClient:
     def import_tasks(self, project_id: int, tasks: Sequence[dict[str, Any]]) -> list[int]:
         """Create tasks in one request; return their ids."""
         resp = self._call(
-            "import tasks", self._sdk.projects.import_tasks, id=project_id, request=list(tasks),
+            "import tasks",
+            self._sdk.projects.import_tasks,
+            id=project_id,
+            request=list(tasks),
             return_task_ids=True,
         )
         return list(resp.task_ids or [])
@@ -165,7 +179,10 @@ class LabelStudioClient:
         """Map ``data[key]`` → task id for every task of the project."""
         out: dict[str, int] = {}
         for page in self._pages(
-            "list tasks", project=project_id, page_size=page_size, fields="task_only",
+            "list tasks",
+            project=project_id,
+            page_size=page_size,
+            fields="task_only",
             include="id,data",
         ):
             for t in page:
@@ -190,12 +207,22 @@ class LabelStudioClient:
         if since is not None:
             value = since.astimezone(UTC).strftime(LS_TIME_FORMAT)
             items.append(
-                {"filter": "filter:tasks:updated_at", "operator": "greater",
-                 "type": "Datetime", "value": value}
+                {
+                    "filter": "filter:tasks:updated_at",
+                    "operator": "greater",
+                    "type": "Datetime",
+                    "value": value,
+                }
             )
-        query = {"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:updated_at"]}
+        query = {
+            "filters": {"conjunction": "and", "items": items},
+            "ordering": ["tasks:updated_at"],
+        }
         yield from self._pages(
-            "list updated tasks", project=project_id, fields="all", page_size=page_size,
+            "list updated tasks",
+            project=project_id,
+            fields="all",
+            page_size=page_size,
             query=json.dumps(query),
         )
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
-
 from curata._util import utcnow
 from curata.catalog.models import Base
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 
 class LabelSchemaVersion(Base):
@@ -58,8 +57,6 @@ class LabelSyncCursor(Base):
     __tablename__ = "label_sync_cursors"
 
     project_id: Mapped[int] = mapped_column(ForeignKey("label_projects.id"), primary_key=True)
-    high_water_mark: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    high_water_mark: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_pull_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

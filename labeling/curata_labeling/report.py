@@ -161,9 +161,7 @@ def _iou_coefficients(grid, annotators, items, kind) -> Coefficients:
 
 def _labels_in(value: Any) -> set[str]:
     if isinstance(value, list):
-        return {
-            lab for v in value for lab in (v.get("labels", []) if isinstance(v, dict) else [v])
-        }
+        return {lab for v in value for lab in (v.get("labels", []) if isinstance(v, dict) else [v])}
     return set() if value is None else {str(value)}
 
 
@@ -317,8 +315,15 @@ def project_judgements(cat: Any, project: str) -> tuple[list[Judgement], dict[st
             continue
         item = r["record_id"] or str(r["ls_task_id"])
         for control, value in _json.loads(r["values"] or "{}").items():
-            rows.append(Judgement(item=item, annotator=r["annotator"] or "?", control=control,
-                                  value=value, created_at=r["created_at"]))
+            rows.append(
+                Judgement(
+                    item=item,
+                    annotator=r["annotator"] or "?",
+                    control=control,
+                    value=value,
+                    created_at=r["created_at"],
+                )
+            )
     return rows, kinds
 
 

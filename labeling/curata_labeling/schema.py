@@ -105,7 +105,12 @@ class LabelSchema:
             "config_hash": self.config_hash,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "controls": {
-                n: {"tag": c.tag, "kind": c.kind, "values": list(c.values), "to_name": list(c.to_name)}
+                n: {
+                    "tag": c.tag,
+                    "kind": c.kind,
+                    "values": list(c.values),
+                    "to_name": list(c.to_name),
+                }
                 for n, c in self.controls.items()
             },
             "migration": self.migration,
@@ -159,8 +164,12 @@ def parse_config(xml: str, *, name: str = "<config>") -> dict[str, Control]:
         )
         multiple = el.attrib.get("choice", "single").lower() == "multiple" or tag == "taxonomy"
         controls[cname] = Control(
-            name=cname, tag=tag, to_name=tuple(el.attrib["toName"].split(",")),
-            values=values, multiple=multiple, kind=kind_of(tag, multiple=multiple),
+            name=cname,
+            tag=tag,
+            to_name=tuple(el.attrib["toName"].split(",")),
+            values=values,
+            multiple=multiple,
+            kind=kind_of(tag, multiple=multiple),
         )
     if not controls:
         raise LabelSchemaError(name, reason="no control tags (with name and toName) found")
@@ -178,9 +187,13 @@ def canonical_hash(xml: str) -> str:
 
 def _to_schema(row: Any) -> LabelSchema:
     return LabelSchema(
-        name=row.name, version=row.version, config_hash=row.config_hash,
-        config_xml=row.config_xml, controls=parse_config(row.config_xml, name=row.name),
-        created_at=row.created_at, migration=row.migration or {},
+        name=row.name,
+        version=row.version,
+        config_hash=row.config_hash,
+        config_xml=row.config_xml,
+        controls=parse_config(row.config_xml, name=row.name),
+        created_at=row.created_at,
+        migration=row.migration or {},
     )
 
 
@@ -281,8 +294,14 @@ def _migration_rows(hits, migration: Migration, version: int, now: datetime) -> 
         for cname, mapping in migration.items():
             if cname in values:
                 values[cname] = migrate_value(values[cname], mapping)
-        new = {**row, "values": json.dumps(values, sort_keys=True), "schema_version": version,
-               "pulled_at": now, "event": "migrated", "origin": f"migration:{version}"}
+        new = {
+            **row,
+            "values": json.dumps(values, sort_keys=True),
+            "schema_version": version,
+            "pulled_at": now,
+            "event": "migrated",
+            "origin": f"migration:{version}",
+        }
         by_dataset.setdefault(dataset, []).append(new)
     return by_dataset
 
@@ -321,9 +340,16 @@ def register_schema(
     now = utcnow()
     hits = _affected(cat, name, {c: list(m) for c, m in migration.items()}) if migration else []
     with cat.session() as s:
-        row = Row(name=name, version=version, config_hash=digest, config_xml=config_xml,
-                  controls={c: list(k.values) for c, k in controls.items()},
-                  migration=migration, created_at=now, created_by=current_user())
+        row = Row(
+            name=name,
+            version=version,
+            config_hash=digest,
+            config_xml=config_xml,
+            controls={c: list(k.values) for c, k in controls.items()},
+            migration=migration,
+            created_at=now,
+            created_by=current_user(),
+        )
         s.add(row)
         s.flush()
         # Inside the transaction: if the Delta append fails, the version is not recorded.
@@ -331,7 +357,14 @@ def register_schema(
             store.append_events(cat, ds, rows)
             for ds, rows in _migration_rows(hits, migration, version, now).items()
         )
-        cat.audit("label.schema", details={"name": name, "version": version,
-                                           "migrated_annotations": migrated}, session=s)
-    return SchemaChange(schema=get_schema(cat, name, version), created=True,
-                        dropped=dropped, migrated_annotations=migrated)
+        cat.audit(
+            "label.schema",
+            details={"name": name, "version": version, "migrated_annotations": migrated},
+            session=s,
+        )
+    return SchemaChange(
+        schema=get_schema(cat, name, version),
+        created=True,
+        dropped=dropped,
+        migrated_annotations=migrated,
+    )

@@ -68,8 +68,12 @@ def current_state(events: pa.Table, *, include_deleted: bool = False) -> pa.Tabl
         return events
     idx = pa.array(range(events.num_rows), pa.int64())
     ordered = events.append_column("_row", idx).sort_by(
-        [("project", "ascending"), ("ls_annotation_id", "ascending"),
-         ("pulled_at", "descending"), ("_row", "descending")]
+        [
+            ("project", "ascending"),
+            ("ls_annotation_id", "ascending"),
+            ("pulled_at", "descending"),
+            ("_row", "descending"),
+        ]
     )
     keys = pc.binary_join_element_wise(
         ordered["project"], pc.cast(ordered["ls_annotation_id"], pa.string()), "\x00"
@@ -90,7 +94,10 @@ def append_events(cat: Any, dataset: str, rows: Sequence[dict[str, Any]]) -> int
         return 0
     table = pa.Table.from_pylist(list(rows), schema=ANNOTATIONS_SCHEMA)
     write_deltalake(
-        _uri(cat, dataset), table, mode="append", storage_options=cat.storage_options,
+        _uri(cat, dataset),
+        table,
+        mode="append",
+        storage_options=cat.storage_options,
         partition_by=None,
     )
     return table.num_rows

@@ -104,8 +104,12 @@ def task_key(project: str, dataset: str, record_id: str) -> str:
 
 def _info(row: Any) -> ProjectInfo:
     return ProjectInfo(
-        id=row.id, name=row.name, dataset=row.dataset, ls_url=row.ls_url,
-        ls_project_id=row.ls_project_id, schema_name=row.schema_name,
+        id=row.id,
+        name=row.name,
+        dataset=row.dataset,
+        ls_url=row.ls_url,
+        ls_project_id=row.ls_project_id,
+        schema_name=row.schema_name,
         schema_version=row.schema_version,
     )
 
@@ -116,7 +120,9 @@ def get_project(cat: Any, name: str) -> ProjectInfo:
     with cat.session() as s:
         row = s.scalar(select(LabelProject).where(LabelProject.name == name))
         if row is None:
-            raise LabelProjectNotFoundError(name, available=s.scalars(select(LabelProject.name)).all())
+            raise LabelProjectNotFoundError(
+                name, available=s.scalars(select(LabelProject.name)).all()
+            )
         return _info(row)
 
 
@@ -139,37 +145,53 @@ def _link_project(
             raise ProjectDatasetMismatchError(name, dataset=row.dataset, requested=dataset)
         if row is not None and client.get_project(row.ls_project_id) is not None:
             if row.schema_version != schema.version or row.schema_name != schema.name:
-                client.update_project(row.ls_project_id, label_config=schema.config_xml,
-                                      maximum_annotations=overlap)
+                client.update_project(
+                    row.ls_project_id, label_config=schema.config_xml, maximum_annotations=overlap
+                )
                 row.schema_name, row.schema_version = schema.name, schema.version
             return _info(row)
         created = client.create_project(title=name, label_config=schema.config_xml, overlap=overlap)
         if row is None:
-            row = LabelProject(name=name, dataset=dataset, ls_url=client.url,
-                               ls_project_id=int(created["id"]), schema_name=schema.name,
-                               schema_version=schema.version)
+            row = LabelProject(
+                name=name,
+                dataset=dataset,
+                ls_url=client.url,
+                ls_project_id=int(created["id"]),
+                schema_name=schema.name,
+                schema_version=schema.version,
+            )
             s.add(row)
         else:  # the Label Studio project was deleted: relink to the new one
             row.ls_url, row.ls_project_id = client.url, int(created["id"])
             row.schema_name, row.schema_version = schema.name, schema.version
         s.flush()
-        cat.audit("label.project", dataset=dataset, session=s,
-                  details={"project": name, "ls_project_id": row.ls_project_id})
+        cat.audit(
+            "label.project",
+            dataset=dataset,
+            session=s,
+            details={"project": name, "ls_project_id": row.ls_project_id},
+        )
         return _info(row)
 
 
 # --- push ----------------------------------------------------------------------------------
 
-_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif",
-          b"RIFF": "image/webp", b"BM": "image/bmp"}
+_MAGIC = {
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF8": "image/gif",
+    b"RIFF": "image/webp",
+    b"BM": "image/bmp",
+}
 
 
 def _task_value(value: Any) -> Any:
     """Task data must be JSON; image bytes become a data URI so annotators see the image."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
-        mime = next((m for sig, m in _MAGIC.items() if raw.startswith(sig)),
-                    "application/octet-stream")
+        mime = next(
+            (m for sig, m in _MAGIC.items() if raw.startswith(sig)), "application/octet-stream"
+        )
         return f"data:{mime};base64,{base64.b64encode(raw).decode()}"
     if isinstance(value, (datetime,)):
         return value.isoformat()
@@ -181,8 +203,13 @@ def _task_value(value: Any) -> Any:
 
 
 def select_records(
-    snap: Any, columns: Sequence[str], *, filter: str | None = None, sample: int | None = None,
-    seed: int = 0, record_ids: Iterable[str] | None = None,
+    snap: Any,
+    columns: Sequence[str],
+    *,
+    filter: str | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    record_ids: Iterable[str] | None = None,
 ) -> pa.Table:
     """The records to label: filtered (Polars SQL expression), then a seeded sample by ``_id``."""
     import polars as pl
@@ -190,7 +217,8 @@ def select_records(
     missing = [c for c in columns if c not in snap.schema.names]
     if missing:
         raise SchemaMismatchError(
-            snap.dataset, reason=f"the labeling config reads {missing}, which are not columns "
+            snap.dataset,
+            reason=f"the labeling config reads {missing}, which are not columns "
             f"(columns: {[n for n in snap.schema.names if not n.startswith('_')]})",
             columns=missing,
         )
@@ -213,16 +241,31 @@ def _tasks(table: pa.Table, project: str, snap: Any, columns: Sequence[str]) -> 
     tasks = []
     for row in table.to_pylist():
         data = {c: _task_value(row[c]) for c in columns}
-        data.update({"_id": row["_id"], "_dataset": snap.dataset, "_version": snap.version,
-                     KEY: task_key(project, snap.dataset, row["_id"])})
+        data.update(
+            {
+                "_id": row["_id"],
+                "_dataset": snap.dataset,
+                "_version": snap.version,
+                KEY: task_key(project, snap.dataset, row["_id"]),
+            }
+        )
         tasks.append({"data": data})
     return tasks
 
 
 def push(
-    cat: Any, ref: str, *, project: str, schema_xml: str, schema_name: str | None = None,
-    sample: int | None = None, seed: int = 0, filter: str | None = None, overlap: int = 1,
-    batch_size: int = DEFAULT_BATCH, record_ids: Iterable[str] | None = None,
+    cat: Any,
+    ref: str,
+    *,
+    project: str,
+    schema_xml: str,
+    schema_name: str | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    filter: str | None = None,
+    overlap: int = 1,
+    batch_size: int = DEFAULT_BATCH,
+    record_ids: Iterable[str] | None = None,
     client: LabelStudioClient | None = None,
 ) -> PushResult:
     """Create or update a Label Studio project and import the snapshot's records as tasks.
@@ -242,20 +285,33 @@ def push(
     snap = cat.snapshot(ref)
     schema = register_schema(cat, schema_name or project, schema_xml).schema
     columns = schema.variables
-    table = select_records(snap, columns, filter=filter, sample=sample, seed=seed,
-                           record_ids=record_ids)
+    table = select_records(
+        snap, columns, filter=filter, sample=sample, seed=seed, record_ids=record_ids
+    )
     info = _link_project(cat, client, project, snap.dataset, schema, overlap)
     existing = client.task_keys(info.ls_project_id, KEY)
     todo = [t for t in _tasks(table, project, snap, columns) if t["data"][KEY] not in existing]
     created = 0
     for start in range(0, len(todo), batch_size):
         # Each batch is one request: Label Studio creates all of its tasks or none.
-        created += len(client.import_tasks(info.ls_project_id, todo[start:start + batch_size]))
-    cat.audit("label.push", dataset=snap.dataset, details={
-        "project": project, "ref": snap.ref, "created": created, "ls_project_id": info.ls_project_id})
+        created += len(client.import_tasks(info.ls_project_id, todo[start : start + batch_size]))
+    cat.audit(
+        "label.push",
+        dataset=snap.dataset,
+        details={
+            "project": project,
+            "ref": snap.ref,
+            "created": created,
+            "ls_project_id": info.ls_project_id,
+        },
+    )
     return PushResult(
-        project=project, project_id=info.ls_project_id, ref=snap.ref,
-        schema_version=schema.version, tasks_selected=table.num_rows, tasks_created=created,
+        project=project,
+        project_id=info.ls_project_id,
+        ref=snap.ref,
+        schema_version=schema.version,
+        tasks_selected=table.num_rows,
+        tasks_created=created,
         tasks_existing=table.num_rows - len(todo),
     )
 
@@ -281,8 +337,15 @@ def _user_of(value: Any) -> int | None:
 
 
 def annotation_row(
-    ann: dict[str, Any], task: dict[str, Any], *, info: ProjectInfo, users: dict[int, str],
-    versions: list[LabelSchema], pulled_at: datetime, event: str, origin: str,
+    ann: dict[str, Any],
+    task: dict[str, Any],
+    *,
+    info: ProjectInfo,
+    users: dict[int, str],
+    versions: list[LabelSchema],
+    pulled_at: datetime,
+    event: str,
+    origin: str,
 ) -> dict[str, Any]:
     """One annotations-table row from a Label Studio annotation of ``task``."""
     data = task.get("data") or {}
@@ -291,25 +354,37 @@ def annotation_row(
     user_id = _user_of(ann.get("completed_by"))
     email = ann["completed_by"].get("email") if isinstance(ann.get("completed_by"), dict) else None
     return {
-        "project": info.name, "ls_url": info.ls_url, "ls_project_id": info.ls_project_id,
+        "project": info.name,
+        "ls_url": info.ls_url,
+        "ls_project_id": info.ls_project_id,
         "ls_task_id": int(task["id"]) if task.get("id") is not None else None,
-        "ls_annotation_id": int(ann["id"]), "record_id": data.get("_id"),
+        "ls_annotation_id": int(ann["id"]),
+        "record_id": data.get("_id"),
         "dataset_version": data.get("_version"),
-        "annotator": email or users.get(user_id, str(user_id)), "annotator_id": user_id,
+        "annotator": email or users.get(user_id, str(user_id)),
+        "annotator_id": user_id,
         "values": json.dumps(normalize(result), sort_keys=True),
-        "result": json.dumps(result, sort_keys=True), "result_hash": result_hash(result),
+        "result": json.dumps(result, sort_keys=True),
+        "result_hash": result_hash(result),
         "was_cancelled": bool(ann.get("was_cancelled")),
         "lead_time": None if ann.get("lead_time") is None else float(ann["lead_time"]),
-        "created_at": parse_time(ann.get("created_at")), "updated_at": updated,
+        "created_at": parse_time(ann.get("created_at")),
+        "updated_at": updated,
         "schema_name": info.schema_name,
         "schema_version": _schema_version_at(versions, updated, info.schema_version),
-        "pulled_at": pulled_at, "event": event, "origin": origin,
+        "pulled_at": pulled_at,
+        "event": event,
+        "origin": origin,
     }
 
 
 def diff_annotations(
-    tasks: Iterable[dict[str, Any]], known: dict[int, dict[str, Any]], make_row: Any,
-    *, live_task_ids: set[int] | None = None, deleted_at: datetime,
+    tasks: Iterable[dict[str, Any]],
+    known: dict[int, dict[str, Any]],
+    make_row: Any,
+    *,
+    live_task_ids: set[int] | None = None,
+    deleted_at: datetime,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Rows for new / changed annotations of ``tasks`` and for those that disappeared."""
     rows, counts = [], {"new": 0, "changed": 0, "deleted": 0}
@@ -324,7 +399,8 @@ def diff_annotations(
             event = "new" if old is None else "changed"
             row = make_row(ann, task, event)
             if old is not None and (old["result_hash"], old["was_cancelled"]) == (
-                row["result_hash"], row["was_cancelled"]
+                row["result_hash"],
+                row["was_cancelled"],
             ):
                 continue
             rows.append(row)
@@ -339,8 +415,12 @@ def diff_annotations(
 
 
 def pull(
-    cat: Any, project: str, *, overlap: timedelta = DEFAULT_OVERLAP,
-    client: LabelStudioClient | None = None, page_size: int = 500,
+    cat: Any,
+    project: str,
+    *,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    client: LabelStudioClient | None = None,
+    page_size: int = 500,
 ) -> PullResult:
     """Append new, changed and deleted annotations of a project to its dataset's table.
 
@@ -360,8 +440,11 @@ def pull(
     hwm = hwm.replace(tzinfo=UTC) if hwm is not None and hwm.tzinfo is None else hwm
     since = None if hwm is None else hwm - overlap
     # Fetch everything first: a failure here leaves the table and the cursor untouched.
-    tasks = [t for page in client.tasks_updated_since(info.ls_project_id, since,
-                                                      page_size=page_size) for t in page]
+    tasks = [
+        t
+        for page in client.tasks_updated_since(info.ls_project_id, since, page_size=page_size)
+        for t in page
+    ]
     live = client.task_ids(info.ls_project_id)
     users = client.users()
     versions = list_schemas(cat, info.schema_name)
@@ -370,18 +453,33 @@ def pull(
     known = {r["ls_annotation_id"]: r for r in state.to_pylist()}
 
     def make_row(ann, task, event):
-        return annotation_row(ann, task, info=info, users=users, versions=versions,
-                              pulled_at=now, event=event, origin="label-studio")
+        return annotation_row(
+            ann,
+            task,
+            info=info,
+            users=users,
+            versions=versions,
+            pulled_at=now,
+            event=event,
+            origin="label-studio",
+        )
 
     rows, counts = diff_annotations(tasks, known, make_row, live_task_ids=live, deleted_at=now)
     store.append_events(cat, info.dataset, rows)
-    new_hwm = max([hwm] * (hwm is not None) + [parse_time(t.get("updated_at")) for t in tasks
-                                               if t.get("updated_at")], default=None)
+    new_hwm = max(
+        [hwm] * (hwm is not None)
+        + [parse_time(t.get("updated_at")) for t in tasks if t.get("updated_at")],
+        default=None,
+    )
     _save_cursor(cat, info, new_hwm, now, counts)
     return PullResult(
-        project=project, project_id=info.ls_project_id, annotations_new=counts["new"],
-        annotations_changed=counts["changed"], annotations_deleted=counts["deleted"],
-        tasks_seen=len(tasks), high_water_mark=new_hwm,
+        project=project,
+        project_id=info.ls_project_id,
+        annotations_new=counts["new"],
+        annotations_changed=counts["changed"],
+        annotations_deleted=counts["deleted"],
+        tasks_seen=len(tasks),
+        high_water_mark=new_hwm,
     )
 
 
@@ -392,13 +490,19 @@ def _save_cursor(cat: Any, info: ProjectInfo, hwm: datetime | None, now: datetim
         cursor = s.get(LabelSyncCursor, info.id) or LabelSyncCursor(project_id=info.id)
         cursor.high_water_mark, cursor.last_pull_at, cursor.last_stats = hwm, now, dict(counts)
         s.add(cursor)
-        cat.audit("label.pull", dataset=info.dataset, session=s,
-                  details={"project": info.name, **counts})
+        cat.audit(
+            "label.pull", dataset=info.dataset, session=s, details={"project": info.name, **counts}
+        )
 
 
 def push_review(
-    cat: Any, project: str, record_ids: Sequence[str], *, review_project: str | None = None,
-    overlap: int = 1, client: LabelStudioClient | None = None,
+    cat: Any,
+    project: str,
+    record_ids: Sequence[str],
+    *,
+    review_project: str | None = None,
+    overlap: int = 1,
+    client: LabelStudioClient | None = None,
 ) -> PushResult:
     """Push records needing review (ties, low agreement) to a review project, same schema."""
     from curata_labeling.schema import get_schema
@@ -406,7 +510,12 @@ def push_review(
     info = get_project(cat, project)
     schema = get_schema(cat, info.schema_name, info.schema_version)
     return push(
-        cat, info.dataset, project=review_project or f"{project}-review",
-        schema_xml=schema.config_xml, schema_name=info.schema_name, overlap=overlap,
-        record_ids=list(record_ids), client=client,
+        cat,
+        info.dataset,
+        project=review_project or f"{project}-review",
+        schema_xml=schema.config_xml,
+        schema_name=info.schema_name,
+        overlap=overlap,
+        record_ids=list(record_ids),
+        client=client,
     )

@@ -24,5 +24,4 @@ def make_dataset(cat, name: str, n: int = 20):
 
 
 def choice(value: str, control: str = "sentiment", to: str = "text") -> list[dict]:
-    return [{"from_name": control, "to_name": to, "type": "choices",
-             "value": {"choices": [value]}}]
+    return [{"from_name": control, "to_name": to, "type": "choices", "value": {"choices": [value]}}]

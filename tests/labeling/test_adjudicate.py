@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from curata_labeling.adjudicate import dawid_skene, majority_vote, resolve_control
 
 
@@ -42,7 +41,8 @@ def test_dawid_skene_beats_majority_vote():
 def test_majority_ties_go_to_review():
     res = resolve_control(
         {"r1": {"a": "x", "b": "x", "c": "y"}, "r2": {"a": "x", "b": "y"}},
-        strategy="majority", min_agreement=0.7,
+        strategy="majority",
+        min_agreement=0.7,
     )
     by = {r.record_id: r for r in res}
     assert by["r1"].label == "x" and by["r1"].confidence == pytest.approx(2 / 3)
@@ -54,8 +54,10 @@ def test_majority_ties_go_to_review():
 def test_dawid_skene_strategy_through_resolve_control():
     rng = np.random.default_rng(1)
     truth, labels, _ = _simulate(rng, n_items=200)
-    items = {f"r{i}": {f"a{j}": str(labels[i, j]) for j in range(labels.shape[1])}
-             for i in range(len(truth))}
+    items = {
+        f"r{i}": {f"a{j}": str(labels[i, j]) for j in range(labels.shape[1])}
+        for i in range(len(truth))
+    }
     res = resolve_control(items, strategy="dawid-skene")
     acc = np.mean([r.label == str(truth[int(r.record_id[1:])]) for r in res])
     assert acc > 0.85

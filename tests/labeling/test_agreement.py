@@ -3,13 +3,12 @@
 import krippendorff
 import numpy as np
 import pytest
+from curata_labeling import agreement as ag
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
-
-from curata_labeling import agreement as ag
 
 TOL = 1e-9
 
@@ -65,14 +64,10 @@ def reliability(draw, *, min_raters=2, max_raters=6, full=False):
     raters = draw(st.integers(min_raters, max_raters))
     items = draw(st.integers(2, 40))
     k = draw(st.integers(2, 6))
-    cells = draw(
-        st.lists(st.integers(0, k - 1), min_size=raters * items, max_size=raters * items)
-    )
+    cells = draw(st.lists(st.integers(0, k - 1), min_size=raters * items, max_size=raters * items))
     data = np.array(cells, dtype=np.float64).reshape(raters, items)
     if not full:
-        holes = draw(
-            st.lists(st.booleans(), min_size=raters * items, max_size=raters * items)
-        )
+        holes = draw(st.lists(st.booleans(), min_size=raters * items, max_size=raters * items))
         data[np.array(holes).reshape(raters, items)] = np.nan
     return data
 

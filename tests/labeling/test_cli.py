@@ -6,9 +6,9 @@ import urllib.request
 
 import curata
 import pytest
+from curata_labeling.cli import app
 from typer.testing import CliRunner
 
-from curata_labeling.cli import app
 from tests.labeling.helpers import SENTIMENT, choice, make_dataset, unique
 
 pytestmark = pytest.mark.label_studio
@@ -30,7 +30,9 @@ def test_label_workflow(home, ls_env, tmp_path):
 
     pushed = _run("push", snap.ref, "--project", project, "--schema", str(schema), "--overlap", "3")
     assert pushed["tasks_created"] == 8 and pushed["tasks_existing"] == 0
-    assert _run("push", snap.ref, "--project", project, "--schema", str(schema))["tasks_existing"] == 8
+    assert (
+        _run("push", snap.ref, "--project", project, "--schema", str(schema))["tasks_existing"] == 8
+    )
 
     users = [ls_env.create_annotator() for _ in range(3)]
     tasks = list(ls_env.client().tasks.list(project=pushed["project_id"]))
@@ -42,29 +44,52 @@ def test_label_workflow(home, ls_env, tmp_path):
             ls_env.annotate(t.id, choice(lab), annotator=u)
 
     pulled = _run("pull", "--project", project)
-    assert (pulled["annotations_new"], pulled["annotations_changed"],
-            pulled["annotations_deleted"]) == (24, 0, 0)
+    assert (
+        pulled["annotations_new"],
+        pulled["annotations_changed"],
+        pulled["annotations_deleted"],
+    ) == (24, 0, 0)
     assert _run("pull", "--project", project)["annotations_new"] == 0
 
     report = _run("agreement", "--project", project)
     c = report["controls"]["sentiment"]
-    for key in ("n_items", "n_annotations", "percent_agreement", "cohen_kappa", "fleiss_kappa",
-                "krippendorff_alpha", "gwet_ac1"):
+    for key in (
+        "n_items",
+        "n_annotations",
+        "percent_agreement",
+        "cohen_kappa",
+        "fleiss_kappa",
+        "krippendorff_alpha",
+        "gwet_ac1",
+    ):
         assert key in c
     assert c["n_items"] == 8 and c["n_annotations"] == 24
     by_ann = _run("agreement", "--project", project, "--by", "annotator")["controls"]["sentiment"]
     assert len(by_ann["by_annotator"]) == 3 and "by_week" not in by_ann
 
-    resolved = _run("resolve", "--project", project, "--strategy", "majority",
-                    "--min-agreement", "0.7", "--push-review")
+    resolved = _run(
+        "resolve",
+        "--project",
+        project,
+        "--strategy",
+        "majority",
+        "--min-agreement",
+        "0.7",
+        "--push-review",
+    )
     assert resolved["items_resolved"] == 8
     # the tie, and every 2-of-3 item (agreement 0.67 < 0.7), go to review
     expected = {tasks[0].data["_id"]} | {t.data["_id"] for i, t in enumerate(tasks) if i % 2}
     assert set(resolved["review"]) == expected
     assert resolved["review_push"]["tasks_created"] == len(resolved["review"])
     labeled = curata.connect().snapshot(resolved["ref"]).to_arrow()
-    assert {"label_sentiment", "label_sentiment_confidence", "label_sentiment_n",
-            "label_sentiment_method", "label_sentiment_schema_version"} <= set(labeled.column_names)
+    assert {
+        "label_sentiment",
+        "label_sentiment_confidence",
+        "label_sentiment_n",
+        "label_sentiment_method",
+        "label_sentiment_schema_version",
+    } <= set(labeled.column_names)
     rows = {r["_id"]: r for r in labeled.to_pylist()}
     odd = tasks[1].data["_id"]
     assert rows[odd]["label_sentiment"] == "positive"
@@ -80,8 +105,9 @@ def test_label_workflow(home, ls_env, tmp_path):
     with urllib.request.urlopen(req) as resp:
         export.write_bytes(resp.read())
     offline = unique("legacy")
-    imported = _run("import", str(export), "--project", offline, "--dataset", ds,
-                    "--schema", str(schema))
+    imported = _run(
+        "import", str(export), "--project", offline, "--dataset", ds, "--schema", str(schema)
+    )
     assert imported["annotations_new"] == 24
     assert _run("import", str(export), "--project", offline)["annotations_new"] == 0
     assert _run("agreement", "--project", offline)["controls"]["sentiment"]["n_annotations"] == 24

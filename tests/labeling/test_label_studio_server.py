@@ -22,7 +22,9 @@ def test_annotator_posts_annotation_as_itself(label_studio):
         client.projects.import_tasks(id=project.id, request=[{"text": "hello"}])
         task = next(iter(client.tasks.list(project=project.id)))
         user = label_studio.create_annotator()
-        result = [{"from_name": "c", "to_name": "t", "type": "choices", "value": {"choices": ["a"]}}]
+        result = [
+            {"from_name": "c", "to_name": "t", "type": "choices", "value": {"choices": ["a"]}}
+        ]
         ann_id = label_studio.annotate(task.id, result, annotator=user)
         ann = client.annotations.get(id=ann_id)
         assert ann.completed_by == user

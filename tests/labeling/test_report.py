@@ -5,11 +5,10 @@ from datetime import datetime, timedelta
 import krippendorff
 import numpy as np
 import pytest
-from sklearn.metrics import cohen_kappa_score
-
 from curata_labeling.regions import box_iou, region_agreement, set_iou, span_iou
 from curata_labeling.report import Judgement, agreement_report
 from curata_labeling.results import normalize, result_hash
+from sklearn.metrics import cohen_kappa_score
 
 
 def _rows(labels, control="sentiment", start=datetime(2026, 11, 2)):
@@ -19,7 +18,10 @@ def _rows(labels, control="sentiment", start=datetime(2026, 11, 2)):
             if v is not None:
                 rows.append(
                     Judgement(
-                        item=f"r{i}", annotator=a, control=control, value=[v],
+                        item=f"r{i}",
+                        annotator=a,
+                        control=control,
+                        value=[v],
                         created_at=start + timedelta(days=i),
                     )
                 )
@@ -40,8 +42,15 @@ def test_choice_control_matches_oracles():
     assert c.overall.percent_agreement == pytest.approx(6 / 8)
     assert set(c.by_label) == {"pos", "neg", "neu"}
     d = report.to_dict()["controls"]["sentiment"]
-    for key in ("n_items", "n_annotations", "percent_agreement", "cohen_kappa", "fleiss_kappa",
-                "krippendorff_alpha", "gwet_ac1"):
+    for key in (
+        "n_items",
+        "n_annotations",
+        "percent_agreement",
+        "cohen_kappa",
+        "fleiss_kappa",
+        "krippendorff_alpha",
+        "gwet_ac1",
+    ):
         assert key in d
 
 
@@ -66,7 +75,8 @@ def test_weekly_drift():
 def test_numeric_control_reports_all_levels():
     rows = [
         Judgement(item=str(i), annotator=a, control="stars", value=float((i + k) % 5 + 1))
-        for i in range(20) for k, a in enumerate("ab")
+        for i in range(20)
+        for k, a in enumerate("ab")
     ]
     c = agreement_report(rows).controls["stars"]
     assert c.kind == "number"
@@ -99,9 +109,23 @@ def test_region_control_uses_iou():
 
 
 def test_normalize_and_hash_ignore_region_ids():
-    r1 = [{"id": "x1", "from_name": "c", "to_name": "t", "type": "choices",
-           "value": {"choices": ["b", "a"]}}]
-    r2 = [{"id": "zz", "from_name": "c", "to_name": "t", "type": "choices",
-           "value": {"choices": ["b", "a"]}}]
+    r1 = [
+        {
+            "id": "x1",
+            "from_name": "c",
+            "to_name": "t",
+            "type": "choices",
+            "value": {"choices": ["b", "a"]},
+        }
+    ]
+    r2 = [
+        {
+            "id": "zz",
+            "from_name": "c",
+            "to_name": "t",
+            "type": "choices",
+            "value": {"choices": ["b", "a"]},
+        }
+    ]
     assert normalize(r1) == {"c": ["a", "b"]}
     assert result_hash(r1) == result_hash(r2)

@@ -5,12 +5,11 @@ from datetime import UTC, datetime
 
 import curata
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from curata_labeling import schema as sch
 from curata_labeling import store
 from curata_labeling.models import LabelProject
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -53,7 +52,9 @@ def test_versions(cat):
     assert first.created and first.schema.version == 1
     again = sch.register_schema(cat, "reviews", CONFIG.replace("\n  ", "\n    "))
     assert not again.created and again.schema.version == 1
-    added = CONFIG.replace('<Choice value="neutral"/>', '<Choice value="neutral"/><Choice value="x"/>')
+    added = CONFIG.replace(
+        '<Choice value="neutral"/>', '<Choice value="neutral"/><Choice value="x"/>'
+    )
     second = sch.register_schema(cat, "reviews", added)
     assert second.created and second.schema.version == 2
     assert [s.version for s in sch.list_schemas(cat, "reviews")] == [1, 2]
@@ -64,23 +65,42 @@ def test_versions(cat):
 def _annotation(ann_id, sentiment, dataset_project="p1"):
     now = datetime.now(UTC)
     return {
-        "project": dataset_project, "ls_annotation_id": ann_id, "ls_task_id": ann_id,
-        "values": json.dumps({"sentiment": [sentiment]}), "result": "[]", "result_hash": "h",
-        "schema_name": "reviews", "schema_version": 1, "pulled_at": now, "event": "new",
-        "origin": "label-studio", "created_at": now, "updated_at": now,
+        "project": dataset_project,
+        "ls_annotation_id": ann_id,
+        "ls_task_id": ann_id,
+        "values": json.dumps({"sentiment": [sentiment]}),
+        "result": "[]",
+        "result_hash": "h",
+        "schema_name": "reviews",
+        "schema_version": 1,
+        "pulled_at": now,
+        "event": "new",
+        "origin": "label-studio",
+        "created_at": now,
+        "updated_at": now,
     }
 
 
 def _link(cat, dataset="reviews_ds"):
     with cat.session() as s:
-        s.add(LabelProject(name="p1", dataset=dataset, ls_url="http://x", ls_project_id=1,
-                           schema_name="reviews", schema_version=1))
+        s.add(
+            LabelProject(
+                name="p1",
+                dataset=dataset,
+                ls_url="http://x",
+                ls_project_id=1,
+                schema_name="reviews",
+                schema_version=1,
+            )
+        )
 
 
 def test_dropping_a_used_choice_is_refused_then_migrated(cat):
     sch.register_schema(cat, "reviews", CONFIG)
     _link(cat)
-    store.append_events(cat, "reviews_ds", [_annotation(11, "neutral"), _annotation(12, "positive")])
+    store.append_events(
+        cat, "reviews_ds", [_annotation(11, "neutral"), _annotation(12, "positive")]
+    )
     without = CONFIG.replace('<Choice value="neutral"/>', "")
     with pytest.raises(sch.SchemaChangeRefusedError) as err:
         sch.register_schema(cat, "reviews", without)
@@ -88,8 +108,9 @@ def test_dropping_a_used_choice_is_refused_then_migrated(cat):
     assert err.value.annotations == [11]
     assert [s.version for s in sch.list_schemas(cat, "reviews")] == [1]
 
-    change = sch.register_schema(cat, "reviews", without,
-                                 migration={"sentiment": {"neutral": "positive"}})
+    change = sch.register_schema(
+        cat, "reviews", without, migration={"sentiment": {"neutral": "positive"}}
+    )
     assert change.created and change.migrated_annotations == 1
     state = store.current_state(store.read_events(cat, "reviews_ds")).to_pylist()
     by_id = {r["ls_annotation_id"]: r for r in state}
@@ -108,8 +129,12 @@ def test_dropping_an_unused_choice_needs_no_map(cat):
 def test_migration_target_must_exist(cat):
     sch.register_schema(cat, "reviews", CONFIG)
     with pytest.raises(sch.LabelSchemaError):
-        sch.register_schema(cat, "reviews", CONFIG.replace('<Choice value="neutral"/>', ""),
-                            migration={"sentiment": {"neutral": "nonexistent"}})
+        sch.register_schema(
+            cat,
+            "reviews",
+            CONFIG.replace('<Choice value="neutral"/>', ""),
+            migration={"sentiment": {"neutral": "nonexistent"}},
+        )
 
 
 def test_migrate_value_rename_merge_remove():

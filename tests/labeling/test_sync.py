@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import curata
 import pytest
 from curata.errors import LabelStudioError
-
 from curata_labeling import store, sync
 from curata_labeling.client import LabelStudioClient
+
 from tests.labeling.helpers import SENTIMENT, choice, make_dataset, unique
 
 pytestmark = pytest.mark.label_studio
@@ -63,8 +63,15 @@ def test_resumed_push_creates_only_the_rest(cat, ls_env, monkeypatch):
 
 def test_sample_and_filter_are_reproducible(cat, ls_env):
     snap = make_dataset(cat, unique("ds"), 30)
-    a = sync.push(cat, snap.ref, project=unique("p"), schema_xml=SENTIMENT, sample=5, seed=1,
-                  filter="stars >= 10")
+    a = sync.push(
+        cat,
+        snap.ref,
+        project=unique("p"),
+        schema_xml=SENTIMENT,
+        sample=5,
+        seed=1,
+        filter="stars >= 10",
+    )
     assert a.tasks_created == 5
     picked = [t.data["_id"] for t in ls_env.client().tasks.list(project=a.project_id)]
     again = sync.select_records(snap, ["text"], filter="stars >= 10", sample=5, seed=1)
@@ -77,8 +84,10 @@ def test_image_records_are_visible(cat, ls_env):
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
     ds = unique("img")
     snap = cat.append(ds, pa.table({"image": [png, png + b"x"]}), license="CC0-1.0", source="t")
-    config = ('<View><Image name="image" value="$image"/><Choices name="kind" toName="image">'
-              '<Choice value="cat"/><Choice value="dog"/></Choices></View>')
+    config = (
+        '<View><Image name="image" value="$image"/><Choices name="kind" toName="image">'
+        '<Choice value="cat"/><Choice value="dog"/></Choices></View>'
+    )
     res = sync.push(cat, snap.ref, project=unique("p"), schema_xml=config)
     task = next(iter(ls_env.client().tasks.list(project=res.project_id)))
     assert task.data["image"].startswith("data:image/png;base64,")
@@ -106,7 +115,11 @@ def _annotated_project(cat, ls_env, n=6):
 def test_pull_new_changed_deleted_and_idempotent(cat, ls_env):
     snap, project, res, tasks, ann_ids = _annotated_project(cat, ls_env)
     first = sync.pull(cat, project)
-    assert (first.annotations_new, first.annotations_changed, first.annotations_deleted) == (12, 0, 0)
+    assert (first.annotations_new, first.annotations_changed, first.annotations_deleted) == (
+        12,
+        0,
+        0,
+    )
     events = store.read_events(cat, snap.dataset, project=project)
     assert events.num_rows == 12
     row = events.to_pylist()[0]
@@ -116,7 +129,11 @@ def test_pull_new_changed_deleted_and_idempotent(cat, ls_env):
     assert set(json.loads(row["values"])) == {"sentiment"}
 
     second = sync.pull(cat, project)
-    assert (second.annotations_new, second.annotations_changed, second.annotations_deleted) == (0, 0, 0)
+    assert (second.annotations_new, second.annotations_changed, second.annotations_deleted) == (
+        0,
+        0,
+        0,
+    )
     assert store.read_events(cat, snap.dataset, project=project).num_rows == 12
 
     client = ls_env.client()
@@ -146,9 +163,14 @@ class _Flaky(BaseHTTPRequestHandler):
         cls.budget -= 1
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        req = urllib.request.Request(cls.upstream + self.path, data=body, method=self.command,
-                                     headers={k: v for k, v in self.headers.items()
-                                              if k.lower() not in ("host", "content-length")})
+        req = urllib.request.Request(
+            cls.upstream + self.path,
+            data=body,
+            method=self.command,
+            headers={
+                k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+            },
+        )
         with urllib.request.urlopen(req) as resp:
             payload = resp.read()
             self.send_response(resp.status)
