@@ -171,7 +171,8 @@ class LabelStudioClient:
             items = [plain(t) for t in (pager.items or [])]
             if items:
                 yield items
-            if not items or not getattr(pager, "has_next", False):
+            # A short page is the last one (saves the request DRF would answer with 404).
+            if len(items) < kwargs.get("page_size", 1) or not getattr(pager, "has_next", False):
                 return
             page += 1
 
@@ -199,32 +200,57 @@ class LabelStudioClient:
             ids.update(int(t["id"]) for t in page)
         return ids
 
-    def tasks_updated_since(
-        self, project_id: int, since: datetime | None, *, page_size: int = 500
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Tasks with annotations, updated after ``since``, oldest first, page by page."""
-        items = []
-        if since is not None:
-            value = since.astimezone(UTC).strftime(LS_TIME_FORMAT)
-            items.append(
-                {
-                    "filter": "filter:tasks:updated_at",
-                    "operator": "greater",
-                    "type": "Datetime",
-                    "value": value,
-                }
-            )
-        query = {
-            "filters": {"conjunction": "and", "items": items},
-            "ordering": ["tasks:updated_at"],
-        }
-        yield from self._pages(
-            "list updated tasks",
+    def task_versions(
+        self, project_id: int, *, page_size: int = 1000
+    ) -> dict[int, datetime | None]:
+        """``updated_at`` of every task of the project (a cheap listing without annotations)."""
+        out: dict[int, datetime | None] = {}
+        for page in self._pages(
+            "list tasks",
             project=project_id,
-            fields="all",
             page_size=page_size,
-            query=json.dumps(query),
-        )
+            fields="task_only",
+            include="id,updated_at",
+        ):
+            out.update({int(t["id"]): parse_time(t.get("updated_at")) for t in page})
+        return out
+
+    def export_tasks(
+        self, project_id: int, task_ids: Sequence[int], *, chunk: int = 500
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Tasks with their annotations, through the JSON export endpoint, ``chunk`` ids a call.
+
+        The export serializer is several times faster than the Data Manager list with
+        ``fields=all``. The SDK's ``exports.download_sync`` sends ``ids`` where the server
+        reads ``ids[]``, so the request goes through the SDK's HTTP client directly.
+        """
+        http = self._sdk._client_wrapper.httpx_client
+        ids = sorted(int(t) for t in task_ids)
+        for start in range(0, len(ids), chunk):
+            params = {
+                "exportType": "JSON",
+                "download_all_tasks": "true",
+                "ids[]": [str(i) for i in ids[start : start + chunk]],
+            }
+            resp = self._call(
+                "export tasks",
+                self._export,
+                http=http,
+                path=f"api/projects/{project_id}/export",
+                params=params,
+            )
+            yield resp
+
+    @staticmethod
+    def _export(*, http: Any, path: str, params: dict[str, Any], request_options: Any) -> Any:
+        from label_studio_sdk.core.api_error import ApiError
+
+        response = http.request(path, method="GET", params=params, request_options=request_options)
+        if not 200 <= response.status_code < 300:
+            raise ApiError(
+                status_code=response.status_code, headers=dict(response.headers), body=response.text
+            )
+        return response.json()
 
     def users(self) -> dict[int, str]:
         """User id → email (or username) of everyone the token can see."""

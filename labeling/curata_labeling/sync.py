@@ -440,12 +440,14 @@ def pull(
     hwm = hwm.replace(tzinfo=UTC) if hwm is not None and hwm.tzinfo is None else hwm
     since = None if hwm is None else hwm - overlap
     # Fetch everything first: a failure here leaves the table and the cursor untouched.
+    versions_by_task = client.task_versions(info.ls_project_id)
+    live = set(versions_by_task)
+    changed = [t for t, ts in versions_by_task.items() if since is None or ts is None or ts > since]
     tasks = [
         t
-        for page in client.tasks_updated_since(info.ls_project_id, since, page_size=page_size)
-        for t in page
+        for chunk in client.export_tasks(info.ls_project_id, changed, chunk=page_size)
+        for t in chunk
     ]
-    live = client.task_ids(info.ls_project_id)
     users = client.users()
     versions = list_schemas(cat, info.schema_name)
     now = utcnow()
