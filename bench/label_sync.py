@@ -34,10 +34,12 @@ CONFIG = """<View><Text name="text" value="$text"/><Choices name="sentiment" toN
 LABELS = ["positive", "negative", "neutral"]
 
 
-def timed(fn):
+def timed(fn, what=""):
     t0 = time.perf_counter()
     out = fn()
-    return time.perf_counter() - t0, out
+    took = time.perf_counter() - t0
+    print(f"  {what or getattr(fn, '__name__', 'step')}: {took:.1f}s", file=sys.stderr, flush=True)
+    return took, out
 
 
 def annotate_all(client: LabelStudioClient, project_id: int, per_task: int) -> int:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests.labeling.helpers import SENTIMENT, choice, make_dataset, unique
 
-pytestmark = pytest.mark.label_studio
+pytestmark = [pytest.mark.label_studio, pytest.mark.slow]
 
 
 def _run(*args):

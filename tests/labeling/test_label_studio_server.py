@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.label_studio
+pytestmark = [pytest.mark.label_studio, pytest.mark.slow]
 
 
 def test_server_answers_with_admin_token(label_studio):

@@ -13,7 +13,7 @@ from curata_labeling.client import LabelStudioClient
 
 from tests.labeling.helpers import SENTIMENT, choice, make_dataset, unique
 
-pytestmark = pytest.mark.label_studio
+pytestmark = [pytest.mark.label_studio, pytest.mark.slow]
 
 
 @pytest.fixture
