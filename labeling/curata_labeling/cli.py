@@ -109,7 +109,7 @@ def push_cmd(
 @app.command("pull")
 def pull_cmd(
     project: ProjectOpt,
-    overlap_s: Annotated[float, typer.Option("--overlap-seconds", help="Re-read window.")] = 300,
+    overlap_s: Annotated[float, typer.Option("--overlap-seconds", help="Re-read window.")] = 30,
     as_json: JsonOpt = False,
 ) -> None:
     """Append new, changed and deleted annotations to the dataset's annotations table."""

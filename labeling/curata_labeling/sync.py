@@ -35,7 +35,7 @@ from curata_labeling.schema import LabelSchema, list_schemas, register_schema
 
 KEY = "_curata_key"
 DEFAULT_BATCH = 1000
-DEFAULT_OVERLAP = timedelta(minutes=5)
+DEFAULT_OVERLAP = timedelta(seconds=30)
 
 
 class LabelProjectNotFoundError(NotFoundError):
