@@ -211,3 +211,18 @@ def test_label_studio_down_is_a_clear_error(cat, ls_env):
         sync.push(cat, snap.ref, project=unique("p"), schema_xml=SENTIMENT, client=dead)
     assert err.value.url == "http://127.0.0.1:9"
     assert sync.list_projects(cat) == []
+
+
+def test_changed_config_is_a_new_version_pushed_to_the_project(cat, ls_env):
+    snap = make_dataset(cat, unique("ds"), 3)
+    project = unique("proj")
+    first = sync.push(cat, snap.ref, project=project, schema_xml=SENTIMENT)
+    extended = SENTIMENT.replace(
+        '<Choice value="neutral"/>', '<Choice value="neutral"/><Choice value="mixed"/>'
+    )
+    second = sync.push(cat, snap.ref, project=project, schema_xml=extended)
+    assert (first.schema_version, second.schema_version) == (1, 2)
+    assert second.tasks_created == 0 and second.project_id == first.project_id
+    config = ls_env.client().projects.get(id=first.project_id).label_config
+    assert 'value="mixed"' in config
+    assert sync.get_project(cat, project).schema_version == 2
