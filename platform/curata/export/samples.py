@@ -186,7 +186,8 @@ def _column_members(
         payload = json_array(col)
     else:
         payload = _binary(col)
-        exts = [b"" if v is None else image_extension(v).encode() for v in payload.to_pylist()]
+        exts = [b"" if v is None else image_extension(bytes(v[:12])).encode()
+                for v in payload_list(payload)]
         suffix = pa.array([f".{field.suffix}.".encode() + e for e in exts], pa.binary())
         return pc.binary_join_element_wise(keys, suffix, b""), payload, valid
     suffix = f".{field.suffix}.{field.kind}".encode()
@@ -207,12 +208,28 @@ def encode_batch(
     lengths = np.stack([_lengths(p) for _, p, _ in columns], axis=1)
     valid = np.stack([v.to_numpy(zero_copy_only=False) for _, _, v in columns], axis=1)
     names = _row_major([n.to_pylist() for n, _, _ in columns], valid)
-    payloads = _row_major([p.to_pylist() for _, p, _ in columns], valid)
+    payloads = _row_major([payload_list(p) for _, p, _ in columns], valid)
     sizes = lengths[valid]  # boolean indexing keeps row-major order
     per_member = np.where(valid, BLOCK + -(-lengths // BLOCK) * BLOCK, 0)
     member_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
     return EncodedBatch(keys=keys, names=names, payloads=payloads, sizes=sizes,
                         member_start=member_start, row_bytes=per_member.sum(axis=1))
+
+
+def payload_list(payload: pa.Array) -> list[bytes | memoryview | None]:
+    """Per-row payloads; large values are views into the Arrow buffer (no copy per image)."""
+    n = len(payload)
+    if n == 0 or not pa.types.is_binary(payload.type) or payload.nbytes < 1024 * n:
+        return payload.to_pylist()
+    _, offsets_buf, data_buf = payload.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int32)[payload.offset : payload.offset + n + 1]
+    data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    starts, ends = offsets[:-1].tolist(), offsets[1:].tolist()
+    views: list[bytes | memoryview | None] = [data[a:b] for a, b in zip(starts, ends, strict=True)]
+    if payload.null_count:
+        for i in np.flatnonzero(~payload.is_valid().to_numpy(zero_copy_only=False)).tolist():
+            views[i] = None
+    return views
 
 
 def _lengths(payload: pa.Array) -> np.ndarray:

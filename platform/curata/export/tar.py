@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import tarfile
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
@@ -126,6 +127,10 @@ class TarShardWriter:
         self._chunks: list[bytes] = []
         self._pending = 0
         self._sha = hashlib.sha256()
+        # Hashing and writing release the GIL: a helper thread does both for one chunk while
+        # the caller encodes the next (at most one chunk in flight, so memory stays bounded).
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="curata-tar")
+        self._inflight: Future[None] | None = None
         self.size = 0
         self.samples = 0
 
@@ -181,10 +186,27 @@ class TarShardWriter:
         if not self._chunks:
             return
         data = b"".join(self._chunks)
-        self._sha.update(data)
-        self._stream.write(data)
         self._chunks = []
         self._pending = 0
+        self._wait()
+        self._inflight = self._io.submit(self._write, data)
+
+    def _write(self, data: bytes) -> None:
+        self._sha.update(data)
+        self._stream.write(data)
+
+    def _wait(self) -> None:
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            inflight.result()  # re-raises a write error here, in the caller's thread
+
+    def abort(self) -> None:
+        """Stop without finishing the archive (the caller discards the file)."""
+        self._chunks = []
+        try:
+            self._wait()
+        finally:
+            self._io.shutdown(wait=True)
 
     def close(self) -> str:
         """Write the end-of-archive blocks and record padding; return the sha256 hex digest."""
@@ -193,4 +215,8 @@ class TarShardWriter:
         self.size += end
         self._pending += end
         self._flush()
+        try:
+            self._wait()
+        finally:
+            self._io.shutdown(wait=True)
         return self._sha.hexdigest()

@@ -194,6 +194,15 @@ class _ShardSet:
         self.done.append(ShardInfo(name=shard.name, split=split, samples=shard.writer.samples,
                                    bytes=shard.writer.size, sha256=sha))
 
+    def abort(self) -> None:
+        """Stop every open shard after an error; their temp files are discarded next."""
+        for shard in self.open.values():
+            try:
+                shard.writer.abort()
+            finally:
+                shard.stream.close()
+        self.open = {}
+
     def close(self) -> tuple[ShardInfo, ...]:
         for split in sorted(self.open):
             self._finish(split)
@@ -216,13 +225,17 @@ def _write_shards(
 ) -> tuple[ShardInfo, ...]:
     shards = _ShardSet(options=options, census=census, staging=staging)
     written = 0
-    for batch, splits in selection.rows():
-        for split, part in _by_split(batch, splits):
-            shards.add(split, part, fields)
-        written += batch.num_rows
-        if progress is not None:
-            progress(written)
-    return shards.close()
+    try:
+        for batch, splits in selection.rows():
+            for split, part in _by_split(batch, splits):
+                shards.add(split, part, fields)
+            written += batch.num_rows
+            if progress is not None:
+                progress(written)
+        return shards.close()
+    except BaseException:
+        shards.abort()
+        raise
 
 
 def _manifest(
