@@ -102,7 +102,7 @@ def export_webdataset(
     fields = plan_fields(snapshot.schema, options.columns)
     selection = Selection(snapshot, options, filter, [f.column for f in fields])
     census = selection.census()
-    overrides = check_licenses(snapshot.ref, census, options)
+    overrides = check_licenses(snapshot, census, options)
     staging = Staging(fs, root, token=uuid.uuid4().hex[:12])
     try:
         shards = _write_shards(selection, fields, options, census, staging, progress)
