@@ -22,13 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import curata
 import pyarrow as pa
 import webdataset as wds
-
-import curata
 from curata.export import export_webdataset
 
-WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi".split()
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+         "kappa", "lambda", "mu", "nu", "xi"]
 
 
 def text_table(n: int) -> pa.Table:

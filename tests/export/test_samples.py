@@ -6,12 +6,11 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from curata.export.errors import SampleKeyError
 from curata.export.jsonarrow import json_array
 from curata.export.samples import check_keys, dedupe_adjacent, image_extension, to_json
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 texts = st.one_of(st.none(), st.text(max_size=20), st.sampled_from(['a"b', "c\\d", "e\nf", "ü€"]))
 times = st.one_of(st.none(), st.datetimes(timezones=st.just(dt.UTC)))
@@ -48,7 +47,8 @@ def test_unsafe_keys_are_refused(bad) -> None:
 
 
 def test_adjacent_duplicates_get_distinct_keys() -> None:
-    assert dedupe_adjacent(["a", "a", "b", "a", "a", "a"], None) == ["a", "a-1", "b", "a", "a-1", "a-2"]
+    keys = ["a", "a", "b", "a", "a", "a"]
+    assert dedupe_adjacent(keys, None) == ["a", "a-1", "b", "a", "a-1", "a-2"]
     assert dedupe_adjacent(["a", "b"], "a") == ["a-1", "b"]
 
 

@@ -6,10 +6,9 @@ import io
 import subprocess
 import tarfile
 
+from curata.export.tar import FIXED_MTIME, RECORD, TarShardWriter, member_header
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from curata.export.tar import FIXED_MTIME, RECORD, TarShardWriter, member_header
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-.", min_size=1, max_size=140)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 import curata
 import typer
@@ -12,11 +12,11 @@ from curata.export import ExportManifest, export_webdataset
 from curata_ingest.cli._output import JsonOpt, QuietOpt, console, print_json, show_progress
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     webdataset = "webdataset"
 
 
-class Purpose(str, Enum):
+class Purpose(StrEnum):
     commercial = "commercial"
     research = "research"
     internal = "internal"
@@ -41,7 +41,9 @@ def export(
     filter: Annotated[
         str | None, typer.Option("--filter", help="SQL condition on rows, e.g. \"label = 1\".")
     ] = None,
-    shuffle: Annotated[bool, typer.Option(help="Shuffle rows (deterministic from --seed).")] = False,
+    shuffle: Annotated[
+        bool, typer.Option(help="Shuffle rows (deterministic from --seed).")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Shuffle seed.")] = 0,
     split_by: Annotated[
         str | None, typer.Option(help="One shard set per value of this column.")
@@ -62,8 +64,8 @@ def export(
 ) -> None:
     """Export a snapshot as reproducible WebDataset shards with a manifest and attribution."""
     snap = curata.connect().snapshot(ref)
-    cols = [c.strip() for item in columns for c in item.split(",") if c.strip()] if columns else None
-    options = dict(
+    cols = [c.strip() for item in columns or () for c in item.split(",") if c.strip()] or None
+    options: dict[str, Any] = dict(
         shard_size=shard_size, shard_count=shard_count, columns=cols, filter=filter,
         shuffle=shuffle, seed=seed, split_by=split_by,
         purpose=purpose.value if purpose else None, allow_license=allow_license or (),
@@ -79,7 +81,7 @@ def export(
         _report(manifest)
 
 
-def _with_progress(snap: curata.Snapshot, out: str, options: dict) -> ExportManifest:
+def _with_progress(snap: curata.Snapshot, out: str, options: dict[str, Any]) -> ExportManifest:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from curata._util import current_user
 from curata.errors import LicenseViolationError
@@ -30,9 +30,10 @@ def check_licenses(
             raise ExportOptionError("allow_license", list(options.allow_licenses),
                                     reason="only applies together with a purpose")
         return ()
-    from curata.governance import evaluate
+    from curata.governance import Purpose, evaluate
 
-    verdict = evaluate(dict(census.licenses), options.purpose, allow=options.allow_licenses)
+    purpose = cast(Purpose, options.purpose)  # validated by build_options
+    verdict = evaluate(dict(census.licenses), purpose, allow=options.allow_licenses)
     if not verdict.allowed:
         raise LicenseViolationError(
             snapshot.ref, purpose=options.purpose, violations=verdict.violations,
@@ -47,7 +48,7 @@ def check_licenses(
 
 def _by_source(census: Census, license: str) -> dict[str, int]:
     # governance reports a null `_license` as "unknown"; the census keeps the raw value
-    keys = [license, None] if license == "unknown" else [license]
+    keys: list[str | None] = [license, None] if license == "unknown" else [license]
     out: dict[str, int] = {}
     for key in keys:
         for src, n in census.license_sources.get(key, {}).items():

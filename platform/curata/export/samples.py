@@ -61,7 +61,8 @@ def plan_fields(schema: pa.Schema, columns: Sequence[str] | None) -> tuple[Field
         raise ExportOptionError(
             "columns", missing, valid=[n for n in schema.names if not n.startswith("_")]
         )
-    fields, seen = [], {}
+    fields: list[Field] = []
+    seen: dict[str, str] = {}
     for name in names:
         if name in SYSTEM_COLUMNS:
             continue  # always exported, in the metadata member

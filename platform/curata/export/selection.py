@@ -26,9 +26,9 @@ class Census:
 
     total: int = 0
     splits: Counter[str] = field(default_factory=Counter)
-    licenses: Counter[str] = field(default_factory=Counter)
+    licenses: Counter[str | None] = field(default_factory=Counter)  # None: a null _license
     sources: Counter[str] = field(default_factory=Counter)
-    license_sources: defaultdict[str, Counter[str]] = field(
+    license_sources: defaultdict[str | None, Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
 
@@ -87,13 +87,17 @@ class Selection:
         census = Census()
         for batch in self._batches(cols):
             census.total += batch.num_rows
-            splits = self._split_labels(batch)
-            lic, src = batch.column("_license").to_pylist(), batch.column("_source").to_pylist()
-            for s, license, source in zip(splits, lic, src, strict=True):
-                census.splits[s] += 1
-                census.licenses[license] += 1
-                census.sources[source] += 1
-                census.license_sources[license][source] += 1
+            keys = {"license": batch.column("_license"), "source": batch.column("_source")}
+            if self.options.split_by is not None:
+                keys["split"] = batch.column(self.options.split_by)
+            # group in Arrow, count in Python only per distinct (split, license, source)
+            groups = pa.table(keys).group_by(list(keys)).aggregate([([], "count_all")])
+            for row in groups.to_pylist():
+                n, license, source = row["count_all"], row["license"], row["source"]
+                census.splits[split_label(row["split"]) if "split" in row else ""] += n
+                census.licenses[license] += n
+                census.sources[source] += n
+                census.license_sources[license][source] += n
         if len(census.splits) > MAX_SPLITS:
             raise ExportOptionError("split_by", self.options.split_by,
                                     reason=f"has more than {MAX_SPLITS} distinct values")
