@@ -67,7 +67,7 @@ def test_gnu_tar_lists_members_with_fixed_metadata(snapshot, tmp_path) -> None:
 
 
 def test_huggingface_loads_the_shards(snapshot, tmp_path, monkeypatch) -> None:
-    datasets = pytest.importorskip("datasets")
+    import datasets  # the `hf` extra, installed by the workspace
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     m = export_webdataset(snapshot, tmp_path / "out", shard_count=3)
     files = sorted(glob.glob(str(tmp_path / "out" / "*.tar")))
@@ -84,7 +84,7 @@ def test_huggingface_loads_the_shards(snapshot, tmp_path, monkeypatch) -> None:
 
 
 def test_wids_index_gives_random_access(snapshot, tmp_path) -> None:
-    wids = pytest.importorskip("wids")
+    import wids  # dev dependency
     m = export_webdataset(snapshot, tmp_path, shard_count=4)
     index = tmp_path / m.wids_indexes[""]
     ds = wids.ShardListDataset(str(index), cache_dir=str(tmp_path / "cache"), transformations=[])
