@@ -11,7 +11,7 @@ import curata.export
 def test_all_matches_exports() -> None:
     public = {n for n in vars(curata.export) if not n.startswith("_")}
     submodules = {"errors", "gate", "jsonarrow", "loader", "manifest", "options", "publish",
-                  "samples", "selection", "sources", "tar", "writer", "torch"}
+                  "samples", "selection", "shuffle", "sources", "tar", "writer", "torch"}
     assert set(curata.export.__all__) == public - submodules
     assert all(hasattr(curata.export, n) for n in curata.export.__all__)
 

@@ -122,6 +122,27 @@ def test_shuffle_depends_on_seed_only(snapshot, tmp_path) -> None:
     assert [s["__key__"] for s in _wds_samples([str(tmp_path / "d" / plain.shards[0].name)])] != one
 
 
+def test_spilled_shuffle_is_byte_identical_to_in_memory(snapshot, tmp_path, monkeypatch) -> None:
+    from curata.export import shuffle
+
+    in_memory = export_webdataset(snapshot, tmp_path / "a", shard_size="200KB", shuffle=True,
+                                  seed=3, filter="label <> 1")
+    spilled_to = []
+    real = shuffle._spill
+
+    def spy(rows, pos, per_bucket, folder):
+        spilled_to.append((per_bucket, folder))
+        return real(rows, pos, per_bucket, folder)
+
+    monkeypatch.setattr(shuffle, "SPILL_BYTES", 20_000)  # a few dozen rows per bucket
+    monkeypatch.setattr(shuffle, "_spill", spy)
+    spilled = export_webdataset(snapshot, tmp_path / "b", shard_size="200KB", shuffle=True,
+                                seed=3, filter="label <> 1")
+    assert spilled_to and spilled_to[0][0] < in_memory.num_samples // 4
+    assert _digests(spilled) == _digests(in_memory)
+    assert not Path(spilled_to[0][1]).exists()  # spill files are removed
+
+
 def test_manifest_records_snapshot_options_and_shards(snapshot, tmp_path) -> None:
     m = export_webdataset(snapshot, tmp_path, shard_size="50KB", columns=["text", "label"])
     doc = json.loads((tmp_path / "manifest.json").read_text())
