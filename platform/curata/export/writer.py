@@ -18,7 +18,6 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
-from curata.export.errors import StorageError
 from curata.export.gate import check_licenses
 from curata.export.manifest import (
     ATTRIBUTION,
@@ -272,5 +271,3 @@ def _stage_sidecars(staging: Staging, manifest: ExportManifest, snapshot: Any) -
     details = source_details(snapshot, list(manifest.sources))
     staging.write(ATTRIBUTION, attribution_markdown(manifest, details).encode("utf-8"))
 
-
-__all__ = ["StorageError", "export_webdataset"]
