@@ -319,3 +319,22 @@ def test_export_to_object_store_matches_local(snapshot, tmp_path, s3_options) ->
     assert again.status == "unchanged"
     keys = [s["__key__"] for s in open_webdataset(uri, storage_options=options)]
     assert sorted(keys) == sorted(_rows_by_id(snapshot))
+
+
+def test_huggingface_finds_split_by_splits(snapshot, tmp_path, monkeypatch) -> None:
+    import datasets
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    m = export_webdataset(snapshot, tmp_path / "out", split_by="split", columns=["text"])
+    files = {s: [str(tmp_path / "out" / n) for n in m.shard_names(s)] for s in ("train", "test")}
+    ds = datasets.load_dataset("webdataset", data_files=files, cache_dir=str(tmp_path / "hf"))
+    table = snapshot.to_arrow(columns=["split"]).column("split").to_pylist()
+    assert {k: v.num_rows for k, v in ds.items()} == {
+        s: table.count(s) for s in ("train", "test")}
+    # glob patterns per split, as HF users write them (data_dir would also pick up the
+    # manifest and sidecar files, which are not tars)
+    pattern = str(tmp_path / "out" / "reviews-{}-*.tar")
+    globbed = datasets.load_dataset(
+        "webdataset", data_files={s: pattern.format(s) for s in ("train", "test")},
+        cache_dir=str(tmp_path / "hf2"))
+    assert {k: v.num_rows for k, v in globbed.items()} == {k: v.num_rows for k, v in ds.items()}
