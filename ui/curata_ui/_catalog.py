@@ -1,0 +1,108 @@
+"""Catalog access for the app: cached handles and the few lookups every page shares.
+
+Heavy handles (the catalog connection, pinned snapshots and their lazy scans) live in
+``st.cache_resource`` so reruns do not reconnect or re-read Delta logs. Snapshots are cached
+by their pinned ``dataset@version`` ref, never by a moving one like ``dataset`` (latest).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+import curata
+
+_ENV = ("CURATA_HOME", "CURATA_CATALOG_URL", "CURATA_WAREHOUSE")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefOption:
+    """One entry of a version/tag picker."""
+
+    label: str
+    ref: str
+
+
+def _config() -> tuple[str | None, ...]:
+    return tuple(os.environ.get(k) or None for k in _ENV)
+
+
+@st.cache_resource(show_spinner=False)
+def _connect(home: str | None, catalog_url: str | None, warehouse: str | None) -> Any:
+    return curata.connect(home=home, catalog_url=catalog_url, warehouse=warehouse)
+
+
+def catalog() -> Any:
+    """The catalog configured by the environment (one connection per configuration)."""
+    return _connect(*_config())
+
+
+def has(obj: Any, name: str) -> bool:
+    """Whether a backing feature exists yet (other parts of Curata land independently)."""
+    return callable(getattr(obj, name, None))
+
+
+def dataset_names() -> list[str]:
+    names = []
+    for item in catalog().datasets():
+        names.append(item if isinstance(item, str) else str(getattr(item, "name", item)))
+    return sorted(names)
+
+
+def ref_options(dataset: str) -> list[RefOption]:
+    """Latest first, then tags, then every table version (newest first)."""
+    cat = catalog()
+    options = [RefOption(label=f"{dataset} (latest)", ref=dataset)]
+    tagged: dict[int, str] = {}
+    if has(cat, "snapshots"):
+        for snap in cat.snapshots(dataset):
+            tag = getattr(snap, "tag", None)
+            if tag:
+                version = getattr(snap, "version", None)
+                tagged[version] = tag
+                options.append(RefOption(label=f"{dataset}@{tag} (v{version})", ref=f"{dataset}@{tag}"))
+    if has(cat, "versions"):
+        versions = [getattr(v, "version", v) for v in cat.versions(dataset)]
+        for version in sorted((int(v) for v in versions), reverse=True):
+            options.append(RefOption(label=f"{dataset}@{version}", ref=f"{dataset}@{version}"))
+    return options
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _pinned(config: tuple[str | None, ...], pinned_ref: str) -> Any:
+    return _connect(*config).snapshot(pinned_ref)
+
+
+def snapshot(ref: str) -> Any:
+    """The snapshot for a ref, resolved once and cached under its pinned version."""
+    snap = catalog().snapshot(ref)
+    return _pinned(_config(), f"{snap.dataset}@{snap.version}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _scan(config: tuple[str | None, ...], pinned_ref: str) -> pl.LazyFrame:
+    return _pinned(config, pinned_ref).to_polars(lazy=True)
+
+
+def scan(snap: Any) -> pl.LazyFrame:
+    """The lazy scan of a pinned snapshot (nothing is read until a page is collected)."""
+    return _scan(_config(), f"{snap.dataset}@{snap.version}")
+
+
+def dataset_picker(label: str = "Dataset", *, key: str) -> str | None:
+    """A dataset select box; says so plainly when the catalog holds none."""
+    names = dataset_names()
+    if not names:
+        st.info("The catalog holds no datasets yet. Run `ingest SOURCE --dataset NAME "
+                "--license SPDX` (or `make demo`) to add one.")
+        return None
+    return st.selectbox(label, names, key=key)
+
+
+def ref_picker(dataset: str, label: str = "Version / tag", *, key: str) -> str:
+    labels = {o.ref: o.label for o in ref_options(dataset)}
+    return st.selectbox(label, list(labels), format_func=labels.__getitem__, key=key)
