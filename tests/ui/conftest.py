@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import curata
 from tests.fixtures.chromium import artifacts_dir, browser, chromium_executable  # noqa: F401
 
-APP = Path(__file__).resolve().parents[2] / "ui" / "curata_ui" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "ui" / "curata_ui" / "_entry" / "streamlit_app.py"
 SCRIPT_TEXT = "<script>window.__curata_xss = 1</script>"
 MARKDOWN_TEXT = "**bold** _underscored_ [link](http://example.invalid) # not a heading"
 
@@ -77,4 +77,4 @@ def app() -> Iterator[AppTest]:
 def open_page(at: AppTest, page: str) -> AppTest:
     """Run the app once (``switch_page`` resolves st.navigation pages after a run), then go."""
     at.run()
-    return at.switch_page(f"pages/{page}.py").run()
+    return at.switch_page(f"../pages/{page}.py").run()

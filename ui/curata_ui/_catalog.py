@@ -100,9 +100,14 @@ def dataset_picker(label: str = "Dataset", *, key: str) -> str | None:
         st.info("The catalog holds no datasets yet. Run `ingest SOURCE --dataset NAME "
                 "--license SPDX` (or `make demo`) to add one.")
         return None
-    return st.selectbox(label, names, key=key)
+    wanted = st.query_params.get("dataset")  # deep links: /browse?dataset=NAME&ref=NAME@TAG
+    index = names.index(wanted) if wanted in names else 0
+    return st.selectbox(label, names, index=index, key=key)
 
 
 def ref_picker(dataset: str, label: str = "Version / tag", *, key: str) -> str:
     labels = {o.ref: o.label for o in ref_options(dataset)}
-    return st.selectbox(label, list(labels), format_func=labels.__getitem__, key=key)
+    refs = list(labels)
+    wanted = st.query_params.get("ref")
+    index = refs.index(wanted) if wanted in refs else 0
+    return st.selectbox(label, refs, index=index, format_func=labels.__getitem__, key=key)

@@ -1,4 +1,4 @@
-"""Curata curator UI: the router. Run with ``curata ui`` (or ``streamlit run app.py``).
+"""Curata curator UI: the router. Run with ``curata ui`` (served from ``_entry/``).
 
 Each page is one module under ``pages/``. Read-only pages come first; pages that write
 (tag, export) sit in their own section and go through :func:`curata_ui._auth.writer`.
@@ -21,20 +21,20 @@ def _page(module: str, title: str, icon: str, *, default: bool = False) -> st.Pa
 
 
 def main() -> None:
-    st.set_page_config(page_title="Curata", page_icon="🗂️", layout="wide")
+    st.set_page_config(page_title="Curata", page_icon=":material/dataset:", layout="wide")
     nav = st.navigation(
         {
             "Browse": [
-                _page("datasets", "Datasets", "🗂️", default=True),
-                _page("browse", "Browse", "🔎"),
-                _page("licenses", "Licenses & provenance", "⚖️"),
-                _page("diff", "Diff", "🔀"),
-                _page("labeling", "Labeling", "🏷️"),
-                _page("ingest_runs", "Ingest runs", "📥"),
+                _page("datasets", "Datasets", ":material/dataset:", default=True),
+                _page("browse", "Browse", ":material/search:"),
+                _page("licenses", "Licenses & provenance", ":material/gavel:"),
+                _page("diff", "Diff", ":material/compare_arrows:"),
+                _page("labeling", "Labeling", ":material/label:"),
+                _page("ingest_runs", "Ingest runs", ":material/input:"),
             ],
             "Actions (write)": [
-                _page("export", "Export", "📦"),
-                _page("tag", "Tag snapshot", "📌"),
+                _page("export", "Export", ":material/archive:"),
+                _page("tag", "Tag snapshot", ":material/sell:"),
             ],
         }
     )
@@ -42,4 +42,5 @@ def main() -> None:
     nav.run()
 
 
-main()
+if __name__ == "__main__":
+    main()

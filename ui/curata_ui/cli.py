@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-APP = Path(__file__).with_name("app.py")
+APP = Path(__file__).parent / "_entry" / "streamlit_app.py"
 
 
 def streamlit_argv(port: int, host: str) -> list[str]:

@@ -58,13 +58,13 @@ def _grid(page: Page) -> None:
 def _record_picker(page: Page) -> dict[str, Any] | None:
     if page.rows.is_empty():
         return None
-    ids = page.rows.get_column("_id").to_list() if "_id" in page.rows.columns else None
-    labels = [
-        f"#{page.offset + i + 1}" + (f"  {ids[i]}" if ids else "") for i in range(page.rows.height)
-    ]
-    i = st.selectbox("Open record", range(page.rows.height), format_func=labels.__getitem__,
-                     key="browse_record")
-    return page.rows.row(int(i or 0), named=True)
+    # Options are the rows' ids (not positions) so a new page or search resets the choice.
+    keys = (page.rows.get_column("_id").to_list() if "_id" in page.rows.columns
+            else [str(page.offset + i) for i in range(page.rows.height)])
+    labels = {k: f"#{page.offset + i + 1}  {k}" for i, k in enumerate(keys)}
+    chosen = st.selectbox("Open record", keys, format_func=labels.__getitem__,
+                          key="browse_record")
+    return page.rows.row(keys.index(chosen) if chosen in labels else 0, named=True)
 
 
 def render() -> None:
