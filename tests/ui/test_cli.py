@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
 import typer
 from typer.testing import CliRunner
 
@@ -19,9 +17,9 @@ def test_public_surface() -> None:
 
 def test_argv_serves_the_packaged_app_on_localhost() -> None:
     argv = streamlit_argv(8600, "127.0.0.1")
-    assert argv[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert Path(argv[4]) == APP and APP.is_file()
-    opts = dict(zip(argv[5::2], argv[6::2], strict=True))
+    assert argv[:3] == [sys.executable, "-m", "curata_ui._serve"]
+    assert APP.is_file()
+    opts = dict(zip(argv[3::2], argv[4::2], strict=True))
     assert opts["--server.port"] == "8600"
     assert opts["--server.address"] == "127.0.0.1"
     assert opts["--browser.gatherUsageStats"] == "false"

@@ -231,3 +231,11 @@ def test_browsing_stays_open_with_oidc(app: AppTest, ui_env: Path) -> None:
     at = open_page(_with_oidc(app, logged_in=False), "browse")
     _no_errors(at)
     assert at.dataframe
+
+
+def test_deep_link_opens_the_pinned_ref(app: AppTest, ui_env: Path) -> None:
+    app.query_params["dataset"] = "reviews"
+    app.query_params["ref"] = "reviews@v1"
+    at = open_page(app, "browse")
+    _no_errors(at)
+    assert "of 4" in _status_line(at)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-APP = Path(__file__).parent / "_entry" / "streamlit_app.py"
+from curata_ui._serve import APP
 
 
 def streamlit_argv(port: int, host: str) -> list[str]:
     """The command line that serves the app (no telemetry, no browser auto-open)."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "curata_ui._serve",
         "--server.port", str(port),
         "--server.address", host,
         "--server.headless", "true",
