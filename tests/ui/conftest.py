@@ -15,6 +15,7 @@ from tests.fixtures.chromium import artifacts_dir, browser, chromium_executable 
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "curata_ui" / "_entry" / "streamlit_app.py"
 SCRIPT_TEXT = "<script>window.__curata_xss = 1</script>"
+ATTRIBUTION = "Reviews © Example Corp, CC BY 4.0"
 MARKDOWN_TEXT = "**bold** _underscored_ [link](http://example.invalid) # not a heading"
 
 
@@ -33,7 +34,8 @@ def _seed(home: Path) -> None:
         "label": pa.array([0, 1, 2, 1], pa.int64()),
         "image": [png("red"), png("green"), png("blue"), png("white")],
     })
-    cat.append("reviews", first, license="CC-BY-4.0", source="upload-2026-11")
+    cat.append("reviews", first, license="CC-BY-4.0", source="upload-2026-11",
+               source_uri="file:///uploads/reviews.jsonl", attribution=ATTRIBUTION)
     cat.tag("reviews", "v1")
     second = pa.table({"text": ["a later row"], "label": pa.array([3], pa.int64()),
                        "image": [png("black")]})

@@ -53,18 +53,24 @@ def dataset_names() -> list[str]:
     return sorted(names)
 
 
+def tags(dataset: str) -> list[tuple[int, str]]:
+    """(version, tag) pairs of a dataset, oldest version first."""
+    cat = catalog()
+    if has(cat, "tags"):
+        pairs = [(int(t.version), str(t.name)) for t in cat.tags(dataset)]
+    elif has(cat, "snapshots"):
+        pairs = [(int(s.version), str(s.tag)) for s in cat.snapshots(dataset) if s.tag]
+    else:
+        pairs = []
+    return sorted(pairs)
+
+
 def ref_options(dataset: str) -> list[RefOption]:
     """Latest first, then tags, then every table version (newest first)."""
     cat = catalog()
     options = [RefOption(label=f"{dataset} (latest)", ref=dataset)]
-    tagged: dict[int, str] = {}
-    if has(cat, "snapshots"):
-        for snap in cat.snapshots(dataset):
-            tag = getattr(snap, "tag", None)
-            if tag:
-                version = getattr(snap, "version", None)
-                tagged[version] = tag
-                options.append(RefOption(label=f"{dataset}@{tag} (v{version})", ref=f"{dataset}@{tag}"))
+    for version, tag in tags(dataset):
+        options.append(RefOption(label=f"{dataset}@{tag} (v{version})", ref=f"{dataset}@{tag}"))
     if has(cat, "versions"):
         versions = [getattr(v, "version", v) for v in cat.versions(dataset)]
         for version in sorted((int(v) for v in versions), reverse=True):

@@ -81,3 +81,19 @@ def license_text(mix: pl.DataFrame) -> str:
     return ", ".join(
         f"{lic} {n / total:.0%}" for lic, n in mix.select("_license", "records").iter_rows()
     )
+
+
+def source_details(dataset: str, source_ids: list[str]) -> pl.DataFrame:
+    """Name, URI, license and attribution text of the given sources, from the catalog."""
+    try:
+        from sqlalchemy import select
+
+        from curata.catalog.models import Source
+    except ImportError:
+        return pl.DataFrame()
+    with _catalog.catalog().session() as s:
+        rows = s.scalars(select(Source).where(Source.id.in_(source_ids))).all()
+        records = [{"_source": r.id, "name": r.name, "uri": r.uri, "license": r.license,
+                    "attribution": r.attribution} for r in rows]
+    return pl.DataFrame(records, schema={c: pl.String for c in
+                                         ("_source", "name", "uri", "license", "attribution")})

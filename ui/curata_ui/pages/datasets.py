@@ -12,51 +12,49 @@ from curata_ui import _catalog, _render, _stats
 from curata_ui._frames import to_frame
 
 
-def _summary(name: str) -> dict[str, Any]:
-    cat = _catalog.catalog()
-    snap = _catalog.snapshot(name)
-    pinned = f"{snap.dataset}@{snap.version}"
-    tags = [s.tag for s in cat.snapshots(name) if getattr(s, "tag", None)] if _catalog.has(
-        cat, "snapshots") else []
-    versions = cat.versions(name) if _catalog.has(cat, "versions") else []
-    last = max(versions, key=lambda v: getattr(v, "version", 0)) if versions else None
+def _summary(info: Any) -> dict[str, Any]:
+    """One row of the overview from the catalog's ``DatasetInfo`` plus two cached aggregates."""
+    name = info.name
+    if info.latest_version is None:
+        return {"dataset": name, "rows": 0, "license mix": "(no data yet)"}
+    pinned = f"{name}@{info.latest_version}"
     return {
         "dataset": name,
-        "latest version": snap.version,
-        "versions": len(versions),
-        "tags": ", ".join(tags),
-        "rows": snap.num_rows,
+        "latest version": info.latest_version,
+        "versions": info.latest_version + 1,
+        "tags": ", ".join(info.tags),
+        "rows": info.num_rows,
         "size": _stats.human_bytes(_stats.table_bytes(pinned)),
         "license mix": _stats.license_text(_stats.license_mix(pinned)),
-        "last ingest": str(_last_ingest(cat, name, last) or ""),
-        "fingerprint": str(snap.fingerprint)[:16],
+        "last ingest": _last_ingest(name),
+        "fingerprint": (info.fingerprint or "")[:16],
     }
 
 
-def _last_ingest(cat: Any, name: str, last_version: Any) -> Any:
-    for attr in ("ingest_runs", "runs"):
-        if _catalog.has(cat, attr):
-            runs = list(getattr(cat, attr)(name))
-            if runs:
-                run = runs[-1]
-                return getattr(run, "finished_at", None) or getattr(run, "started_at", None)
-    for attr in ("timestamp", "created_at", "committed_at"):
-        if last_version is not None and getattr(last_version, attr, None) is not None:
-            return getattr(last_version, attr)
-    return None
+def _last_ingest(name: str) -> str:
+    cat = _catalog.catalog()
+    if not _catalog.has(cat, "runs"):
+        return ""
+    runs = cat.runs(name)  # newest first
+    if not runs:
+        return ""
+    run = runs[0]
+    when = run.finished_at or run.started_at
+    return f"{when:%Y-%m-%d %H:%M} {run.operation} ({run.status})"
 
 
 def render() -> None:
     st.title("Datasets")
-    names = _catalog.dataset_names()
+    infos = _catalog.catalog().datasets()
+    names = [i.name for i in infos]
     if not names:
         st.info("The catalog holds no datasets yet. Run `ingest SOURCE --dataset NAME "
                 "--license SPDX` (or `make demo`) to add one.")
         return
     rows = []
-    for name in names:
+    for info in infos:
         try:
-            rows.append(_summary(name))
+            rows.append(_summary(info))
         except CurataError as exc:
             _render.show_error(exc)
     _render.table(pl.DataFrame(rows, strict=False), key="datasets_table")
@@ -65,9 +63,9 @@ def render() -> None:
     if _catalog.has(cat, "versions"):
         st.subheader("Versions")
         _render.table(to_frame(cat.versions(name)))
-    if _catalog.has(cat, "snapshots"):
-        st.subheader("Tagged snapshots")
-        _render.table(to_frame(cat.snapshots(name)))
+    if _catalog.has(cat, "tags"):
+        st.subheader("Tags")
+        _render.table(to_frame(cat.tags(name)))
 
 
 render()

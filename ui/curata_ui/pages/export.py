@@ -41,12 +41,13 @@ def out_dir(name: str) -> Path:
 
 
 def exporter(snap: Any) -> Callable[..., Any] | None:
-    """``curata.export``'s entry point when installed, else ``Snapshot.export_webdataset``."""
+    """``curata.export.export_webdataset`` bound to the snapshot, or ``None`` if not installed.
+
+    (``Snapshot.export_webdataset`` exists before the module does and would fail on call.)
+    """
     mod = _features.module("curata.export")
     fn = getattr(mod, "export_webdataset", None) if mod is not None else None
-    if callable(fn):
-        return functools.partial(fn, snap)
-    return snap.export_webdataset if _catalog.has(snap, "export_webdataset") else None
+    return functools.partial(fn, snap) if callable(fn) else None
 
 
 def accepted(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:

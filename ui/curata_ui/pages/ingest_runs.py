@@ -10,19 +10,27 @@ import streamlit as st
 
 from curata.errors import CurataError
 from curata_ui import _catalog, _features, _render
-from curata_ui._frames import grid_frame, read_page, to_frame
+from curata_ui._frames import grid_frame, read_page, to_records
 
 PAGE_SIZE = 50
-_RUN_METHODS = ("ingest_runs", "runs")
-_COUNT_COLUMNS = ("rows_in", "rows_written", "rows_rejected", "rows_duplicate", "records",
-                  "rejected", "duplicates", "accepted")
+_FIELDS = ("id", "operation", "status", "started_at", "finished_at", "version", "user", "error")
 
 
-def _runs(cat: Any, dataset: str) -> pl.DataFrame | None:
-    for name in _RUN_METHODS:
-        if _catalog.has(cat, name):
-            return to_frame(getattr(cat, name)(dataset))
-    return None
+def _runs(cat: Any, dataset: str) -> tuple[pl.DataFrame, list[str]] | None:
+    """Runs (newest first) with their numeric stats as columns, and those columns' names."""
+    if not _catalog.has(cat, "runs"):
+        return None
+    rows, counts = [], []
+    for run in cat.runs(dataset):
+        stats = {k: v for k, v in (getattr(run, "stats", None) or {}).items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        counts += [k for k in stats if k not in counts]
+        rows.append({**to_records([run])[0], **stats})
+    if not rows:
+        return pl.DataFrame(), []
+    frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
+    keep = [c for c in (*_FIELDS, *counts) if c in frame.columns]
+    return frame.select(keep), counts
 
 
 def _rejects_scan(rejects: Any) -> pl.LazyFrame:
@@ -40,16 +48,17 @@ def _rejects_scan(rejects: Any) -> pl.LazyFrame:
 
 def _history(cat: Any, dataset: str) -> None:
     st.subheader("Run history")
-    runs = _runs(cat, dataset)
-    if runs is None:
-        st.info(_features.missing("Ingest run history", "the ingest run records of `curata_ingest`"))
+    found = _runs(cat, dataset)
+    if found is None:
+        st.info(_features.missing("Ingest run history", "`Catalog.runs()`"))
         return
+    runs, counts = found
     if runs.is_empty():
         st.text("No ingest runs recorded for this dataset.")
         return
-    counts = [c for c in _COUNT_COLUMNS if c in runs.columns]
     if counts:
-        st.bar_chart(runs.select(counts).to_pandas())
+        chart = runs.select("started_at", *counts).with_columns(pl.col("started_at").cast(pl.String))
+        st.bar_chart(chart.to_pandas(), x="started_at", y=counts)
     _render.table(runs)
 
 

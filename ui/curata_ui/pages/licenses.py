@@ -60,25 +60,19 @@ def render() -> None:
         st.bar_chart(mix.to_pandas(), x="_license", y="records")
         _render.table(mix)
         st.subheader("Sources")
-        _render.table(_stats.sources(pinned))
+        counts = _stats.sources(pinned)
+        details = _stats.source_details(snap.dataset, counts.get_column("_source").to_list())
+        _render.table(counts.join(details.select("_source", "name"), on="_source", how="left")
+                      .select("name", pl.exclude("name")))
         st.subheader("Attribution")
-        if _catalog.has(snap, "licenses"):
-            _render.table(to_frame(_as_items(snap.licenses())))
+        if details.is_empty():
+            st.info(_features.missing("Attribution texts", "the catalog's source records"))
         else:
-            st.info(_features.missing("Attribution texts", "`Snapshot.licenses()`"))
+            _render.table(details)
         st.subheader("Obligations")
         _render.table(_obligations(snap, mix))
     except CurataError as exc:
         _render.show_error(exc)
-
-
-def _as_items(report: Any) -> list[Any]:
-    """``licenses()`` may return a report object holding a list, or the list itself."""
-    for attr in ("licenses", "entries", "items"):
-        inner = getattr(report, attr, None)
-        if isinstance(inner, (list, tuple)):
-            return list(inner)
-    return list(report) if isinstance(report, (list, tuple)) else [report]
 
 
 render()

@@ -34,8 +34,9 @@ def render() -> None:
             _render.table(to_frame([snap]))
         except CurataError as exc:
             _render.show_error(exc)
-    st.subheader("Tagged snapshots")
-    _render.table(to_frame(cat.snapshots(dataset)))
+    st.subheader("Tags")
+    _render.table(to_frame(cat.tags(dataset)) if _catalog.has(cat, "tags")
+                  else to_frame(cat.snapshots(dataset)))
 
 
 render()
