@@ -6,11 +6,11 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import curata
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import curata
 from tests.fixtures.chromium import artifacts_dir, browser, chromium_executable  # noqa: F401
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "curata_ui" / "_entry" / "streamlit_app.py"
@@ -40,6 +40,22 @@ def _seed(home: Path) -> None:
     second = pa.table({"text": ["a later row"], "label": pa.array([3], pa.int64()),
                        "image": [png("black")]})
     cat.append("reviews", second, license="CC-BY-NC-4.0", source="partner-feed")
+    _quarantine(cat)
+
+
+def _quarantine(cat: curata.Catalog) -> None:
+    """Rejected input as the ingest pipeline stores it: a Delta ``rejects`` table."""
+    from deltalake import write_deltalake
+
+    n = 60
+    rejects = pa.table({
+        "reason": ["invalid JSON"] * 50 + ["missing field 'text'"] * (n - 50),
+        "source": ["upload-2026-11"] * n,
+        "locator": [f"reviews.jsonl:{i + 1}" for i in range(n)],
+        "raw": ["{broken" if i < 50 else '{"label": 1}' for i in range(n)],
+    })
+    write_deltalake(cat.table_uri("reviews", "rejects"), rejects,
+                    storage_options=cat.storage_options)
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-import typer
-from typer.testing import CliRunner
 
 import curata_ui
+import typer
 from curata_ui.cli import APP, streamlit_argv, ui
+from typer.testing import CliRunner
 
 
 def test_public_surface() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from curata_ui.cli import streamlit_argv
+
 from tests.ui.conftest import MARKDOWN_TEXT, SCRIPT_TEXT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

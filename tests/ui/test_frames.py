@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from curata_ui._frames import (
     ColumnFilter,
     FilterValueError,
@@ -19,6 +16,9 @@ from curata_ui._frames import (
     thumbnail_uri,
     to_frame,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.ui.conftest import png
 
 texts = st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=40)

@@ -152,10 +152,27 @@ def test_labeling_page_reports_missing_feature_or_agreement(app: AppTest, ui_env
     assert at.info or at.metric or at.dataframe
 
 
-def test_ingest_runs_page(app: AppTest, ui_env: Path) -> None:
+def test_ingest_runs_history_and_quarantine(app: AppTest, ui_env: Path) -> None:
     at = open_page(app, "ingest_runs")
     _no_errors(at)
     assert [s.value for s in at.subheader][:2] == ["Run history", "Quarantined rows"]
+    runs = at.dataframe[0].value
+    assert sorted(runs["rows_written"].tolist()) == [1, 4]
+    assert set(runs["status"]) == {"committed"}
+    quarantine = at.dataframe[1].value
+    assert len(quarantine) == 50  # one page of the 60 rejected rows
+    assert any("60 quarantined rows" in t.value for t in at.text)
+
+
+def test_quarantine_filter_by_reason_and_paging(app: AppTest, ui_env: Path) -> None:
+    at = open_page(app, "ingest_runs")
+    at.multiselect(key="rej_reason").select("missing field 'text'").run()
+    _no_errors(at)
+    assert set(at.dataframe[1].value["reason"]) == {"missing field 'text'"}
+    assert len(at.dataframe[1].value) == 10
+    at.multiselect(key="rej_reason").unselect("missing field 'text'")
+    at.number_input(key="rej_page").set_value(2).run()
+    assert at.dataframe[1].value["locator"].tolist()[0] == "reviews.jsonl:51"
 
 
 def test_export_runs_and_shows_manifest(app: AppTest, ui_env: Path, tmp_path: Path) -> None:

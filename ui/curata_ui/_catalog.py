@@ -11,10 +11,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import curata
 import polars as pl
 import streamlit as st
-
-import curata
 
 _ENV = ("CURATA_HOME", "CURATA_CATALOG_URL", "CURATA_WAREHOUSE")
 

@@ -17,11 +17,11 @@ from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
-
 from curata.errors import UsageError
 
 FilterOp = Literal[
-    "equals", "not equals", "contains", "starts with", ">", ">=", "<", "<=", "is null", "is not null"
+    "equals", "not equals", "contains", "starts with", ">", ">=", "<", "<=", "is null",
+    "is not null",
 ]
 FILTER_OPS: tuple[FilterOp, ...] = (
     "equals", "not equals", "contains", "starts with", ">", ">=", "<", "<=", "is null",

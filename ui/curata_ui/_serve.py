@@ -9,6 +9,7 @@ as fast as later ones (see ``bench/ui.py``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from pathlib import Path
@@ -21,10 +22,9 @@ PRELOAD = ("pyarrow", "polars", "deltalake", "curata", "PIL.Image", "pandas", "a
 
 def preload() -> None:
     for name in PRELOAD:
-        try:
+        # Optional ones (e.g. altair) that are missing simply load on demand later.
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass  # optional ones (e.g. altair) load on demand instead
 
 
 def main(argv: list[str]) -> None:

@@ -60,7 +60,8 @@ def table_bytes(pinned_ref: str) -> int | None:
     uri = getattr(snap, "table_uri", None)
     if uri is None:
         return None
-    dt = DeltaTable(uri, version=snap.version, storage_options=getattr(snap, "storage_options", None))
+    dt = DeltaTable(uri, version=snap.version,
+                    storage_options=getattr(snap, "storage_options", None))
     actions = pa.table(dt.get_add_actions(flatten=True))
     return int(pa.compute.sum(actions.column("size_bytes")).as_py() or 0)
 
@@ -86,9 +87,8 @@ def license_text(mix: pl.DataFrame) -> str:
 def source_details(dataset: str, source_ids: list[str]) -> pl.DataFrame:
     """Name, URI, license and attribution text of the given sources, from the catalog."""
     try:
-        from sqlalchemy import select
-
         from curata.catalog.models import Source
+        from sqlalchemy import select
     except ImportError:
         return pl.DataFrame()
     with _catalog.catalog().session() as s:

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from curata_ui._serve import APP
-
 
 def streamlit_argv(port: int, host: str) -> list[str]:
     """The command line that serves the app (no telemetry, no browser auto-open)."""

@@ -10,7 +10,6 @@ from typing import Any
 
 import polars as pl
 import streamlit as st
-
 from curata.errors import CurataError
 from curata_ui import _catalog, _render
 from curata_ui._frames import FILTER_OPS, ColumnFilter, Page, combine, grid_frame, read_page

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-
 from curata.errors import CurataError
 from curata_ui import _catalog, _features, _render
 from curata_ui._frames import grid_frame, head_frame

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-
 from curata.errors import CurataError, UsageError
 from curata_ui import _auth, _catalog, _features, _render
 from curata_ui._frames import to_records

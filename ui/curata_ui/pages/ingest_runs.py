@@ -7,10 +7,9 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import streamlit as st
-
 from curata.errors import CurataError
 from curata_ui import _catalog, _features, _render
-from curata_ui._frames import grid_frame, read_page, to_records
+from curata_ui._frames import grid_frame, read_page, to_frame, to_records
 
 PAGE_SIZE = 50
 _FIELDS = ("id", "operation", "status", "started_at", "finished_at", "version", "user", "error")
@@ -57,7 +56,8 @@ def _history(cat: Any, dataset: str) -> None:
         st.text("No ingest runs recorded for this dataset.")
         return
     if counts:
-        chart = runs.select("started_at", *counts).with_columns(pl.col("started_at").cast(pl.String))
+        chart = runs.select("started_at", *counts).with_columns(
+            pl.col("started_at").cast(pl.String))
         st.bar_chart(chart.to_pandas(), x="started_at", y=counts)
     _render.table(runs)
 

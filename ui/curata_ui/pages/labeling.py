@@ -10,7 +10,6 @@ from typing import Any
 
 import polars as pl
 import streamlit as st
-
 from curata.errors import CurataError
 from curata_ui import _catalog, _features, _render
 from curata_ui._frames import head_frame

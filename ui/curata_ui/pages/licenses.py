@@ -6,7 +6,6 @@ from typing import Any
 
 import polars as pl
 import streamlit as st
-
 from curata.errors import CurataError
 from curata_ui import _catalog, _features, _render, _stats
 from curata_ui._frames import to_frame

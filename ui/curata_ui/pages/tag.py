@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-
 from curata.errors import CurataError
 from curata_ui import _auth, _catalog, _features, _render
 from curata_ui._frames import to_frame
