@@ -106,6 +106,8 @@ def test_bad_filter_value_is_a_clear_error(app: AppTest, ui_env: Path) -> None:
     at.text_input(key="browse_fval_0").input("1; DROP TABLE records").run()
     _no_errors(at)
     assert at.error and "FilterValueError" in at.error[0].value
+    # The message quotes the value as plain text (st.error would render it as Markdown).
+    assert any("'1; DROP TABLE records'" in t.value for t in at.text)
 
 
 def test_paging_moves_through_rows(app: AppTest, ui_env: Path) -> None:
@@ -262,3 +264,37 @@ def test_deep_link_opens_the_pinned_ref(app: AppTest, ui_env: Path) -> None:
     at = open_page(app, "browse")
     _no_errors(at)
     assert "of 4" in _status_line(at)
+
+
+def test_labeling_draws_the_agreement_report(
+    app: AppTest, ui_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page only draws what `curata_labeling` computes. That package's agreement code is
+    built in parallel, so this stands in a module with its documented JSON shape."""
+    import sys
+    import types
+
+    controls = {"sentiment": {"n_items": 10, "krippendorff_alpha": 0.71, "cohen_kappa": 0.7},
+                "topic": {"n_items": 10, "krippendorff_alpha": 0.42, "cohen_kappa": 0.4}}
+    groups = {
+        "annotator": {"ann1": {"krippendorff_alpha": 0.8}, "ann2": {"krippendorff_alpha": 0.5}},
+        "week": {"2026-W47": {"krippendorff_alpha": 0.6}, "2026-W48": {"krippendorff_alpha": 0.7}},
+    }
+
+    def agreement(catalog: object, project: str, by: str | None = None) -> dict:
+        if by:
+            return {"controls": controls, "groups": groups.get(by)}
+        return {"controls": controls, "review": [{"item": "a1", "reason": "tie"}]}
+
+    module = types.ModuleType("curata_labeling.agreement")
+    module.agreement = agreement  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "curata_labeling.agreement", module)
+    at = open_page(app, "labeling")
+    at.text_input(key="lab_project_name").input("reviews-sentiment").run()
+    _no_errors(at)
+    heads = [s.value for s in at.subheader]
+    assert heads[:3] == ["Agreement by control", "Agreement by annotator", "Agreement by week"]
+    table = at.dataframe[0].value
+    assert dict(zip(table["control"], table["krippendorff_alpha"], strict=True)) == {
+        "sentiment": 0.71, "topic": 0.42}
+    assert "Items that need review (1)" in heads

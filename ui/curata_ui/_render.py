@@ -16,11 +16,21 @@ import streamlit as st
 from curata_ui._frames import image_mime, is_system
 
 
+TEXT_LIMIT = 20_000
+
+
 def show_error(exc: Exception) -> None:
-    """A Curata error as friendly text (message and next step), never a traceback."""
-    message = getattr(exc, "message", str(exc))
-    hint = getattr(exc, "hint", None)
-    st.error(f"{type(exc).__name__}: {message}" + (f"\n\n{hint}" if hint else ""), icon="⚠️")
+    """A Curata error as friendly text (message and next step), never a traceback.
+
+    Messages quote user input (a filter value, a tag), so they go out as plain text:
+    ``st.error`` itself would render them as Markdown.
+    """
+    with st.container():
+        st.error(f"{type(exc).__name__}", icon=":material/error:")
+        st.text(getattr(exc, "message", str(exc)))
+        hint = getattr(exc, "hint", None)
+        if hint:
+            st.text(hint)
 
 
 def literal(label: str, value: Any) -> None:
@@ -41,7 +51,10 @@ def value(column: str, v: Any) -> None:
     elif isinstance(v, (dict, list)):
         st.json(json.loads(json.dumps(v, default=str)), expanded=1)
     elif isinstance(v, str):
-        st.code(v, language=None, wrap_lines=True)
+        # One record may hold a whole book; cap what goes to the browser.
+        st.code(v[:TEXT_LIMIT], language=None, wrap_lines=True)
+        if len(v) > TEXT_LIMIT:
+            st.text(f"… {len(v) - TEXT_LIMIT:,} more characters not shown")
     else:
         st.text(str(v))
 
