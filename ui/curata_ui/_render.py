@@ -15,7 +15,6 @@ import streamlit as st
 
 from curata_ui._frames import image_mime, is_system
 
-
 TEXT_LIMIT = 20_000
 
 
