@@ -4,7 +4,9 @@ Builds synthetic snapshots (cheap columns: text, label, score) of ``--rows`` and
 rows through ``Catalog.append``, serves the app exactly as ``curata ui`` does, and opens the
 Browse page of each in headless Chromium with a fresh server (so each render is cold):
 
-* first render: from navigation until the first page of rows is on screen (target ≤ 2 s);
+* first render: from navigation until the first page of rows is on screen (target ≤ 2 s),
+  next to the same measure for a one-line Streamlit app (the floor Streamlit and the browser
+  set on this machine) and the server-side script time of the Browse page;
 * memory: the server's RSS after that render, for both sizes (target: flat in row count).
 
 Side by side, it runs what a user would otherwise do in a notebook / naive Streamlit app:
@@ -29,6 +31,7 @@ from pathlib import Path
 import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "ui")]
 BATCH = 1_000_000
 
 
@@ -55,13 +58,24 @@ def build(home: Path, name: str, rows: int) -> None:
     print(f"built {name}: {rows:,} rows in {time.perf_counter() - t0:.1f}s", flush=True)
 
 
-def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
-    sys.path.insert(0, str(REPO / "ui"))
+HELLO = "import streamlit as st\nst.title('Hello')\nst.text('of 1 · page 1 of 1')\n"
+
+
+def _serve(home: Path, port: int, log: Path, *, hello: bool = False) -> subprocess.Popen[bytes]:
     from curata_ui.cli import streamlit_argv
 
-    env = {**os.environ, "CURATA_HOME": str(home)}
-    return subprocess.Popen(streamlit_argv(port, "127.0.0.1"), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = streamlit_argv(port, "127.0.0.1")
+    if hello:  # the floor: a one-line app served by plain `streamlit run`
+        script = log.with_suffix(".py")
+        script.write_text(HELLO)
+        argv = [sys.executable, "-m", "streamlit", "run", str(script), *argv[3:]]
+    env = {**os.environ, "CURATA_HOME": str(home), "CURATA_UI_TIMING": "1"}
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+
+
+def _script_times(log: Path) -> list[float]:
+    return [float(line.rsplit(" ", 1)[1].rstrip("s")) for line in log.read_text().splitlines()
+            if line.startswith("curata-ui render browse")]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -78,16 +92,22 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise TimeoutError(url)
 
 
-def first_render(home: Path, dataset: str, rows: int, port: int) -> tuple[float, float, int]:
-    """(cold first render s, warm re-render s, server RSS bytes) for Browse on ``dataset``."""
+def first_render(
+    home: Path, dataset: str | None, rows: int, port: int
+) -> tuple[float, float, int, list[float]]:
+    """(cold s, warm s, server RSS bytes, server script times) for Browse on ``dataset``.
+
+    ``dataset=None`` measures the one-line app instead (the floor).
+    """
     import psutil
     from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(REPO))
     from tests.fixtures.chromium import CHROMIUM_ARGS, find_chromium
 
-    proc = _serve(home, port)
+    log = home / f"serve-{dataset or 'hello'}.log"
+    proc = _serve(home, port, log, hello=dataset is None)
     url = f"http://127.0.0.1:{port}"
+    path = f"/browse?dataset={dataset}" if dataset else "/"
     try:
         _wait_healthy(url, proc)
         with sync_playwright() as pw:
@@ -97,7 +117,7 @@ def first_render(home: Path, dataset: str, rows: int, port: int) -> tuple[float,
             times = []  # cold: the server's first session; warm: a fresh page load after it
             for _ in range(2):
                 t0 = time.perf_counter()
-                page.goto(f"{url}/browse?dataset={dataset}")
+                page.goto(url + path)
                 page.get_by_text(marker).first.wait_for(timeout=120_000)
                 times.append(time.perf_counter() - t0)
             browser.close()
@@ -105,7 +125,7 @@ def first_render(home: Path, dataset: str, rows: int, port: int) -> tuple[float,
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    return times[0], times[1], rss
+    return times[0], times[1], rss, _script_times(log)
 
 
 def naive(home: Path, dataset: str) -> tuple[float, int]:
@@ -132,25 +152,31 @@ def main() -> None:
     sizes = {f"big{args.rows}": args.rows, f"small{args.rows // 10}": args.rows // 10}
     for name, rows in sizes.items():
         build(home, name, rows)
+    floor_cold, floor_warm, _, _ = first_render(home, None, 1, args.port)
+    print(f"floor (one-line Streamlit app): first render {floor_cold:.2f}s cold / "
+          f"{floor_warm:.2f}s warm", flush=True)
     results = {}
     for name, rows in sizes.items():
-        cold, warm, rss = first_render(home, name, rows, args.port)
+        cold, warm, rss, script = first_render(home, name, rows, args.port)
         base_s, base_rss = naive(home, name)
-        results[name] = (rows, cold, warm, rss, base_s, base_rss)
-        print(f"{rows:>12,} rows: Browse first render {cold:.2f}s (warm {warm:.2f}s), "
-              f"server RSS {rss / 2**20:.0f} MiB | read-all-then-show {base_s:.2f}s, "
-              f"peak RSS {base_rss / 2**20:.0f} MiB | time ratio {cold / base_s:.2f}x",
-              flush=True)
-    (big, bc, bw, brss, bbs, bbr), (small, sc, sw, srss, sbs, sbr) = results.values()
+        results[name] = (rows, cold, warm, rss, base_s, base_rss, script)
+        print(f"{rows:>12,} rows: Browse first render {cold:.2f}s (warm {warm:.2f}s; server "
+              f"script {' / '.join(f'{t:.2f}' for t in script)}s), server RSS "
+              f"{rss / 2**20:.0f} MiB | read-all-then-show {base_s:.2f}s, peak RSS "
+              f"{base_rss / 2**20:.0f} MiB | time ratio {cold / base_s:.2f}x", flush=True)
+    (big, bc, bw, brss, bbs, bbr, bscript), (small, _, _, srss, _, sbr, _) = results.values()
     growth = brss / srss
     print(f"server RSS {small:,} → {big:,} rows: {srss / 2**20:.0f} → {brss / 2**20:.0f} MiB "
           f"({growth:.2f}x for {big / small:.0f}x rows); read-all peak "
           f"{sbr / 2**20:.0f} → {bbr / 2**20:.0f} MiB ({bbr / sbr:.2f}x)")
-    line = (f"{dt.date.today()} | {platform.machine()} {os.cpu_count()} cores | bench/ui.py "
-            f"--rows {args.rows} | Browse first render {bc:.2f}s cold / {bw:.2f}s warm on "
-            f"{big:,} rows (target ≤ 2 s); server RSS {srss / 2**20:.0f} MiB @ {small:,} → "
-            f"{brss / 2**20:.0f} MiB @ {big:,} ({growth:.2f}x); read-all-then-show {bbs:.2f}s, "
-            f"peak {bbr / 2**20:.0f} MiB (first render / read-all = {bc / bbs:.2f}x)\n")
+    load = os.getloadavg()[0]
+    line = (f"{dt.date.today()} | {platform.machine()} {os.cpu_count()} cores, load {load:.1f} | "
+            f"bench/ui.py --rows {args.rows} | Browse first render {bc:.2f}s cold / {bw:.2f}s "
+            f"warm on {big:,} rows (server script {max(bscript):.2f}s; one-line Streamlit app "
+            f"floor {floor_cold:.2f}s / {floor_warm:.2f}s; target ≤ 2 s) | server RSS "
+            f"{srss / 2**20:.0f} MiB @ {small:,} → {brss / 2**20:.0f} MiB @ {big:,} rows "
+            f"({growth:.2f}x) | read-all-then-show {bbs:.2f}s, peak {bbr / 2**20:.0f} MiB "
+            f"(first render / read-all = {bc / bbs:.2f}x)\n")
     with (REPO / "bench" / "RESULTS.md").open("a") as f:
         f.write(line)
     print(line, end="")

@@ -42,8 +42,12 @@ def test_datasets_lists_versions_tags_rows_and_licenses(app: AppTest, ui_env: Pa
     row = summary[summary["dataset"] == "reviews"].iloc[0]
     assert row["rows"] == 5
     assert "v1" in row["tags"]
-    assert "CC-BY-4.0" in row["license mix"] and "CC-BY-NC-4.0" in row["license mix"]
+    assert row["licenses"] == "CC-BY-4.0, CC-BY-NC-4.0"
     assert row["size"] != "?"
+    mix = at.dataframe[1].value  # details of the selected dataset
+    assert dict(zip(mix["_license"], mix["records"], strict=True)) == {
+        "CC-BY-4.0": 4, "CC-BY-NC-4.0": 1}
+    assert any(t.value == "CC-BY-4.0 80%, CC-BY-NC-4.0 20%" for t in at.text)
 
 
 def test_browse_first_page_and_record_view(app: AppTest, ui_env: Path) -> None:

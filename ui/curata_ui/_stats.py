@@ -97,3 +97,16 @@ def source_details(dataset: str, source_ids: list[str]) -> pl.DataFrame:
                     "attribution": r.attribution} for r in rows]
     return pl.DataFrame(records, schema={c: pl.String for c in
                                          ("_source", "name", "uri", "license", "attribution")})
+
+
+def dataset_licenses(dataset: str) -> list[str]:
+    """Licenses of every source ever ingested into a dataset (catalog only, no data scan)."""
+    try:
+        from curata.catalog.models import Dataset, Source
+        from sqlalchemy import select
+    except ImportError:
+        return []
+    with _catalog.catalog().session() as s:
+        q = select(Source.license).join(Dataset, Source.dataset_id == Dataset.id).where(
+            Dataset.name == dataset).distinct()
+        return sorted(s.scalars(q).all())

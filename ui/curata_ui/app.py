@@ -6,6 +6,9 @@ Each page is one module under ``pages/``. Read-only pages come first; pages that
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -39,7 +42,12 @@ def main() -> None:
         }
     )
     mode_banner()
+    started = time.perf_counter()
     nav.run()
+    if os.environ.get("CURATA_UI_TIMING"):
+        # One line per script run, for bench/ui.py and for operators chasing slow pages.
+        print(f"curata-ui render {nav.url_path or 'datasets'} "
+              f"{time.perf_counter() - started:.3f}s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ def _summary(info: Any) -> dict[str, Any]:
     """One row of the overview from the catalog's ``DatasetInfo`` plus two cached aggregates."""
     name = info.name
     if info.latest_version is None:
-        return {"dataset": name, "rows": 0, "license mix": "(no data yet)"}
+        return {"dataset": name, "rows": 0, "licenses": "(no data yet)"}
     pinned = f"{name}@{info.latest_version}"
     return {
         "dataset": name,
@@ -24,7 +24,7 @@ def _summary(info: Any) -> dict[str, Any]:
         "tags": ", ".join(info.tags),
         "rows": info.num_rows,
         "size": _stats.human_bytes(_stats.table_bytes(pinned)),
-        "license mix": _stats.license_text(_stats.license_mix(pinned)),
+        "licenses": ", ".join(_stats.dataset_licenses(name)),
         "last ingest": _last_ingest(name),
         "fingerprint": (info.fingerprint or "")[:16],
     }
@@ -57,8 +57,16 @@ def render() -> None:
         except CurataError as exc:
             _render.show_error(exc)
     _render.table(pl.DataFrame(rows, strict=False), key="datasets_table")
-    name = st.selectbox("Versions of", names, key="datasets_detail")
+    # The license mix scans a column of the whole snapshot, so it is computed (and cached)
+    # only for the dataset a curator opens, never for every dataset on the landing page.
+    name = st.selectbox("Details of", names, key="datasets_detail")
     cat = _catalog.catalog()
+    info = next(i for i in infos if i.name == name)
+    if info.latest_version is not None:
+        mix = _stats.license_mix(f"{name}@{info.latest_version}")
+        st.subheader("License mix (latest version)")
+        st.text(_stats.license_text(mix))
+        _render.table(mix)
     if _catalog.has(cat, "versions"):
         st.subheader("Versions")
         _render.table(to_frame(cat.versions(name)))
