@@ -6,7 +6,8 @@ import sys
 
 import curata_ui
 import typer
-from curata_ui.cli import APP, streamlit_argv, ui
+from curata_ui._serve import APP
+from curata_ui.cli import streamlit_argv, ui
 from typer.testing import CliRunner
 
 
