@@ -1,8 +1,9 @@
-"""Process entry for ``curata ui``: import the heavy libraries, then start Streamlit.
+"""Process entry for ``curata ui``: warm up, then start Streamlit.
 
 Streamlit imports a page's dependencies on the first script run, i.e. while the first
-visitor waits. Importing them before the server starts makes the first render of a page
-as fast as later ones (see ``bench/ui.py``).
+visitor waits, and the first ``curata.connect()`` of a process checks the catalog schema
+(Alembic). Doing both before the server starts makes the first render of a page as fast
+as later ones (see ``bench/ui.py``).
 
     python -m curata_ui._serve [streamlit run options...]
 """
@@ -16,8 +17,7 @@ from pathlib import Path
 
 APP = Path(__file__).parent / "_entry" / "streamlit_app.py"
 PRELOAD = ("pyarrow", "polars", "deltalake", "curata", "PIL.Image", "pandas", "altair",
-           "curata_ui.app", "curata_ui._frames", "curata_ui._catalog", "curata_ui._render",
-           "curata_ui._stats")
+           "sqlalchemy", "alembic", "curata_ui._frames")
 
 
 def preload() -> None:
@@ -27,8 +27,27 @@ def preload() -> None:
             importlib.import_module(name)
 
 
+def warm_catalog() -> None:
+    """Connect once and read one row of the first dataset, paying one-time costs now.
+
+    The connection is not kept (the app's own lives in ``st.cache_resource``); a catalog
+    that cannot be opened is reported here and again, in full, by the page that needs it.
+    """
+    import curata
+    from curata.errors import CurataError
+
+    try:
+        cat = curata.connect()
+        names = [d.name for d in cat.datasets() if d.latest_version is not None]
+        if names:
+            cat.snapshot(names[0]).to_polars(lazy=True).head(1).collect()
+    except (CurataError, OSError) as exc:
+        print(f"curata-ui: warm-up skipped: {exc}", file=sys.stderr)
+
+
 def main(argv: list[str]) -> None:
     preload()
+    warm_catalog()
     from streamlit.web import cli
 
     cli.main(["run", str(APP), *argv], prog_name="streamlit")
