@@ -20,9 +20,7 @@ and prints the ratios. Appends one line to ``bench/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,7 +30,10 @@ from pathlib import Path
 import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "ui")]
+sys.path[:0] = [str(REPO), str(REPO / "ui"), str(REPO / "bench")]
+
+from _common import record  # noqa: E402
+
 BATCH = 1_000_000
 WARM_LOADS = 5  # the machine is shared: report the median of several fresh page loads
 
@@ -171,19 +172,14 @@ def main() -> None:
     print(f"server RSS {small:,} → {big:,} rows: {srss / 2**20:.0f} → {brss / 2**20:.0f} MiB "
           f"({growth:.2f}x for {big / small:.0f}x rows); read-all peak "
           f"{sbr / 2**20:.0f} → {bbr / 2**20:.0f} MiB ({bbr / sbr:.2f}x)")
-    load = os.getloadavg()[0]
-    line = (f"{dt.date.today()} | {platform.machine()} {os.cpu_count()} cores, load {load:.1f} | "
-            f"bench/ui.py --rows {args.rows} | Browse first render {bc:.2f}s cold / {bw:.2f}s "
-            f"warm (median of {WARM_LOADS}) on {big:,} rows (server script "
-            f"{bscript[0]:.2f}s cold / {statistics.median(bscript[1:]):.2f}s warm; one-line "
-            f"Streamlit app "
-            f"floor {floor_cold:.2f}s / {floor_warm:.2f}s; target ≤ 2 s) | server RSS "
-            f"{srss / 2**20:.0f} MiB @ {small:,} → {brss / 2**20:.0f} MiB @ {big:,} rows "
-            f"({growth:.2f}x) | read-all-then-show {bbs:.2f}s, peak {bbr / 2**20:.0f} MiB "
-            f"(first render / read-all = {bc / bbs:.2f}x)\n")
-    with (REPO / "bench" / "RESULTS.md").open("a") as f:
-        f.write(line)
-    print(line, end="")
+    record(f"bench/ui.py --rows {args.rows}", (
+        f"load {os.getloadavg()[0]:.1f} · Browse first render on {big:,} rows {bc:.2f}s cold / "
+        f"{bw:.2f}s warm (median of {WARM_LOADS}; target ≤ 2 s), of which server script "
+        f"{bscript[0]:.2f}s / {statistics.median(bscript[1:]):.2f}s; a one-line Streamlit app "
+        f"takes {floor_cold:.2f}s / {floor_warm:.2f}s here · server RSS {srss / 2**20:.0f} MiB "
+        f"@ {small:,} rows → {brss / 2**20:.0f} MiB @ {big:,} ({growth:.2f}x for "
+        f"{big / small:.0f}x rows) · read-all-then-show (polars, as a notebook would) "
+        f"{bbs:.2f}s, {bbr / 2**20:.0f} MiB: first render / read-all = {bc / bbs:.2f}x"))
 
 
 if __name__ == "__main__":

@@ -110,9 +110,12 @@ def dataset_picker(label: str = "Dataset", *, key: str) -> str | None:
     return st.selectbox(label, names, index=index, key=key)
 
 
-def ref_picker(dataset: str, label: str = "Version / tag", *, key: str) -> str:
+def ref_picker(
+    dataset: str, label: str = "Version / tag", *, key: str, default: int = 0
+) -> str:
+    """A version/tag select box (``?ref=`` in the URL preselects one)."""
     labels = {o.ref: o.label for o in ref_options(dataset)}
     refs = list(labels)
     wanted = st.query_params.get("ref")
-    index = refs.index(wanted) if wanted in refs else 0
+    index = refs.index(wanted) if wanted in refs else min(default, len(refs) - 1)
     return st.selectbox(label, refs, index=index, format_func=labels.__getitem__, key=key)

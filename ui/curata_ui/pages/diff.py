@@ -59,7 +59,8 @@ def render() -> None:
         return
     left, right = st.columns(2)
     with left:
-        a = _catalog.ref_picker(dataset, "From (A)", key="diff_a")
+        # Latest is option 0 and the newest tag / previous version follows: compare those.
+        a = _catalog.ref_picker(dataset, "From (A)", key="diff_a", default=1)
     with right:
         b = _catalog.ref_picker(dataset, "To (B)", key="diff_b")
     if st.button("Compare", key="diff_go"):
