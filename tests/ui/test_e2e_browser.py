@@ -117,9 +117,11 @@ def test_browse_record_image_literal_text_and_export(
             pytest.skip("WebDataset export has not landed; browse checks passed")
         run.click()
         page.get_by_text("Manifest").wait_for(timeout=TIMEOUT_MS)
-        page.screenshot(path=str(artifacts_dir / "ui-e2e-3-export.png"), full_page=True)
         manifests = list(exports.glob("*/manifest.json"))
         assert len(manifests) == 1
-        assert json.loads(manifests[0].read_text())
+        fingerprint = json.loads(manifests[0].read_text())["snapshot"]["fingerprint"]
+        shown = page.locator('[data-testid="stJson"]')
+        shown.get_by_text(fingerprint, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+        page.screenshot(path=str(artifacts_dir / "ui-e2e-3-export.png"), full_page=True)
     finally:
         page.close()

@@ -209,6 +209,21 @@ def test_export_runs_and_shows_manifest(app: AppTest, ui_env: Path, tmp_path: Pa
     assert list(out.glob("*.tar"))
 
 
+def test_export_license_gate_refuses_commercial_use_of_nc_records(
+    app: AppTest, ui_env: Path, tmp_path: Path
+) -> None:
+    at = open_page(app, "export")
+    if any("not available" in i.value for i in at.info):
+        pytest.skip("WebDataset export has not landed")
+    at.selectbox(key="export_ref").set_value("reviews")  # latest holds a CC-BY-NC-4.0 record
+    at.selectbox(key="export_purpose").set_value("commercial")
+    at.text_input(key="export_name").input("gated")
+    at.button(key="export_go").click().run()
+    _no_errors(at)
+    assert at.error and "LicenseViolationError" in at.error[0].value
+    assert not (tmp_path / "exports" / "gated" / "manifest.json").exists()
+
+
 def test_export_folder_cannot_escape_export_root(app: AppTest, ui_env: Path) -> None:
     at = open_page(app, "export")
     if any("not available" in i.value for i in at.info):

@@ -57,13 +57,14 @@ def accepted(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in params}
 
 
-def _progress_callback(bar: Any) -> Callable[..., None]:
-    def update(*args: Any, **kwargs: Any) -> None:
-        done, total = (list(args) + [kwargs.get("done"), kwargs.get("total")])[:2]
-        if isinstance(done, (int, float)) and isinstance(total, (int, float)) and total:
-            bar.progress(min(1.0, done / total), text=f"{done:,} of {total:,}")
-        elif isinstance(done, float) and 0 <= done <= 1:
+def _progress_callback(bar: Any, total: int) -> Callable[..., None]:
+    """``progress(done)`` (samples written so far) or ``progress(done, total)`` → the bar."""
+    def update(done: float, of: float | None = None, *_: Any) -> None:
+        of = of or total
+        if isinstance(done, float) and of is None and 0 <= done <= 1:
             bar.progress(done)
+        elif of:
+            bar.progress(min(1.0, done / of), text=f"{int(done):,} of {int(of):,} records")
     return update
 
 
@@ -86,15 +87,15 @@ def _options(snap: Any) -> dict[str, Any]:
 
 
 def _run(fn: Callable[..., Any], out: Path, options: dict[str, Any], *, user: str,
-         pinned: str) -> None:
+         snap: Any) -> None:
     bar = st.progress(0.0, text="Exporting…")
-    kwargs = accepted(fn, {**options, "progress": _progress_callback(bar)})
+    kwargs = accepted(fn, {**options, "progress": _progress_callback(bar, snap.num_rows)})
     result = fn(str(out), **kwargs)
     bar.progress(1.0, text="Done")
     st.success(f"Exported to {out}")
     st.subheader("Manifest")
-    st.json(_manifest(result, out), expanded=1)
-    _audit(pinned, out, user, options.get("purpose"))
+    st.json(_manifest(result, out), expanded=2)
+    _audit(f"{snap.dataset}@{snap.version}", out, user, options.get("purpose"))
 
 
 def _audit(pinned: str, out: Path, user: str, purpose: str | None) -> None:
@@ -124,7 +125,7 @@ def render() -> None:
     if user is None or not st.button("Run export", key="export_go", type="primary"):
         return
     try:
-        _run(fn, out_dir(name), options, user=user, pinned=f"{snap.dataset}@{snap.version}")
+        _run(fn, out_dir(name), options, user=user, snap=snap)
     except CurataError as exc:
         _render.show_error(exc)
 
