@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
 from typing import Annotated
 
@@ -29,11 +29,10 @@ def ui(
 ) -> None:
     """Serve the Curata curator UI (browse, diff, licenses, labeling, export) in a browser."""
     typer.echo(f"Curata UI on http://{host}:{port}  (Ctrl+C to stop)", err=True)
-    try:
-        code = subprocess.call(streamlit_argv(port, host))
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    argv = streamlit_argv(port, host)
+    # Replace this process so signals (Ctrl+C, a supervisor's SIGTERM) reach the server itself
+    # and no orphaned server outlives the command.
+    os.execv(argv[0], argv)
 
 
 def main() -> None:
