@@ -202,7 +202,7 @@ def image_columns(rows: pl.DataFrame) -> list[str]:
 
 def thumbnail_uri(data: bytes | None, size: int = 96) -> str | None:
     """A small PNG data URI for a grid cell (the full image is never sent for the grid)."""
-    if image_mime(data) is None:
+    if data is None or image_mime(data) is None:
         return None
     from PIL import Image
 
@@ -233,7 +233,7 @@ def grid_frame(rows: pl.DataFrame, *, text_limit: int = 200) -> tuple[pl.DataFra
     Returns the frame and the names of the columns that now hold thumbnail data URIs.
     """
     images = image_columns(rows)
-    out = {}
+    out: dict[str, Any] = {}
     for c in rows.columns:
         values = rows.get_column(c).to_list()
         if c in images:

@@ -22,7 +22,8 @@ def _count(pinned_ref: str, filters: tuple[ColumnFilter, ...], search: str) -> i
     snap = _catalog.snapshot(pinned_ref)
     lf = _catalog.scan(snap)
     where = combine(filters, lf.collect_schema(), search)
-    return int(lf.filter(where).select(pl.len()).collect().item())
+    scan = lf if where is None else lf.filter(where)
+    return int(scan.select(pl.len()).collect().item())
 
 
 def _filter_widgets(schema: pl.Schema) -> tuple[ColumnFilter, ...]:

@@ -38,8 +38,8 @@ def _rejects_scan(rejects: Any) -> pl.LazyFrame:
     if isinstance(rejects, pl.DataFrame):
         return rejects.lazy()
     if isinstance(rejects, (pa.Table, pa.RecordBatchReader)):
-        return pl.from_arrow(rejects.read_all() if isinstance(rejects, pa.RecordBatchReader)
-                             else rejects).lazy()
+        table = rejects.read_all() if isinstance(rejects, pa.RecordBatchReader) else rejects
+        return pl.DataFrame(table).lazy()
     if hasattr(rejects, "to_polars"):
         return rejects.to_polars(lazy=True)
     return to_frame(rejects).lazy()
