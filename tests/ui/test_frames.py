@@ -124,6 +124,8 @@ def test_grid_frame_truncates_text_and_thumbnails_images() -> None:
     assert len(grid["text"][0]) == 50
     assert grid["blob"][0] == "<2 bytes>"
     assert grid["n"][0] == 1
+    raw, _ = grid_frame(pl.DataFrame({"raw": [b"{broken \xff"]}), decode_binary=True)
+    assert raw["raw"][0] == "{broken \ufffd"
 
 
 def test_to_frame_keeps_unknown_fields_as_text() -> None:

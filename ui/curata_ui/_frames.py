@@ -216,19 +216,29 @@ def thumbnail_uri(data: bytes | None, size: int = 96) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _cell(value: Any, limit: int) -> str | None:
+def _cell(value: Any, limit: int, decode: bool = False) -> str | None:
     if value is None:
         return None
     if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
+        if not decode:
+            return f"<{len(value)} bytes>"
+        value = value.decode("utf-8", errors="replace")
     if isinstance(value, (dict, list)):
         value = json.dumps(value, default=str, ensure_ascii=False)
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def grid_frame(rows: pl.DataFrame, *, text_limit: int = 200) -> tuple[pl.DataFrame, list[str]]:
+def grid_frame(
+    rows: pl.DataFrame, *, text_limit: int = 200, decode_binary: bool = False
+) -> tuple[pl.DataFrame, list[str]]:
     """Rows made display-safe for the grid: thumbnails for images, short text for the rest.
+
+    Args:
+        rows: one page of rows.
+        text_limit: characters shown per cell.
+        decode_binary: show non-image bytes as UTF-8 text (quarantined raw input) instead of
+            their length.
 
     Returns the frame and the names of the columns that now hold thumbnail data URIs.
     """
@@ -241,7 +251,7 @@ def grid_frame(rows: pl.DataFrame, *, text_limit: int = 200) -> tuple[pl.DataFra
         elif rows.schema[c] in (pl.String, pl.Binary) or isinstance(
             rows.schema[c], (pl.Struct, pl.List)
         ):
-            out[c] = [_cell(v, text_limit) for v in values]
+            out[c] = [_cell(v, text_limit, decode_binary) for v in values]
         else:
             out[c] = rows.get_column(c)
     return pl.DataFrame(out), images

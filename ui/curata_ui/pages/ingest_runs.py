@@ -78,7 +78,7 @@ def _quarantine(cat: Any, dataset: str) -> None:
     page = read_page(lf, page=int(number) - 1, page_size=PAGE_SIZE, total=None, where=where)
     st.text(f"{page.total:,} quarantined rows · page {page.offset // PAGE_SIZE + 1} "
             f"of {page.page_count}")
-    _render.table(grid_frame(page.rows)[0])
+    _render.table(grid_frame(page.rows, decode_binary=True)[0])
 
 
 def render() -> None:
