@@ -10,6 +10,7 @@ import importlib
 import typer
 
 from curata_ingest.cli import catalog, db, governance
+from curata_ingest.cli import export as export_cli
 from curata_ingest.cli import ingest as ingest_cmd
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
 
@@ -25,6 +26,7 @@ app.command(name="ingest")(ingest_cmd.ingest)
 app.command(name="rejects")(ingest_cmd.rejects)
 catalog.register(app)
 governance.register(app)
+export_cli.register(app)
 app.add_typer(db.app, name="db")
 
 
@@ -36,6 +38,14 @@ def _optional(module: str) -> object | None:
         if exc.name and module.startswith(exc.name):
             return None
         raise
+
+
+_label = _optional("curata_labeling.cli")
+if _label is not None:
+    app.add_typer(_label.app, name="label", help="Label Studio sync, schemas, agreement, adjudication.")
+_ui = _optional("curata_ui.cli")
+if _ui is not None:
+    app.command(name="ui")(_ui.ui)
 
 
 def main() -> None:
