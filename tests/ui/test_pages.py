@@ -298,35 +298,38 @@ def test_deep_link_opens_the_pinned_ref(app: AppTest, ui_env: Path) -> None:
     assert "of 4" in _status_line(at)
 
 
-def test_labeling_draws_the_agreement_report(
-    app: AppTest, ui_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The page only draws what `curata_labeling` computes. That package's agreement code is
-    built in parallel, so this stands in a module with its documented JSON shape."""
-    import sys
-    import types
+def test_labeling_draws_the_agreement_report(app: AppTest, ui_env: Path, tmp_path: Path) -> None:
+    """A real project: a Label Studio JSON export of two annotators imported offline
+    (`curata label import`), drawn by the page from `curata_labeling`'s agreement report."""
+    import json
 
-    controls = {"sentiment": {"n_items": 10, "krippendorff_alpha": 0.71, "cohen_kappa": 0.7},
-                "topic": {"n_items": 10, "krippendorff_alpha": 0.42, "cohen_kappa": 0.4}}
-    groups = {
-        "annotator": {"ann1": {"krippendorff_alpha": 0.8}, "ann2": {"krippendorff_alpha": 0.5}},
-        "week": {"2026-W47": {"krippendorff_alpha": 0.6}, "2026-W48": {"krippendorff_alpha": 0.7}},
-    }
+    import curata
+    from curata_labeling.imports import import_export
 
-    def agreement(catalog: object, project: str, by: str | None = None) -> dict:
-        if by:
-            return {"controls": controls, "groups": groups.get(by)}
-        return {"controls": controls, "review": [{"item": "a1", "reason": "tie"}]}
-
-    module = types.ModuleType("curata_labeling.agreement")
-    module.agreement = agreement  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "curata_labeling.agreement", module)
+    cat = curata.connect()
+    ids = cat.snapshot("reviews").to_arrow(columns=["_id"]).column("_id").to_pylist()
+    labels = {1: ["pos", "neg", "pos", "neg"], 2: ["pos", "neg", "neg", "neg"]}
+    tasks = [
+        {"id": t + 1, "project": 7, "data": {"_id": rid, "text": f"review {t}"},
+         "annotations": [
+             {"id": 100 * user + t, "completed_by": user, "was_cancelled": False,
+              "lead_time": 1.0, "created_at": "2026-11-20T10:00:00Z",
+              "updated_at": "2026-11-20T10:00:00Z",
+              "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
+                          "value": {"choices": [labels[user][t]]}}]}
+             for user in (1, 2)]}
+        for t, rid in enumerate(ids[:4])
+    ]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    config = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
+              '<Choice value="pos"/><Choice value="neg"/></Choices></View>')
+    import_export(cat, export, project="reviews-sentiment", dataset="reviews", schema_xml=config)
     at = open_page(app, "labeling")
-    at.text_input(key="lab_project_name").input("reviews-sentiment").run()
     _no_errors(at)
-    heads = [s.value for s in at.subheader]
-    assert heads[:3] == ["Agreement by control", "Agreement by annotator", "Agreement by week"]
-    table = at.dataframe[0].value
-    assert dict(zip(table["control"], table["krippendorff_alpha"], strict=True)) == {
-        "sentiment": 0.71, "topic": 0.42}
-    assert "Items that need review (1)" in heads
+    assert at.selectbox(key="lab_project").value == "reviews-sentiment"
+    controls = at.dataframe[0].value
+    row = controls[controls["control"] == "sentiment"].iloc[0]
+    assert row["n_items"] == 4
+    assert row["percent_agreement"] == pytest.approx(0.75)
+    assert any("Agreement by" in h.value for h in at.subheader)

@@ -84,6 +84,11 @@ def _project(cat: Any) -> str | None:
     names = [getattr(p, "name", p) for p in call(lister, cat=cat)] if lister else []
     if names:
         return st.selectbox("Label Studio project", names, key="lab_project")
+    if lister is not None:
+        st.info("Agreement is not available yet: no Label Studio project is linked to this "
+                "catalog. Run `curata label push DATASET@REF --project NAME --schema FILE`, "
+                "then `curata label pull --project NAME`.")
+        return None
     return st.text_input("Label Studio project", key="lab_project_name") or None
 
 
