@@ -17,15 +17,24 @@ from curata.snapshot import Snapshot  # noqa: E402
 from curata.verify import VerifyReport  # noqa: E402
 
 
-def load(ref: str, *, expect_fingerprint: str | None = None) -> Snapshot:
+def load(ref: str, *, expect_fingerprint: str | None = None,
+         track: bool | None = None) -> Snapshot:
     """Load a pinned snapshot: ``curata.connect().snapshot(ref)``.
 
     Args:
         ref: ``NAME``, ``NAME@TAG``, ``NAME@VERSION`` or ``NAME@fp:HEXPREFIX``.
         expect_fingerprint: raise ``FingerprintMismatchError`` unless the snapshot's
             fingerprint starts with this.
+        track: log the snapshot (ref, fingerprint, rows) as an input of the active MLflow
+            run when ``mlflow`` is installed; ``None`` follows ``CURATA_TRACK=1``.
     """
-    return connect().snapshot(ref, expect_fingerprint=expect_fingerprint)
+    snap = connect().snapshot(ref, expect_fingerprint=expect_fingerprint)
+    # transforms: training-side lineage (curata.tracking)
+    from curata import tracking
+
+    if tracking.tracking_enabled(track):
+        tracking.log_snapshot(snap)
+    return snap
 
 
 __all__ = [

@@ -84,26 +84,23 @@ class NearDedup(Step):
         return {"datasketch": datasketch_version()}
 
     def _kept_ids(self, upstream: Upstream) -> set[str]:
-        from curata.transforms.near import NearDuplicateIndex, signatures
+        from curata.transforms.near import NearDuplicateIndex, sketches
 
         ids: list[str] = []
-        sigs: list[np.ndarray] = []
+        sks: list[Any] = []
         for df in upstream():
             if self.column not in df.columns:
                 raise PipelineError(f"no column {self.column!r}", kind=self.kind,
                                     valid=df.columns)
             texts = df.select("_id", pl.col(self.column).cast(pl.String).fill_null(""))
             ids.extend(texts["_id"].to_list())
-            sigs.append(signatures(texts[self.column].to_list(), num_perm=self.num_perm,
-                                   seed=self.seed))
-        if not ids:
-            return set()
-        matrix = np.concatenate(sigs)
-        index = NearDuplicateIndex(threshold=self.threshold, num_perm=self.num_perm,
-                                   seed=self.seed)
+            sks.extend(sketches(texts[self.column].to_list(), num_perm=self.num_perm,
+                                seed=self.seed))
+        index = NearDuplicateIndex(threshold=self.threshold, num_perm=self.num_perm)
         kept: set[str] = set()
+        # _id order, not arrival order: the kept member of a cluster is the same every run
         for i in np.argsort(np.asarray(ids, dtype=object), kind="stable"):
-            if ids[i] not in kept and index.offer(ids[i], matrix[i]) is None:
+            if ids[i] not in kept and index.offer(ids[i], sks[i]) is None:
                 kept.add(ids[i])
         return kept
 

@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -38,36 +37,34 @@ def datasketch_version() -> str:
     return version("datasketch")
 
 
-def signatures(texts: Sequence[str], *, num_perm: int = 128, seed: int = 1) -> np.ndarray:
-    """MinHash signatures, one ``uint64[num_perm]`` row per text (deterministic in ``seed``)."""
+def sketches(texts: Sequence[str], *, num_perm: int = 128, seed: int = 1) -> list[Any]:
+    """Lean MinHash sketches of word 3-grams, one per text (deterministic in ``seed``)."""
     ds = _datasketch()
     if not texts:
-        return np.zeros((0, num_perm), dtype=np.uint64)
-    sketches = ds.MinHash.bulk([shingles(t) for t in texts], num_perm=num_perm, seed=seed)
-    return np.stack([np.asarray(s.hashvalues, dtype=np.uint64) for s in sketches])
+        return []
+    bulk = ds.MinHash.bulk([shingles(t) for t in texts], num_perm=num_perm, seed=seed)
+    return [ds.LeanMinHash(m) for m in bulk]
 
 
 class NearDuplicateIndex:
     """Greedy clustering: a text is a near duplicate if an already kept text is estimated
-    at least ``threshold`` Jaccard-similar (candidates from LSH, confirmed on signatures)."""
+    at least ``threshold`` Jaccard-similar (candidates from LSH, confirmed on the sketches)."""
 
-    def __init__(self, *, threshold: float = 0.9, num_perm: int = 128, seed: int = 1) -> None:
+    def __init__(self, *, threshold: float = 0.9, num_perm: int = 128) -> None:
         ds = _datasketch()
-        self.threshold, self.num_perm, self.seed = threshold, num_perm, seed
+        self.threshold, self.num_perm = threshold, num_perm
         self._lsh = ds.MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._kept: dict[str, np.ndarray] = {}
-        self._ds = ds
+        self._kept: dict[str, Any] = {}
 
-    def offer(self, key: str, signature: np.ndarray) -> str | None:
+    def offer(self, key: str, sketch: Any) -> str | None:
         """Keep ``key`` and return ``None``, or return the kept key it duplicates."""
-        m = self._ds.LeanMinHash(seed=self.seed, hashvalues=signature)
         best, best_sim = None, -1.0
-        for other in sorted(self._lsh.query(m)):  # sorted: ties resolve the same every run
-            sim = float(np.mean(self._kept[other] == signature))
+        for other in sorted(self._lsh.query(sketch)):  # sorted: ties resolve the same each run
+            sim = float(sketch.jaccard(self._kept[other]))
             if sim >= self.threshold and sim > best_sim:
                 best, best_sim = other, sim
         if best is not None:
             return best
-        self._lsh.insert(key, m)
-        self._kept[key] = signature
+        self._lsh.insert(key, sketch)
+        self._kept[key] = sketch
         return None
