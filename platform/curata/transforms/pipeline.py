@@ -90,7 +90,7 @@ def _join(v: Any) -> Step:
     if isinstance(v, str):
         return Join(v)
     return Join(v["ref"], on=v.get("on", "_id"), how=v.get("how", "left"),
-                columns=as_tuple(v.get("columns")))
+                columns=as_tuple(v.get("columns")), right_on=v.get("right_on"))
 
 
 def _dedup(v: Any) -> Step:

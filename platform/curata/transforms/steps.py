@@ -377,20 +377,25 @@ class Join(Step):
     input of the transform). The other side is read into memory and must be unique on ``on``.
 
     Example:
-        >>> Join("labels@v2", on="_id", how="left", columns=["label"])
+        >>> Join("labels@v2", on="_id", right_on="review_id", columns=["label"])
     """
 
     ref: str
     on: str = "_id"
     how: str = "left"
     columns: tuple[str, ...] | None = None
+    right_on: str | None = None
     kind: ClassVar[str] = "join"
     HOWS: ClassVar[tuple[str, ...]] = ("left", "inner", "semi", "anti")
 
     def __post_init__(self) -> None:
+        from curata.errors import InvalidRefError
         from curata.refs import parse_ref
 
-        parse_ref(self.ref)
+        try:
+            parse_ref(self.ref)
+        except InvalidRefError as exc:
+            raise PipelineError(f"bad ref {self.ref!r}: {exc.reason}", kind="join") from None
         if self.how not in self.HOWS:
             raise PipelineError(f"unknown join type {self.how!r}", kind="join",
                                 valid=list(self.HOWS))
@@ -399,30 +404,32 @@ class Join(Step):
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "ref": self.ref, "on": self.on, "how": self.how,
-                "columns": list(self.columns) if self.columns is not None else None}
+                "columns": list(self.columns) if self.columns is not None else None,
+                "right_on": self.right_on or self.on}
 
     def input_refs(self) -> list[str]:
         return [self.ref]
 
     def right(self, ctx: Context) -> pl.DataFrame:
-        key = id(self)
-        if key not in ctx.cache:
+        if id(self) not in ctx.cache:
             snap = ctx.snapshots[self.ref]
             names = snap.schema.names
             wanted = list(self.columns) if self.columns is not None else [
                 n for n in names if not n.startswith("_")]
-            missing = [c for c in [self.on, *wanted] if c not in names]
+            key = self.right_on or self.on
+            missing = [c for c in [key, *wanted] if c not in names]
             if missing:
                 raise PipelineError(f"{self.ref} has no columns {missing}", kind="join",
                                     valid=names)
-            cols = [self.on, *(c for c in wanted if c != self.on)]
+            cols = [key, *(c for c in wanted if c != key)]
             right = pl.from_arrow(snap.to_arrow(columns=cols))
             assert isinstance(right, pl.DataFrame)
-            if right[self.on].is_duplicated().any():
-                raise PipelineError(f"{self.ref} has repeated values in join key {self.on!r}",
+            if right[key].is_duplicated().any():
+                raise PipelineError(f"{self.ref} has repeated values in join key {key!r}",
                                     kind="join")
-            ctx.cache[key] = right
-        return ctx.cache[key]
+            right = right.rename({key: self.on})
+            ctx.cache[id(self)] = right
+        return ctx.cache[id(self)]
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         right = self.right(ctx)
