@@ -6,7 +6,6 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 import pytest
-
 from curata import errors
 from curata import fingerprint as fp
 from curata.transforms import (
@@ -20,6 +19,7 @@ from curata.transforms import (
     Split,
     StepFailedError,
 )
+
 from tests.transforms.conftest import reviews
 
 CLEAN = Pipeline([Filter("length(text) >= 20"), Dedup(),
@@ -151,9 +151,8 @@ def test_refuses_targets_it_did_not_derive(corpus) -> None:
 
 
 def test_derived_from_is_recorded_for_governance(corpus) -> None:
-    from sqlalchemy import select
-
     from curata.catalog.models import SnapshotRecord
+    from sqlalchemy import select
 
     res = corpus.derive("reviews@v1", CLEAN, into="clean")
     with corpus.session() as s:

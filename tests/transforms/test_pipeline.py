@@ -5,9 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from curata.transforms import (
     Apply,
     Dedup,
@@ -21,6 +18,8 @@ from curata.transforms import (
     Select,
     Split,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 YAML = """
 name: clean

@@ -8,9 +8,6 @@ import random
 import polars as pl
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from curata import fingerprint as fp
 from curata.transforms import (
     Apply,
@@ -26,6 +23,9 @@ from curata.transforms import (
     StepFailedError,
 )
 from curata.transforms.steps import Context
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.transforms.conftest import reviews
 
 
@@ -35,7 +35,8 @@ def frame(n: int = 200, start: int = 0, source: str = "src-a") -> pl.DataFrame:
     return df.with_columns(
         _id=pl.Series(fp.record_ids(t).to_pylist(), dtype=pl.String),
         _source=pl.lit(source), _license=pl.lit("CC0-1.0"),
-        _provenance=pl.struct(uri=pl.lit("file:///x"), locator=pl.int_range(pl.len()).cast(pl.String)),
+        _provenance=pl.struct(uri=pl.lit("file:///x"),
+                              locator=pl.int_range(pl.len()).cast(pl.String)),
     ).select("_id", "_source", "_license", "_provenance", "text", "stars", "lang")
 
 

@@ -6,9 +6,9 @@ import importlib
 from pathlib import Path
 from typing import Annotated, Literal
 
+import curata
 import typer
 
-import curata
 from curata_ingest.cli._output import JsonOpt, console, print_json, table
 
 

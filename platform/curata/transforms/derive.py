@@ -9,6 +9,8 @@ output of an older version restores it without recomputing (``restored``).
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,6 +31,9 @@ from curata.transforms.pipeline import Pipeline, as_pipeline
 from curata.transforms.steps import Context
 
 OPERATION = "derive"
+#: ZSTD level of derived files. Level 1 encodes ~2x faster than ingest's level 3 for a few
+#: percent more bytes; derived data is re-creatable from its inputs, so speed wins here.
+COMPRESSION_LEVEL = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,10 +109,7 @@ def _previous(cat: Any, into: str, transform_fp: str) -> tuple[int | None, dict[
 
 def _finish(cat: Any, into: str, version: int, status: str, ident: Any, tag: str | None,
             *, stats: dict[str, Any]) -> DeriveResult:
-    if tag:
-        snap = cat.tag(into, tag, version=version)
-    else:
-        snap = cat.snapshot(f"{into}@{version}")
+    snap = cat.tag(into, tag, version=version) if tag else cat.snapshot(f"{into}@{version}")
     cat.audit("derive", dataset=into, details={
         "status": status, "version": version, "fingerprint": snap.fingerprint,
         "transform_fingerprint": ident.fingerprint,
@@ -123,11 +125,13 @@ def _finish(cat: Any, into: str, version: int, status: str, ident: Any, tag: str
 def _frames(src: Any, pipe: Pipeline, ctx: Context, batch_size: int,
             stats: dict[str, int]) -> Iterator[pl.DataFrame]:
     def source() -> Iterator[pl.DataFrame]:
+        # Polars' streaming Delta scan of the pinned version: bounded memory, and faster
+        # than a pyarrow dataset scan of the same files.
         stats["rows_in"] = 0
-        for batch in src.to_batches(batch_size=batch_size):
-            stats["rows_in"] += batch.num_rows
-            df = pl.from_arrow(batch)
-            assert isinstance(df, pl.DataFrame)
+        lf = pl.scan_delta(src.table_uri, version=src.version,
+                           storage_options=src.storage_options)
+        for df in lf.collect_batches(chunk_size=batch_size):
+            stats["rows_in"] += df.height
             yield df
 
     return pipe.run(source, ctx, stats)
@@ -149,6 +153,48 @@ def _arrow_batches(frames: Iterator[pl.DataFrame], schema_box: list[pa.Schema]
         if not schema_box:
             schema_box.append(table.schema)
         yield from table.to_batches()
+
+
+def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Produce ``items`` in a thread, at most ``depth`` ahead: reading, transforming and
+    hashing overlap with the Parquet encoding of the writer (which releases the GIL)."""
+    done = object()
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the consumer went away
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_Raised(exc))
+
+    thread = threading.Thread(target=produce, name="curata-derive", daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    exc: BaseException
 
 
 def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident: Any,
@@ -188,7 +234,7 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
 
     from curata import writer
 
-    stream = prep.batches(batches)
+    stream = _prefetch(prep.batches(batches))
     first = next(stream, None)
     if first is None:  # every row filtered out: commit an empty version of the right shape
         if not schema_box:
@@ -206,7 +252,8 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
             cat.table_uri(into), reader, mode="overwrite", schema_mode="overwrite",
             configuration=writer.TABLE_CONFIGURATION, storage_options=cat.storage_options,
             target_file_size=writer.DEFAULT_TARGET_FILE_SIZE,
-            writer_properties=WriterProperties(compression="ZSTD", compression_level=3,
+            writer_properties=WriterProperties(compression="ZSTD",
+                                               compression_level=COMPRESSION_LEVEL,
                                                max_row_group_size=writer.ROW_GROUP_ROWS),
             commit_properties=CommitProperties(custom_metadata=meta,
                                                max_commit_retries=writer.COMMIT_RETRIES),

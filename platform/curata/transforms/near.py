@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
