@@ -32,8 +32,11 @@ def load(ref: str, *, expect_fingerprint: str | None = None,
     # transforms: training-side lineage (curata.tracking)
     from curata import tracking
 
-    if tracking.tracking_enabled(track):
-        tracking.log_snapshot(snap)
+    if tracking.tracking_enabled(track) and not tracking.log_snapshot(snap) and track:
+        import warnings
+
+        warnings.warn("curata.load(track=True): mlflow is not installed, nothing was logged "
+                      "(pip install 'curata[mlflow]')", RuntimeWarning, stacklevel=2)
     return snap
 
 

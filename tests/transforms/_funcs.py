@@ -30,3 +30,12 @@ def invent_rows(df: pl.DataFrame) -> pl.DataFrame:
 @register("explode")
 def explode(df: pl.DataFrame) -> pl.DataFrame:
     raise RuntimeError("boom")
+
+
+SEEN_HEIGHTS: list[int] = []
+
+
+@register("record_heights")
+def record_heights(df: pl.DataFrame) -> pl.DataFrame:
+    SEEN_HEIGHTS.append(df.height)
+    return df

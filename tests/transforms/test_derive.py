@@ -163,3 +163,31 @@ def test_derived_from_is_recorded_for_governance(corpus) -> None:
                              "kind": "derive", "details": {
                                  "transform_fingerprint": res.transform_fingerprint,
                                  "role": "source", "steps": ["filter", "dedup", "split"]}}]
+
+
+def test_derive_streams_in_bounded_batches(corpus) -> None:
+    from curata.transforms import derive
+    from tests.transforms import _funcs
+
+    _funcs.SEEN_HEIGHTS.clear()
+    res = derive(corpus, "reviews@v1", Pipeline([Apply("record_heights")]), into="streamed",
+                 batch_size=400)
+    assert res.snapshot.num_rows == 3000
+    assert len(_funcs.SEEN_HEIGHTS) >= 3000 // 400 and max(_funcs.SEEN_HEIGHTS) <= 400
+
+
+def test_a_new_version_may_change_the_schema(corpus) -> None:
+    from curata.transforms import Select
+
+    corpus.derive("reviews@v1", CLEAN, into="clean")
+    slim = corpus.derive("reviews@v1", Pipeline([Select(["text"])]), into="clean").snapshot
+    assert [n for n in slim.schema.names if not n.startswith("_")] == ["text"]
+    assert "split" in corpus.snapshot("clean@0").schema.names and slim.verify().ok
+
+
+def test_public_names() -> None:
+    import curata.transforms as t
+
+    assert sorted(t.__all__) == sorted(n for n in vars(t) if not n.startswith("_") and n not in {
+        "annotations", "dedup", "derive", "errors", "fingerprint", "lineage", "models",
+        "near", "pipeline", "registry", "steps"} or n in ("derive", "lineage"))
