@@ -104,3 +104,22 @@ def test_cli_errors_have_exit_codes(corpus, home: Path, tmp_path: Path) -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr
     r = run(["lineage", "nope@v9"], home)
     assert r.returncode == 3
+
+
+@pytest.mark.postgres
+def test_derive_and_lineage_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    import curata
+    from tests.transforms.conftest import reviews
+
+    cat = curata.connect(home=tmp_path, catalog_url=pg_url, warehouse=str(tmp_path / "wh"),
+                         upgrade=True)
+    try:
+        cat.append("reviews", reviews(300), license="CC-BY-4.0", source="site-a")
+        pipe = Pipeline([Filter("length(text) >= 20"), Dedup()])
+        first = cat.derive("reviews", pipe, into="clean", tag="c1")
+        assert cat.derive("reviews", pipe, into="clean").status == "unchanged"
+        g = cat.lineage("clean@c1")
+        assert {n.label for n in g.nodes if n.kind == "source"} == {"site-a"}
+        assert g.node(g.root).fingerprint == first.snapshot.fingerprint
+    finally:
+        cat.engine.dispose()
