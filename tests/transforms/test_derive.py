@@ -167,6 +167,7 @@ def test_derived_from_is_recorded_for_governance(corpus) -> None:
 
 def test_derive_streams_in_bounded_batches(corpus) -> None:
     from curata.transforms import derive
+
     from tests.transforms import _funcs
 
     _funcs.SEEN_HEIGHTS.clear()

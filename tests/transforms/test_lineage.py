@@ -109,6 +109,7 @@ def test_cli_errors_have_exit_codes(corpus, home: Path, tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_derive_and_lineage_on_postgres(pg_url: str, tmp_path: Path) -> None:
     import curata
+
     from tests.transforms.conftest import reviews
 
     cat = curata.connect(home=tmp_path, catalog_url=pg_url, warehouse=str(tmp_path / "wh"),
