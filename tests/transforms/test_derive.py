@@ -192,3 +192,39 @@ def test_public_names() -> None:
     assert sorted(t.__all__) == sorted(n for n in vars(t) if not n.startswith("_") and n not in {
         "annotations", "dedup", "derive", "errors", "fingerprint", "lineage", "models",
         "near", "pipeline", "registry", "steps"} or n in ("derive", "lineage"))
+
+
+def test_same_work_gives_the_same_snapshot_fingerprint(corpus) -> None:
+    from curata.transforms import derive
+
+    a = derive(corpus, "reviews@v1", CLEAN, into="a", batch_size=256).snapshot
+    b = derive(corpus, "reviews@1", CLEAN, into="b", batch_size=100_000).snapshot
+    assert a.fingerprint == b.fingerprint and a.num_rows == b.num_rows
+
+
+def test_edited_function_recomputes(corpus, tmp_path, monkeypatch) -> None:
+    import importlib
+    import sys
+    import textwrap
+
+    mod = tmp_path / "edited_steps.py"
+    body = """
+        import polars as pl
+        from curata.transforms import register
+
+        @register("shorten")
+        def shorten(df):
+            return df.with_columns(pl.col("text").str.slice(0, {n}))
+    """
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod.write_text(textwrap.dedent(body.format(n=8)))
+    importlib.import_module("edited_steps")
+    pipe = Pipeline([Apply("shorten")])
+    first = corpus.derive("reviews@v1", pipe, into="short")
+    assert corpus.derive("reviews@v1", pipe, into="short").status == "unchanged"
+    mod.write_text(textwrap.dedent(body.format(n=12)))
+    importlib.reload(sys.modules["edited_steps"])
+    second = corpus.derive("reviews@v1", pipe, into="short")
+    assert second.status == "committed"
+    assert second.transform_fingerprint != first.transform_fingerprint
+    assert max(len(t) for t in second.snapshot.to_polars()["text"]) == 12
