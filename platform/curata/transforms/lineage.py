@@ -128,8 +128,11 @@ class _Builder:
 
     def sources(self, me: str, dataset: str, version: int) -> None:
         """Ingest sources of the records in this version (distinct ``_source``)."""
-        snap = self.cat.snapshot(f"{dataset}@{version}")
-        ids = sorted(set(snap.to_arrow(columns=["_source"]).column("_source").to_pylist()))
+        import polars as pl
+
+        lf = self.cat.snapshot(f"{dataset}@{version}").to_polars(lazy=True)
+        assert isinstance(lf, pl.LazyFrame)
+        ids = sorted(lf.select(pl.col("_source").unique()).collect()["_source"].to_list())
         with self.cat.session() as s:
             rows = {r.id: r for r in s.scalars(select(Source).where(Source.id.in_(ids)))}
         for sid in ids:
