@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 
 from curata import __version__
@@ -28,7 +29,7 @@ from curata.transforms import fingerprint as tfp
 from curata.transforms.errors import DeriveTargetError
 from curata.transforms.models import Lineage, LineageInput
 from curata.transforms.pipeline import Pipeline, as_pipeline
-from curata.transforms.steps import Context
+from curata.transforms.steps import Context, Split
 
 OPERATION = "derive"
 #: ZSTD level of derived files. Level 1 encodes ~2x faster than ingest's level 3 for a few
@@ -208,7 +209,10 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
         prep = writer._Prepared(dataset=into, source_id="", license="", uri="", run_id=run_id,
                                 retrieved_at=utcnow(), table_schema=None, merge=True)
         batches = _arrow_batches(_frames(src, pipe, ctx, batch_size, stats), schema_box)
-        version = _overwrite(cat, into, prep, batches, schema_box, run_id=run_id)
+        low = frozenset({"_source", "_license"} | {
+            s.column for s in pipe.steps if isinstance(s, Split)})
+        version = _overwrite(cat, into, prep, batches, schema_box, run_id=run_id,
+                             low_cardinality=low)
         stats["rows_out"] = prep.acc.count
         derived_from = [_derivation(i, ident) for i in ident.inputs]
         writer._store(cat, into, version, prep.acc, operation=OPERATION, run_id=run_id,
@@ -222,7 +226,8 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
 
 
 def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch],
-               schema_box: list[pa.Schema], *, run_id: str) -> int:
+               schema_box: list[pa.Schema], *, run_id: str,
+               low_cardinality: frozenset[str] = frozenset()) -> int:
     """Write the prepared stream as ONE Delta overwrite commit; returns its version."""
     from deltalake import (
         CommitProperties,
@@ -234,7 +239,7 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
 
     from curata import writer
 
-    stream = _prefetch(prep.batches(batches))
+    stream = _prefetch(_prepared(prep, batches, into, low_cardinality))
     first = next(stream, None)
     if first is None:  # every row filtered out: commit an empty version of the right shape
         if not schema_box:
@@ -262,6 +267,28 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
         raise CommitConflictError(into, attempts=writer.COMMIT_RETRIES, reason=str(exc)) \
             from None
     return writer.find_commit(cat, into, run_id)
+
+
+def _prepared(prep: Any, batches: Iterator[pa.RecordBatch], into: str,
+              low_cardinality: frozenset[str]) -> Iterator[pa.RecordBatch]:
+    """``writer._Prepared.batches``: system columns first, one schema, and the row-hash sum of
+    the snapshot fingerprint, hashing low-cardinality columns (``_source``, ``_license``,
+    split labels) through dictionaries so each distinct value is hashed once (same hashes)."""
+    from curata import writer
+
+    for raw in batches:
+        if raw.num_rows == 0:
+            continue
+        batch = prep._with_system_columns(raw)
+        if prep.schema is None:
+            prep.schema = prep._target_schema(batch)
+        batch = writer.conform(batch, prep.schema, into)
+        view = pa.RecordBatch.from_arrays(
+            [pc.dictionary_encode(c) if n in low_cardinality else c
+             for n, c in zip(batch.schema.names, batch.columns, strict=True)],
+            names=batch.schema.names)
+        prep.acc = prep.acc + fp.row_sum(view)
+        yield batch
 
 
 def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
