@@ -13,9 +13,13 @@ import pyarrow as pa
 import pytest
 from curata.transforms import Dedup, Filter, Join, Pipeline, Split
 
+# Registers `derive`/`lineage` unless the `curata` app already does (after the merge).
 CURATA = [sys.executable, "-c",
           "from curata_ingest.cli import app; from curata_ingest.cli import derive;"
-          "from curata_ingest.cli._errors import run; derive.register(app); run(app)"]
+          "from curata_ingest.cli._errors import run\n"
+          "if not any(c.callback is derive.derive for c in app.registered_commands):\n"
+          "    derive.register(app)\n"
+          "run(app)"]
 
 
 def chain(cat):
@@ -124,3 +128,13 @@ def test_derive_and_lineage_on_postgres(pg_url: str, tmp_path: Path) -> None:
         assert g.node(g.root).fingerprint == first.snapshot.fingerprint
     finally:
         cat.engine.dispose()
+
+
+def test_governance_provenance_chain_sees_derivations(corpus) -> None:
+    from curata.governance import provenance_chain
+
+    clean, labels, train = chain(corpus)
+    entries = provenance_chain(corpus, corpus.snapshot("train@t1"))
+    direct = {(e.kind, e.fingerprint) for e in entries if e.depth == 1}
+    assert direct == {("derive", clean.fingerprint), ("join", labels.fingerprint)}
+    assert any(e.depth == 2 and e.ref == "reviews@v1" for e in entries)
