@@ -45,17 +45,29 @@ def __dir__() -> list[str]:
     return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
 
 
-def load(ref: str, *, expect_fingerprint: str | None = None) -> "Snapshot":
+def load(ref: str, *, expect_fingerprint: str | None = None,
+         track: bool | None = None) -> "Snapshot":
     """Load a pinned snapshot: ``curata.connect().snapshot(ref)``.
 
     Args:
         ref: ``NAME``, ``NAME@TAG``, ``NAME@VERSION`` or ``NAME@fp:HEXPREFIX``.
         expect_fingerprint: raise ``FingerprintMismatchError`` unless the snapshot's
             fingerprint starts with this.
+        track: log the snapshot (ref, fingerprint, rows) as an input of the active MLflow
+            run when ``mlflow`` is installed; ``None`` follows ``CURATA_TRACK=1``.
     """
     from curata.catalog import connect
 
-    return connect().snapshot(ref, expect_fingerprint=expect_fingerprint)
+    snap = connect().snapshot(ref, expect_fingerprint=expect_fingerprint)
+    # transforms: training-side lineage (curata.tracking)
+    from curata import tracking
+
+    if tracking.tracking_enabled(track) and not tracking.log_snapshot(snap) and track:
+        import warnings
+
+        warnings.warn("curata.load(track=True): mlflow is not installed, nothing was logged "
+                      "(pip install 'curata[mlflow]')", RuntimeWarning, stacklevel=2)
+    return snap
 
 
 __all__ = [

@@ -10,6 +10,7 @@ import importlib
 import typer
 
 from curata_ingest.cli import catalog, db, governance
+from curata_ingest.cli import derive as derive_cli
 from curata_ingest.cli import export as export_cli
 from curata_ingest.cli import ingest as ingest_cmd
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
@@ -27,6 +28,7 @@ app.command(name="rejects")(ingest_cmd.rejects)
 catalog.register(app)
 governance.register(app)
 export_cli.register(app)
+derive_cli.register(app)
 app.add_typer(db.app, name="db")
 
 

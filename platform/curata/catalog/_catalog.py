@@ -452,6 +452,37 @@ class Catalog:
         return update_columns(self, dataset, data, operation=operation,
                               derived_from=derived_from)
 
+    # --- transforms (curata.transforms) ---------------------------------------------------------
+
+    def derive(self, src_ref: str, pipeline: Any, *, into: str, tag: str | None = None) -> Any:
+        """Stream ``src_ref`` through ``pipeline`` into a new version of ``into``.
+
+        Cached: with the same transform fingerprint (input fingerprints, pipeline, code
+        hashes, library versions) nothing is committed and ``status`` is ``unchanged``.
+
+        Args:
+            src_ref: the input snapshot ref.
+            pipeline: a ``curata.transforms.Pipeline``, a list of steps, or a YAML/TOML path.
+            into: the derived dataset (created on first derive).
+            tag: tag the resulting version.
+
+        Returns:
+            ``curata.transforms.DeriveResult`` (``status``, ``snapshot``, fingerprints).
+
+        Example:
+            >>> cat.derive("reviews@v3", "clean.yaml", into="reviews-clean", tag="v1")
+        """
+        from curata.transforms import derive
+
+        return derive(self, src_ref, pipeline, into=into, tag=tag)
+
+    def lineage(self, ref: str, *, direction: Literal["both", "up", "down"] = "both") -> Any:
+        """Lineage graph of a snapshot: back to ingested sources, forward to derived
+        datasets and exports (``curata.transforms.LineageGraph``)."""
+        from curata.transforms import lineage
+
+        return lineage(self, ref, direction=direction)
+
     def diff(self, a: str, b: str) -> Any:
         """Added, removed and changed records between two refs (by ``_id``)."""
         from curata.diff import diff

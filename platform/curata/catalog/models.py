@@ -34,7 +34,8 @@ NAMING_CONVENTION = {
 }
 
 # Members that add their own tables register them on this Base; Alembic's env imports them.
-EXTENSION_MODULES = ("curata_ingest.models", "curata_labeling.models")
+EXTENSION_MODULES = ("curata_ingest.models", "curata_labeling.models",
+                     "curata.transforms.models")
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,91 @@
+"""`curata derive` and `curata lineage`: cached derivations and their lineage graph."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import curata
+import typer
+
+from curata_ingest.cli._output import JsonOpt, console, print_json, table
+
+
+def derive(
+    src: Annotated[str, typer.Argument(help="Input snapshot: NAME, NAME@TAG, NAME@VERSION.")],
+    pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline file "
+                                           "(.yaml, .yml, .toml or .json).")],
+    into: Annotated[str, typer.Option(help="Derived dataset to commit a new version of.")],
+    tag: Annotated[str | None, typer.Option(help="Tag the derived version.")] = None,
+    imports: Annotated[list[str] | None, typer.Option(
+        "--import", help="Python module to import first (registers `apply` functions); "
+                         "repeatable.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Stream SRC through a pipeline into a new version of --into (nothing is committed when
+    the same transform fingerprint was already derived)."""
+    for module in imports or []:
+        importlib.import_module(module)
+    result = curata.connect().derive(src, str(pipeline), into=into, tag=tag)
+    snap = result.snapshot
+    info = {"status": result.status, "ref": snap.ref, "version": snap.version,
+            "fingerprint": snap.fingerprint, "num_rows": snap.num_rows,
+            "transform_fingerprint": result.transform_fingerprint,
+            "inputs": result.inputs, "stats": result.stats}
+    if json:
+        print_json(info)
+        return
+    verb = {"committed": "Derived", "unchanged": "Unchanged (cached)",
+            "restored": "Restored (cached)"}[result.status]
+    console.print(f"{verb} {snap.ref}: {snap.num_rows} rows, fingerprint {snap.fingerprint}\n"
+                  f"transform {result.transform_fingerprint}")
+    steps = {k: v for k, v in result.stats.items() if ":" in k}
+    if steps:
+        table("Rows out of each step", ["step", "rows"], list(steps.items()))
+    console.print(f"Next: `curata lineage {snap.ref}`", markup=False)
+
+
+def lineage(
+    ref: Annotated[str, typer.Argument(help="Snapshot ref: NAME, NAME@TAG, NAME@VERSION.")],
+    direction: Annotated[str, typer.Option(help="both, up (to sources) or down (to derived "
+                                                "datasets and exports).")] = "both",
+    json: JsonOpt = False,
+) -> None:
+    """Show where a snapshot came from (derivations back to ingest sources) and what was
+    derived or exported from it."""
+    if direction not in ("both", "up", "down"):
+        raise typer.BadParameter("use both, up or down", param_hint="--direction")
+    dir_: Literal["both", "up", "down"] = direction  # type: ignore[assignment]
+    graph = curata.connect().lineage(ref, direction=dir_)
+    if json:
+        print_json(graph.to_dict())
+        return
+    from rich.tree import Tree
+
+    root = graph.node(graph.root)
+    console.print(f"[bold]{root.label}[/] fingerprint {root.fingerprint}")
+    if direction in ("both", "up"):
+        console.print(_tree(graph, graph.root, Tree("[bold]upstream[/]"), up=True, seen=set()))
+    if direction in ("both", "down"):
+        console.print(_tree(graph, graph.root, Tree("[bold]downstream[/]"), up=False,
+                            seen=set()))
+
+
+def _tree(graph, node_id: str, tree, *, up: bool, seen: set[str]):  # type: ignore[no-untyped-def]
+    edges = [e for e in graph.edges if (e.target if up else e.source) == node_id]
+    for e in edges:
+        other = graph.node(e.source if up else e.target)
+        fp = f" {other.fingerprint[:16]}" if other.fingerprint else ""
+        tf = f" transform {e.transform_fingerprint[:12]}" if e.transform_fingerprint else ""
+        branch = tree.add(f"{e.kind}: [bold]{other.label}[/] ({other.kind}){fp}{tf}")
+        if other.id not in seen:
+            seen.add(other.id)
+            _tree(graph, other.id, branch, up=up, seen=seen)
+    return tree
+
+
+def register(app: typer.Typer) -> None:
+    """Add `derive` and `lineage` to the `curata` app."""
+    app.command()(derive)
+    app.command()(lineage)
