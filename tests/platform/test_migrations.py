@@ -56,3 +56,7 @@ def test_connect_refuses_older_postgres_schema_then_works_after_upgrade(pg_url, 
     assert snap.verify().ok
     engine.dispose()
     cat.engine.dispose()
+
+
+def test_fast_head_revision_agrees_with_alembic() -> None:
+    assert migrate.head_revision() == migrate.alembic_head_revision()
