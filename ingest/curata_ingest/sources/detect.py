@@ -67,9 +67,9 @@ def _detect(spec: str, kwargs: dict[str, Any]) -> list[Source]:
     for file in files:
         groups[_format_of(fs, file)].append(file)
     if fs.isdir(path) and "imagefolder" in groups:
-        # An image folder keeps its root so class sub-folders become labels.
-        images = groups.pop("imagefolder")
-        groups = {"imagefolder": images, **groups}
+        # Like torchvision's and HF's ImageFolder: in a folder of images, the other files
+        # (READMEs, licenses, notes) are not records. The root is kept for class labels.
+        groups = {"imagefolder": groups["imagefolder"]}
     sources: list[Source] = []
     for fmt, members in groups.items():
         if fmt == "unknown":
