@@ -70,12 +70,21 @@ REJECT_SCHEMA = pa.schema(
 
 @dataclass(slots=True)
 class RejectSink:
-    """Collects rejects of a run; raw bytes are capped at ``raw_limit`` per reject."""
+    """Collects rejects; raw bytes are capped at ``raw_limit`` per reject.
+
+    With ``spill_dir`` set, rejects beyond ``SPILL_ROWS`` are spilled to a local Parquet file
+    so a corpus that is mostly bad input cannot exhaust memory.
+    """
 
     raw_limit: int = RAW_LIMIT
+    spill_dir: str | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
-    by_source: Counter[str] = field(default_factory=Counter)
+    total: int = 0
+    _spilled: str | None = None
+    _writer: Any = None
+
+    SPILL_ROWS: ClassVar[int] = 10_000
 
     def add(self, *, reason: str, source: str, locator: str, raw: bytes | str = b"",
             detail: str = "") -> None:
@@ -91,13 +100,42 @@ class RejectSink:
             }
         )
         self.counts[reason] += 1
-        self.by_source[source] += 1
+        self.total += 1
+        if self.spill_dir is not None and len(self.rows) >= self.SPILL_ROWS:
+            self._spill()
+
+    def _spill(self) -> None:
+        import os
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            fd, self._spilled = tempfile.mkstemp(suffix=".parquet", dir=self.spill_dir)
+            os.close(fd)
+            self._writer = pq.ParquetWriter(self._spilled, REJECT_SCHEMA)
+        self._writer.write_table(pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA))
+        self.rows = []
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.total
+
+    def tables(self) -> Iterator[pa.Table]:
+        """All rejects as Arrow tables (spilled ones first), in the order they were added."""
+        import pyarrow.parquet as pq
+
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._spilled is not None:
+            for batch in pq.ParquetFile(self._spilled).iter_batches():
+                yield pa.Table.from_batches([batch])
+        if self.rows:
+            yield pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA)
 
     def to_table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA)
+        tables = list(self.tables())
+        return pa.concat_tables(tables) if tables else REJECT_SCHEMA.empty_table()
 
 
 class Source(ABC):
