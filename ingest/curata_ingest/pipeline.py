@@ -9,6 +9,7 @@ commit, so nothing is committed either.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +46,9 @@ from curata_ingest.report import IngestReport, SourceReport
 from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
 
 DedupMode = Literal["exact", "near", "off"]
+# The schema of a run is fixed from the first rows of every source (a commit has one schema).
+_PEEK_ROWS = 10_000
+_PEEK_BYTES = 32 << 20
 ProgressFn = Callable[[int, int], None]
 """Called with (bytes just read, rows just read) as the run advances."""
 
@@ -317,28 +321,38 @@ class _Run:
     def _batches(self) -> Iterator[pa.RecordBatch]:
         opened = [self._open(st) for st in self.states]
         existing = self.existing.schema if self.existing is not None else None
-        firsts = [b.schema for _, b in opened if b is not None]
-        schema, _ = target_schema(existing, firsts, self.opts.schema_evolution)
+        heads = [b.schema for _, peeked in opened for b in peeked]
+        schema, _ = target_schema(existing, heads, self.opts.schema_evolution)
         self._prepare_dedup(schema)
         hint = ("; pass --schema-evolution merge" if self.opts.schema_evolution == "none"
                 else "; it appeared after the schema was fixed: ingest it in its own run")
-        for st, (it, head) in zip(self.states, opened, strict=True):
+        for st, (it, peeked) in zip(self.states, opened, strict=True):
             conform = Conformer(schema, max_record_size=self.opts.max_record_size,
                                 rejects=st.row_rejects, hint=hint)
-            for batch in _chain(head, it):
+            for batch in itertools.chain(peeked, it):
                 st.rows += batch.num_rows
                 out = self._process(st, conform(batch, st.source.name))
                 if out.num_rows:
                     yield out
 
-    def _open(self, st: _SourceState) -> tuple[Iterator[pa.RecordBatch], pa.RecordBatch | None]:
+    def _open(self, st: _SourceState) -> tuple[Iterator[pa.RecordBatch], list[pa.RecordBatch]]:
+        """Start a source and peek its first batches (bounded) so the schema covers them."""
+
         def advance(n: int) -> None:
             self.bytes_read += n
             if self.opts.progress:
                 self.opts.progress(n, 0)
 
         it = iter(st.source.batches(st.read_rejects, advance))
-        return it, next(it, None)
+        peeked: list[pa.RecordBatch] = []
+        rows = size = 0
+        while rows < _PEEK_ROWS and size < _PEEK_BYTES:
+            batch = next(it, None)
+            if batch is None:
+                break
+            peeked.append(batch)
+            rows, size = rows + batch.num_rows, size + batch.nbytes
+        return it, peeked
 
     def _prepare_dedup(self, schema: pa.Schema) -> None:
         if self.opts.dedup == "off":
@@ -452,12 +466,6 @@ class _Run:
             rejected=stats["rejected"], reject_reasons=stats["reject_reasons"],
             bytes_read=self.bytes_read, seconds=round(time.perf_counter() - started, 3),
             sources=sources)
-
-
-def _chain(head: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    if head is not None:
-        yield head
-    yield from rest
 
 
 __all__ = ["DedupMode", "IngestReport", "SourceReport", "ingest"]
