@@ -176,7 +176,7 @@ LINE = st.one_of(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(LINE, max_size=25), min_size=1, max_size=3), st.booleans())
 def test_fuzzed_corpus_accounts_for_every_row(tmp_path_factory, files, merge):
     """rows_read == rows_written + duplicates + rejected, in the report and in the tables."""
