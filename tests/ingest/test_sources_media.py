@@ -104,20 +104,21 @@ def test_sql_table_and_query_on_sqlite(tmp_path):
 
 
 @pytest.mark.postgres
-def test_sql_on_postgres(postgres):
+def test_sql_on_postgres(pg_url):
     import sqlalchemy as sa
 
-    engine = sa.create_engine(postgres.url)
+    engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS ingest_src"))
         conn.execute(sa.text("CREATE TABLE ingest_src (id int, body text)"))
-        conn.execute(sa.text("INSERT INTO ingest_src SELECT g, 'row ' || g FROM generate_series(1, 500) g"))
+        conn.execute(sa.text(
+            "INSERT INTO ingest_src SELECT g, 'row ' || g FROM generate_series(1, 20000) g"))
     engine.dispose()
-    url = sa.make_url(postgres.url).render_as_string(hide_password=False)
-    (src,) = open_sources([f"{url}#table=ingest_src"])
-    assert "***" in src.spec or sa.make_url(postgres.url).password is None
-    rows, _, _ = read_all(src)
-    assert sorted(r["id"] for r in rows) == list(range(1, 501))
+    (src,) = open_sources([f"{pg_url}#table=ingest_src"])
+    assert src.format == "sql"
+    rows, _, batches = read_all(src)
+    assert sorted(r["id"] for r in rows) == list(range(1, 20001)) and batches > 1
+    (src,) = open_sources([f"{pg_url}#query=SELECT body FROM ingest_src WHERE id <= 2 ORDER BY id"])
+    assert [r["body"] for r in read_all(src)[0]] == ["row 1", "row 2"]
 
 
 def test_s3_jsonl_and_images(s3, tmp_path):
