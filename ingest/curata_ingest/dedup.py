@@ -1,0 +1,142 @@
+"""Duplicate removal: exact (by record fingerprint) and near (MinHash LSH over text).
+
+Exact dedup keeps every ``_id`` seen (in this run and already in the dataset) as two uint64
+halves in a few sorted numpy runs, merged like an LSM tree: 16 bytes per record and
+vectorised lookups, where a Python set of hex strings would cost ~100 bytes per record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+_MAX_RUNS = 8
+
+
+def id_halves(hashes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Split fixed_size_binary(16) big-endian hashes into (hi, lo) uint64 arrays."""
+    buf = hashes.buffers()[1]
+    raw = np.frombuffer(buf, dtype=">u8", count=2 * len(hashes), offset=hashes.offset * 16)
+    pairs = raw.reshape(-1, 2).astype(np.uint64)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+def hex_halves(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(hi, lo) uint64 halves of 32-hex-character ``_id`` strings (vectorised via Polars)."""
+    import polars as pl
+
+    series = pl.from_arrow(ids.cast(pa.string()))
+    assert isinstance(series, pl.Series)
+    raw = series.str.decode("hex").to_arrow().cast(pa.binary()).cast(pa.binary(16))
+    return id_halves(raw)
+
+
+@dataclass(slots=True)
+class IdIndex:
+    """A set of 128-bit ids supporting vectorised "which of these are new?" queries."""
+
+    runs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(len(hi) for hi, _ in self.runs)
+
+    def add(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        if not len(hi):
+            return
+        order = np.lexsort((lo, hi))
+        self.runs.append((hi[order], lo[order]))
+        while len(self.runs) > 1 and (len(self.runs) > _MAX_RUNS
+                                      or len(self.runs[-1][0]) >= len(self.runs[-2][0])):
+            (h2, l2), (h1, l1) = self.runs.pop(), self.runs.pop()
+            h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
+            order = np.lexsort((lo_, h))
+            self.runs.append((h[order], lo_[order]))
+
+    def contains(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(hi), dtype=bool)
+        for rhi, rlo in self.runs:
+            left = np.searchsorted(rhi, hi, side="left")
+            right = np.searchsorted(rhi, hi, side="right")
+            single = right - left == 1  # the usual case: one id with that high half
+            idx = np.flatnonzero(single)
+            found[idx] |= rlo[left[idx]] == lo[idx]
+            for i in np.flatnonzero(right - left > 1):  # shared high halves: check each
+                found[i] |= bool(np.any(rlo[left[i]:right[i]] == lo[i]))
+        return found
+
+    def new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """Mask of rows whose id is neither already known nor repeated earlier in this call;
+        the kept ids are added to the index."""
+        keys = np.stack((hi, lo), axis=1)
+        _, first = np.unique(keys, axis=0, return_index=True)
+        keep = np.zeros(len(hi), dtype=bool)
+        keep[first] = True
+        keep &= ~self.contains(hi, lo)
+        self.add(hi[keep], lo[keep])
+        return keep
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def shingles(text: str, n: int = 3) -> list[bytes]:
+    """Word n-grams of lowercased text (the words themselves for short texts)."""
+    words = _WORD.findall(text.lower())
+    if len(words) < n:
+        return [w.encode() for w in words] or [text.encode()]
+    return [" ".join(words[i:i + n]).encode() for i in range(len(words) - n + 1)]
+
+
+@dataclass(slots=True)
+class NearDedup:
+    """MinHash LSH over one text column: the first record of a cluster is kept."""
+
+    threshold: float = 0.9
+    num_perm: int = 128
+    lsh: Any = None
+    cluster_of: dict[str, str] = field(default_factory=dict)
+    sketches: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from datasketch import MinHashLSH
+
+        self.lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
+
+    def keep_mask(self, ids: list[str], texts: list[str | None]
+                  ) -> tuple[np.ndarray, list[tuple[str, str, float]]]:
+        """Mask of rows to keep, and (cluster id, dropped id, estimated Jaccard) per drop."""
+        from datasketch import MinHash
+
+        keep = np.ones(len(ids), dtype=bool)
+        drops: list[tuple[str, str, float]] = []
+        todo = [i for i, t in enumerate(texts) if t]
+        sketches = MinHash.bulk([shingles(texts[i]) for i in todo], num_perm=self.num_perm)
+        for i, sketch in zip(todo, sketches, strict=True):
+            match = next(iter(self.lsh.query(sketch)), None)
+            if match is None:
+                self.lsh.insert(ids[i], sketch)
+                self.sketches[ids[i]] = sketch
+                self.cluster_of[ids[i]] = ids[i]
+                continue
+            cluster = self.cluster_of[match]
+            keep[i] = False
+            drops.append((cluster, ids[i], float(sketch.jaccard(self.sketches[match]))))
+        return keep, drops
+
+
+def pick_text_column(schema: pa.Schema, preferred: str | None = None) -> str | None:
+    """The column near dedup compares: ``preferred``, else ``text``/``content``/…, else the
+    first string column."""
+    strings = [f.name for f in schema
+               if not f.name.startswith("_") and (pa.types.is_string(f.type)
+                                                  or pa.types.is_large_string(f.type))]
+    if preferred:
+        return preferred if preferred in strings else None
+    for name in ("text", "content", "body", "document", "caption", "txt"):
+        if name in strings:
+            return name
+    return strings[0] if strings else None

@@ -1,0 +1,471 @@
+"""The ingest pipeline: sources → conform → dedup → system columns → ONE Delta commit.
+
+Everything streams: sources yield bounded batches, the catalog's ``append`` writes them to
+Parquet shards as they come and commits once at the end. A process killed anywhere before
+that commit leaves the previous version untouched (the run is then shown as ``failed`` and its
+orphan files are collected by ``gc``); a run above ``max_reject_ratio`` raises before the
+commit, so nothing is committed either.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+import curata
+from curata import fingerprint as fp
+from curata._util import utcnow
+from curata.catalog.models import IngestRun
+from curata.catalog.models import Source as SourceRow
+from curata.errors import (
+    DatasetNotFoundError,
+    RejectRatioError,
+    SnapshotNotFoundError,
+    UsageError,
+)
+from curata.writer import (
+    DEFAULT_TARGET_FILE_SIZE,
+    PROVENANCE_TYPE,
+    _source_id,
+    finish_run,
+    register_source,
+    start_run,
+)
+from curata_ingest import rejects as rejects_table
+from curata_ingest.conform import Conformer, SchemaEvolution, target_schema
+from curata_ingest.dedup import IdIndex, NearDedup, hex_halves, id_halves, pick_text_column
+from curata_ingest.licenses import UNKNOWN, check_license
+from curata_ingest.report import IngestReport, SourceReport
+from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
+
+DedupMode = Literal["exact", "near", "off"]
+# The schema of a run is fixed from the first rows of every source (a commit has one schema).
+_PEEK_ROWS = 10_000
+_PEEK_BYTES = 32 << 20
+ProgressFn = Callable[[int, int], None]
+"""Called with (bytes just read, rows just read) as the run advances."""
+
+
+@dataclass(slots=True)
+class _SourceState:
+    source: Source
+    source_id: str
+    uri: str
+    read_rejects: RejectSink
+    row_rejects: RejectSink
+    rows: int = 0
+    written: int = 0
+    duplicates: int = 0
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows + len(self.read_rejects)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.read_rejects) + len(self.row_rejects)
+
+
+@dataclass(slots=True)
+class _Options:
+    dataset: str
+    license: str
+    attribution: str
+    dedup: DedupMode
+    threshold: float
+    text_column: str | None
+    schema_evolution: SchemaEvolution
+    max_record_size: int | None
+    max_reject_ratio: float | None
+    shard_size: int
+    progress: ProgressFn | None
+    spill_dir: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def ingest(
+    sources: str | Source | Sequence[str | Source],
+    *,
+    dataset: str,
+    license: str,
+    attribution: str | None = None,
+    source_url: str | None = None,
+    source_name: str | None = None,
+    format: str | None = None,
+    dedup: DedupMode = "exact",
+    threshold: float = 0.9,
+    text_column: str | None = None,
+    schema_evolution: SchemaEvolution = "none",
+    max_record_size: int | None = None,
+    max_reject_ratio: float | None = None,
+    shard_size: int = DEFAULT_TARGET_FILE_SIZE,
+    force: bool = False,
+    catalog: curata.Catalog | None = None,
+    storage_options: dict[str, Any] | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Stream sources into ``dataset`` as one new version.
+
+    Args:
+        sources: paths, globs, folders, fsspec URIs, ``URL#table=…`` SQL specs, ``hf:…`` specs
+            or :class:`~curata_ingest.sources.Source` objects.
+        dataset: target dataset (created on first ingest).
+        license: SPDX expression for every row (``LicenseRef-…`` ok; ``unknown`` is flagged).
+        dedup: ``exact`` (by ``_id``, within the run and against the dataset), ``near``
+            (exact, then MinHash LSH on a text column at ``threshold``) or ``off``.
+        schema_evolution: ``merge`` lets new columns into an existing dataset; with ``none``
+            rows carrying them are rejected.
+        max_record_size: rows with more content bytes are rejected.
+        max_reject_ratio: fail (commit nothing) when more than this share of rows is rejected.
+        shard_size: target Parquet file size in bytes.
+        force: re-read sources whose artifacts are unchanged since the last committed run.
+
+    Returns:
+        An :class:`IngestReport` (``status`` committed or unchanged).
+
+    Raises:
+        LicenseError, SourceError, RejectRatioError, SchemaMismatchError: nothing committed.
+
+    Example:
+        >>> report = ingest(["reviews/*.jsonl"], dataset="reviews", license="CC-BY-4.0")
+        >>> report.status, report.rows_written
+    """
+    started = time.perf_counter()
+    opts = _options(dataset, license, attribution, dedup, threshold, text_column,
+                    schema_evolution, max_record_size, max_reject_ratio, shard_size, progress)
+    cat = catalog if catalog is not None else curata.connect()
+    resolved = _resolve(sources, format=format, name=source_name,
+                        storage_options=storage_options)
+    cat.runs(dataset)  # marks runs whose process died as failed before we look at history
+    states = _states(resolved, opts, source_url)
+    if not force and _unchanged(cat, opts, states):
+        return _unchanged_report(cat, opts, states, started)
+    with tempfile.TemporaryDirectory(prefix="curata-ingest-") as spill:
+        opts.spill_dir = spill
+        for st in states:
+            st.read_rejects.spill_dir = st.row_rejects.spill_dir = spill
+        return _Run(cat, opts, states).execute(started)
+
+
+def _options(dataset: str, license: str, attribution: str | None, dedup: str, threshold: float,
+             text_column: str | None, schema_evolution: str, max_record_size: int | None,
+             max_reject_ratio: float | None, shard_size: int, progress: ProgressFn | None
+             ) -> _Options:
+    if dedup not in ("exact", "near", "off"):
+        raise UsageError(f"Unknown dedup mode {dedup!r} (valid: exact, near, off)")
+    if schema_evolution not in ("none", "merge"):
+        raise UsageError(f"Unknown schema evolution {schema_evolution!r} (valid: none, merge)")
+    if not 0 < threshold <= 1:
+        raise UsageError(f"--threshold must be in (0, 1], got {threshold}")
+    if max_reject_ratio is not None and not 0 <= max_reject_ratio <= 1:
+        raise UsageError(f"--max-reject-ratio must be in [0, 1], got {max_reject_ratio}")
+    if shard_size <= 0 or (max_record_size is not None and max_record_size <= 0):
+        raise UsageError("--shard-size and --max-record-size must be positive")
+    return _Options(dataset=dataset, license=check_license(license),
+                    attribution=attribution or "", dedup=dedup,  # type: ignore[arg-type]
+                    threshold=threshold, text_column=text_column,
+                    schema_evolution=schema_evolution,  # type: ignore[arg-type]
+                    max_record_size=max_record_size, max_reject_ratio=max_reject_ratio,
+                    shard_size=shard_size, progress=progress)
+
+
+def _resolve(sources: str | Source | Sequence[str | Source], *, format: str | None,
+             name: str | None, storage_options: dict[str, Any] | None) -> list[Source]:
+    items = [sources] if isinstance(sources, (str, Source)) else list(sources)
+    if not items:
+        raise UsageError("No sources given")
+    out: list[Source] = []
+    for item in items:
+        if isinstance(item, Source):
+            out.append(item)
+        else:
+            out.extend(open_sources([str(item)], format=format, name=name,
+                                    storage_options=storage_options))
+    return out
+
+
+def _states(sources: list[Source], opts: _Options, source_url: str | None) -> list[_SourceState]:
+    states = []
+    for src in sources:
+        uri = source_url or src.spec
+        states.append(_SourceState(
+            source=src, uri=uri, read_rejects=RejectSink(), row_rejects=RejectSink(),
+            source_id=_source_id(opts.dataset, src.name, uri, opts.license)))
+    return states
+
+
+def _artifact_dicts(src: Source) -> list[dict[str, Any]]:
+    return [{"uri": a.uri, "size": a.size, "sha256": a.sha256} for a in src.artifacts()]
+
+
+def _unchanged(cat: curata.Catalog, opts: _Options, states: list[_SourceState]) -> bool:
+    """True when every source was committed before with exactly these artifact hashes."""
+    with cat.session() as s:
+        for st in states:
+            artifacts = _artifact_dicts(st.source)
+            if not artifacts or any(not a["sha256"] for a in artifacts):
+                return False
+            row = s.get(SourceRow, st.source_id)
+            if row is None or row.artifacts != artifacts or row.run_id is None:
+                return False
+            run = s.get(IngestRun, row.run_id)
+            if run is None or run.status not in ("committed", "unchanged"):
+                return False
+    return True
+
+
+def _latest(cat: curata.Catalog, dataset: str) -> curata.Snapshot | None:
+    try:
+        return cat.snapshot(dataset)
+    except (DatasetNotFoundError, SnapshotNotFoundError):
+        return None
+
+
+def _unchanged_report(cat: curata.Catalog, opts: _Options, states: list[_SourceState],
+                      started: float) -> IngestReport:
+    run_id = start_run(cat, opts.dataset, operation="ingest")
+    snap = _latest(cat, opts.dataset)
+    finish_run(cat, run_id, status="unchanged", version=snap.version if snap else None,
+               stats={"reason": "artifacts unchanged"})
+    sources = [SourceReport(name=st.source.name, uri=st.uri, format=st.source.format,
+                            source_id=st.source_id, rows_read=0, rows_written=0, duplicates=0,
+                            rejected=0, artifacts=_artifact_dicts(st.source)) for st in states]
+    return IngestReport(
+        status="unchanged", dataset=opts.dataset, version=snap.version if snap else None,
+        fingerprint=snap.fingerprint if snap else None, run_id=run_id, license=opts.license,
+        license_flagged=opts.license == UNKNOWN, rows_read=0, rows_written=0, duplicates=0,
+        near_duplicates=0, rejected=0, reject_reasons={}, bytes_read=0,
+        seconds=time.perf_counter() - started, sources=sources)
+
+
+class _Run:
+    """One ingest run: owns the stream handed to ``Catalog.append`` and its counters."""
+
+    def __init__(self, cat: curata.Catalog, opts: _Options, states: list[_SourceState]) -> None:
+        self.cat, self.opts, self.states = cat, opts, states
+        self.existing = _latest(cat, opts.dataset)
+        self.index = IdIndex()
+        self.near: NearDedup | None = None
+        self.clusters: list[dict[str, Any]] = []
+        self.error: BaseException | None = None
+        self.bytes_read = 0
+        self.retrieved_at = utcnow()
+        self.run_id = ""
+        self.text_column: str | None = None
+
+    def execute(self, started: float) -> IngestReport:
+        opts = self.opts
+        first = self.states[0]
+        self.run_id = start_run(self.cat, opts.dataset, operation="ingest",
+                                stats={"sources": [st.uri for st in self.states]})
+        for st in self.states:
+            register_source(self.cat, opts.dataset, name=st.source.name, uri=st.uri,
+                            license=opts.license, attribution=opts.attribution,
+                            run_id=self.run_id, source_id=st.source_id)
+        try:
+            snap = self.cat.append(
+                opts.dataset, self._stream(), license=opts.license, source=first.source.name,
+                source_uri=first.uri, attribution=opts.attribution, run_id=self.run_id,
+                schema_evolution=opts.schema_evolution, target_file_size=opts.shard_size,
+                commit_metadata={"curata.ingest": "1"})
+        except SnapshotNotFoundError:
+            if self.error is not None or any(st.written for st in self.states):
+                raise
+            snap = None  # nothing to write into a dataset that has no version yet
+        except BaseException as exc:
+            self._write_side_tables()
+            finish_run(self.cat, self.run_id, status="failed", stats=self._stats(),
+                       error=f"{type(self.error or exc).__name__}: {self.error or exc}")
+            if self.error is not None and self.error is not exc:
+                raise self.error from None
+            raise
+        return self._finish(snap, started)
+
+    def _finish(self, snap: curata.Snapshot | None, started: float) -> IngestReport:
+        written = sum(st.written for st in self.states)
+        committed = written > 0 and snap is not None and (
+            self.existing is None or snap.version != self.existing.version)
+        self._write_side_tables()
+        for st in self.states:  # artifact hashes only once committed: a re-run may skip them
+            register_source(self.cat, self.opts.dataset, name=st.source.name, uri=st.uri,
+                            license=self.opts.license, attribution=self.opts.attribution,
+                            artifacts=_artifact_dicts(st.source), run_id=self.run_id,
+                            source_id=st.source_id)
+        status = "committed" if committed else "unchanged"
+        report = self._report(status, snap, started)
+        finish_run(self.cat, self.run_id, status=status, stats=self._stats(),
+                   version=snap.version if snap is not None else None)
+        self.cat.audit("ingest", dataset=self.opts.dataset, details={
+            "run_id": self.run_id, "status": status, "version": report.version,
+            "license": self.opts.license, "rows_written": report.rows_written,
+            "sources": [st.uri for st in self.states]})
+        return report
+
+    # --- the stream ----------------------------------------------------------------------
+
+    def _stream(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._batches()
+            self._check_ratio()
+        except BaseException as exc:  # remembered: the Delta writer may wrap it
+            self.error = exc
+            raise
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        opened = [self._open(st) for st in self.states]
+        existing = self.existing.schema if self.existing is not None else None
+        heads = [b.schema for _, peeked in opened for b in peeked]
+        schema, _ = target_schema(existing, heads, self.opts.schema_evolution)
+        self._prepare_dedup(schema)
+        hint = ("; pass --schema-evolution merge" if self.opts.schema_evolution == "none"
+                else "; it appeared after the schema was fixed: ingest it in its own run")
+        for st, (it, peeked) in zip(self.states, opened, strict=True):
+            conform = Conformer(schema, max_record_size=self.opts.max_record_size,
+                                rejects=st.row_rejects, hint=hint)
+            for batch in itertools.chain(peeked, it):
+                st.rows += batch.num_rows
+                out = self._process(st, conform(batch, st.source.name))
+                if out.num_rows:
+                    yield out
+
+    def _open(self, st: _SourceState) -> tuple[Iterator[pa.RecordBatch], list[pa.RecordBatch]]:
+        """Start a source and peek its first batches (bounded) so the schema covers them."""
+
+        def advance(n: int) -> None:
+            self.bytes_read += n
+            if self.opts.progress:
+                self.opts.progress(n, 0)
+
+        it = iter(st.source.batches(st.read_rejects, advance))
+        peeked: list[pa.RecordBatch] = []
+        rows = size = 0
+        while rows < _PEEK_ROWS and size < _PEEK_BYTES:
+            batch = next(it, None)
+            if batch is None:
+                break
+            peeked.append(batch)
+            rows, size = rows + batch.num_rows, size + batch.nbytes
+        return it, peeked
+
+    def _prepare_dedup(self, schema: pa.Schema) -> None:
+        if self.opts.dedup == "off":
+            return
+        if self.existing is not None:  # dedup against rows already in the dataset
+            for batch in self.existing.to_batches(columns=["_id"]):
+                self.index.add(*hex_halves(batch.column(0)))
+        if self.opts.dedup == "near":
+            self.text_column = pick_text_column(schema, self.opts.text_column)
+            if self.text_column is None:
+                raise UsageError(
+                    f"--dedup near needs a text column (string columns: none named "
+                    f"{self.opts.text_column!r})" if self.opts.text_column else
+                    "--dedup near needs a text column and the data has no string column")
+            self.near = NearDedup(threshold=self.opts.threshold)
+
+    def _process(self, st: _SourceState, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if self.opts.progress:
+            self.opts.progress(0, batch.num_rows)
+        if not batch.num_rows:
+            return batch
+        content = batch.drop_columns([LOCATOR])
+        hashes = fp.row_hashes(content)
+        keep = np.ones(batch.num_rows, dtype=bool)
+        if self.opts.dedup != "off":
+            keep = self.index.new_rows(*id_halves(hashes))
+        ids = fp.hex_strings(hashes)
+        if self.near is not None and self.text_column is not None:
+            keep &= self._near(st, batch, ids, keep)
+        st.duplicates += int((~keep).sum())
+        st.written += int(keep.sum())
+        mask = pa.array(keep)
+        return self._with_system_columns(st, batch.filter(mask), ids.filter(mask))
+
+    def _near(self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array,
+              keep: np.ndarray) -> np.ndarray:
+        assert self.near is not None and self.text_column is not None
+        rows = np.flatnonzero(keep)
+        texts = batch.column(self.text_column).take(pa.array(rows)).to_pylist()
+        mask, drops = self.near.keep_mask(ids.take(pa.array(rows)).to_pylist(), texts)
+        out = np.ones(batch.num_rows, dtype=bool)
+        out[rows[~mask]] = False
+        locators = batch.column(LOCATOR).take(pa.array(rows[~mask])).to_pylist()
+        for (cluster, dropped, similarity), locator in zip(drops, locators, strict=True):
+            self.clusters.append({"cluster_id": cluster, "_id": dropped, "similarity": similarity,
+                                  "source": st.source.name, "locator": locator})
+        return out
+
+    def _with_system_columns(self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array
+                             ) -> pa.RecordBatch:
+        n = batch.num_rows
+        provenance = pa.StructArray.from_arrays(
+            [pa.array([st.uri] * n, pa.string()), batch.column(LOCATOR),
+             pa.array([self.run_id] * n, pa.string()),
+             pa.array([self.retrieved_at] * n, pa.timestamp("us", tz="UTC"))],
+            fields=list(PROVENANCE_TYPE))
+        system = {"_id": ids, "_source": pa.array([st.source_id] * n, pa.string()),
+                  "_license": pa.array([self.opts.license] * n, pa.string()),
+                  "_provenance": provenance}
+        content = {name: batch.column(name) for name in batch.schema.names if name != LOCATOR}
+        return pa.RecordBatch.from_pydict({**system, **content})
+
+    def _check_ratio(self) -> None:
+        limit = self.opts.max_reject_ratio
+        read = sum(st.rows_read for st in self.states)
+        rejected = sum(st.rejected for st in self.states)
+        if limit is not None and read and rejected / read > limit:
+            raise RejectRatioError(self.opts.dataset, ratio=rejected / read, limit=limit,
+                                   rejected=rejected)
+
+    # --- bookkeeping ---------------------------------------------------------------------
+
+    def _write_side_tables(self) -> None:
+        sinks = [s for st in self.states for s in (st.read_rejects, st.row_rejects)]
+        rejects_table.write_rejects(self.cat, self.opts.dataset, sinks, run_id=self.run_id)
+        if self.clusters:
+            rejects_table.write_clusters(self.cat, self.opts.dataset, self.clusters,
+                                         run_id=self.run_id)
+
+    def _reasons(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for st in self.states:
+            for sink in (st.read_rejects, st.row_rejects):
+                for reason, n in sink.counts.items():
+                    out[reason] = out.get(reason, 0) + n
+        return dict(sorted(out.items()))
+
+    def _stats(self) -> dict[str, Any]:
+        return {"rows_read": sum(st.rows_read for st in self.states),
+                "rows_written": sum(st.written for st in self.states),
+                "duplicates": sum(st.duplicates for st in self.states),
+                "rejected": sum(st.rejected for st in self.states),
+                "near_duplicates": len(self.clusters), "reject_reasons": self._reasons(),
+                "bytes_read": self.bytes_read, "license": self.opts.license,
+                "sources": [st.uri for st in self.states]}
+
+    def _report(self, status: Literal["committed", "unchanged"], snap: curata.Snapshot | None,
+                started: float) -> IngestReport:
+        sources = [SourceReport(
+            name=st.source.name, uri=st.uri, format=st.source.format, source_id=st.source_id,
+            rows_read=st.rows_read, rows_written=st.written, duplicates=st.duplicates,
+            rejected=st.rejected, artifacts=_artifact_dicts(st.source)) for st in self.states]
+        stats = self._stats()
+        return IngestReport(
+            status=status, dataset=self.opts.dataset,
+            version=snap.version if snap is not None else None,
+            fingerprint=snap.fingerprint if snap is not None else None, run_id=self.run_id,
+            license=self.opts.license, license_flagged=self.opts.license == UNKNOWN,
+            rows_read=stats["rows_read"], rows_written=stats["rows_written"],
+            duplicates=stats["duplicates"], near_duplicates=stats["near_duplicates"],
+            rejected=stats["rejected"], reject_reasons=stats["reject_reasons"],
+            bytes_read=self.bytes_read, seconds=round(time.perf_counter() - started, 3),
+            sources=sources)
+
+
+__all__ = ["DedupMode", "IngestReport", "SourceReport", "ingest"]

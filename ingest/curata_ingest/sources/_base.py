@@ -1,0 +1,291 @@
+"""What every source shares: artifacts, rejects, opening fsspec URIs, batch sizing.
+
+A *source* turns one user-given spec (a path, glob, URI or SQL URL) into a stream of Arrow
+record batches. Every batch carries a ``_locator`` string column saying where each row came
+from (``file:line``, ``tar:member``, ``table#row=N`` ...). Input that cannot become a row is
+never dropped silently: it goes to a :class:`RejectSink` with a reason, locator and raw bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, ClassVar
+
+import fsspec
+import pyarrow as pa
+
+from curata.errors import SourceError
+
+#: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
+BATCH_ROWS = 8192
+#: Bytes read per block for byte-oriented sources (JSONL, text lines); bounds memory.
+BLOCK_BYTES = 16 << 20
+#: Raw bytes kept per reject; enough to diagnose, small enough to never blow up the table.
+RAW_LIMIT = 64 << 10
+LOCATOR = "_locator"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Artifact:
+    """One input file (or table) of a source, recognised on re-runs by its sha256."""
+
+    uri: str
+    size: int | None
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reject:
+    """Input that could not become a record, kept with where it came from."""
+
+    reason: str
+    source: str
+    locator: str
+    raw: bytes
+    detail: str = ""
+
+
+REJECT_SCHEMA = pa.schema(
+    [
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("source", pa.string()),
+        ("locator", pa.string()),
+        ("raw", pa.binary()),
+        ("raw_truncated", pa.bool_()),
+    ]
+)
+
+
+@dataclass(slots=True)
+class RejectSink:
+    """Collects rejects; raw bytes are capped at ``raw_limit`` per reject.
+
+    With ``spill_dir`` set, rejects beyond ``SPILL_ROWS`` are spilled to a local Parquet file
+    so a corpus that is mostly bad input cannot exhaust memory.
+    """
+
+    raw_limit: int = RAW_LIMIT
+    spill_dir: str | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    total: int = 0
+    _spilled: str | None = None
+    _writer: Any = None
+
+    SPILL_ROWS: ClassVar[int] = 10_000
+
+    def add(self, *, reason: str, source: str, locator: str, raw: bytes | str = b"",
+            detail: str = "") -> None:
+        data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+        self.rows.append(
+            {
+                "reason": reason,
+                "detail": detail[:2000],
+                "source": source,
+                "locator": locator,
+                "raw": data[: self.raw_limit],
+                "raw_truncated": len(data) > self.raw_limit,
+            }
+        )
+        self.counts[reason] += 1
+        self.total += 1
+        if self.spill_dir is not None and len(self.rows) >= self.SPILL_ROWS:
+            self._spill()
+
+    def _spill(self) -> None:
+        import os
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            fd, self._spilled = tempfile.mkstemp(suffix=".parquet", dir=self.spill_dir)
+            os.close(fd)
+            self._writer = pq.ParquetWriter(self._spilled, REJECT_SCHEMA)
+        self._writer.write_table(pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA))
+        self.rows = []
+
+    def __len__(self) -> int:
+        return self.total
+
+    def tables(self) -> Iterator[pa.Table]:
+        """All rejects as Arrow tables (spilled ones first), in the order they were added."""
+        import pyarrow.parquet as pq
+
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._spilled is not None:
+            for batch in pq.ParquetFile(self._spilled).iter_batches():
+                yield pa.Table.from_batches([batch])
+        if self.rows:
+            yield pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA)
+
+    def to_table(self) -> pa.Table:
+        tables = list(self.tables())
+        return pa.concat_tables(tables) if tables else REJECT_SCHEMA.empty_table()
+
+
+class Source(ABC):
+    """A spec resolved to readable input. Subclasses implement :meth:`batches`.
+
+    Attributes:
+        spec: what the user passed (shown in messages and recorded as the source URI).
+        name: the source id written to ``_source`` (``--source-name`` or the spec).
+    """
+
+    format: ClassVar[str]
+
+    def __init__(self, spec: str, *, name: str | None = None,
+                 storage_options: dict[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.name = name or spec
+        self.storage_options = dict(storage_options or {})
+
+    @abstractmethod
+    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
+                ) -> Iterator[pa.RecordBatch]:
+        """Yield record batches with a ``_locator`` column; send bad input to ``rejects``."""
+
+    @abstractmethod
+    def artifacts(self) -> list[Artifact]:
+        """The input artifacts with their sha256, hashed by streaming (bounded memory)."""
+
+    def total_bytes(self) -> int | None:
+        """Input size in bytes when known (drives the progress bar's ETA)."""
+        sizes = [a.size for a in self.artifacts()]
+        return None if any(s is None for s in sizes) else sum(s for s in sizes if s)
+
+    def error(self, reason: str) -> SourceError:
+        return SourceError(self.spec, reason=reason)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec!r})"
+
+
+class FileSource(Source):
+    """A source made of files matched by a path, directory or glob on any fsspec filesystem."""
+
+    extensions: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, spec: str, *, files: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        self.fs, _ = fsspec.core.url_to_fs(spec, **self.storage_options)
+        self._files = files
+        self._artifacts: list[Artifact] | None = None
+
+    def files(self) -> list[str]:
+        if self._files is None:
+            self._files = expand(self.fs, self.spec, self.extensions)
+            if not self._files:
+                raise self.error("no files match")
+        return self._files
+
+    def uri(self, path: str) -> str:
+        """A path as a full URI (keeps ``s3://`` so locators stay unambiguous)."""
+        return self.fs.unstrip_protocol(path) if _protocol(self.fs) != "file" else path
+
+    def artifacts(self) -> list[Artifact]:
+        if self._artifacts is None:
+            self._artifacts = [self._hash(path) for path in self.files()]
+        return self._artifacts
+
+    def _hash(self, path: str) -> Artifact:
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with self.fs.open(path, "rb") as fh:
+                while chunk := fh.read(8 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except OSError as exc:
+            raise SourceError(self.uri(path), reason=f"{type(exc).__name__}: {exc}") from exc
+        return Artifact(uri=self.uri(path), size=size, sha256=digest.hexdigest())
+
+    def open(self, path: str) -> IO[bytes]:
+        """Open ``path`` for reading, transparently decompressing gzip and zstd."""
+        try:
+            raw = self.fs.open(path, "rb")
+        except OSError as exc:
+            raise SourceError(self.uri(path), reason=f"{type(exc).__name__}: {exc}") from exc
+        return decompressed(raw, path)
+
+
+def _protocol(fs: fsspec.AbstractFileSystem) -> str:
+    proto = fs.protocol
+    return proto[0] if isinstance(proto, (tuple, list)) else proto
+
+
+def decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
+    """Wrap ``raw`` in a streaming decompressor chosen by magic bytes (extension as fallback)."""
+    head = raw.read(4)
+    raw.seek(0)
+    if head[:2] == _GZIP_MAGIC or path.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if head == _ZSTD_MAGIC or path.endswith(".zst"):
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
+    return raw
+
+
+def strip_compression(path: str) -> str:
+    for ext in (".gz", ".zst", ".zstd"):
+        if path.endswith(ext):
+            return path[: -len(ext)]
+    return path
+
+
+def expand(fs: fsspec.AbstractFileSystem, spec: str, extensions: tuple[str, ...] = ()
+           ) -> list[str]:
+    """Expand a path, directory or glob to a sorted list of files.
+
+    Directories are walked recursively; inside a directory only files with one of
+    ``extensions`` are taken (when given), so a README next to the data is not read as data.
+    """
+    path = fs._strip_protocol(spec)
+    if any(ch in path for ch in "*?["):
+        return sorted(p for p in fs.glob(path) if fs.isfile(p))
+    if not fs.exists(path):
+        raise SourceError(spec, reason="no such file or directory")
+    if fs.isdir(path):
+        return sorted(p for p in fs.find(path) if _wanted(p, extensions))
+    return [path]
+
+
+def _wanted(path: str, extensions: tuple[str, ...]) -> bool:
+    base = strip_compression(path.rsplit("/", 1)[-1].lower())
+    if base.startswith("."):
+        return False
+    return not extensions or base.endswith(extensions)
+
+
+def rows_locators(prefix: str, numbers: Any) -> pa.Array:
+    """``PREFIX + N`` locators (e.g. ``data.jsonl:17``) for 1-based line or row numbers."""
+    import pyarrow.compute as pc
+
+    nums = pc.cast(pa.array(numbers, type=pa.int64()), pa.string())
+    return pc.binary_join_element_wise(pa.scalar(prefix), nums, "")
+
+
+def with_locator(batch: pa.RecordBatch | pa.Table, locators: pa.Array) -> pa.RecordBatch:
+    """Append the ``_locator`` column to a batch (replacing one the input may carry)."""
+    if isinstance(batch, pa.Table):
+        batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else \
+            pa.RecordBatch.from_pylist([], schema=batch.schema)
+    if LOCATOR in batch.schema.names:
+        batch = batch.drop_columns([LOCATOR])
+    return batch.append_column(LOCATOR, locators)

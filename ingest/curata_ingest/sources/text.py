@@ -1,0 +1,100 @@
+"""Plain text: one record per file (``--format text``) or per line (``--format lines``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from curata_ingest.sources._base import (
+    BATCH_ROWS,
+    FileSource,
+    ProgressFn,
+    RejectSink,
+    rows_locators,
+    with_locator,
+)
+from curata_ingest.sources.jsonl import _blocks
+
+_TEXT_EXTENSIONS = (".txt", ".text", ".md", ".rst")
+_SCHEMA = pa.schema([("text", pa.string()), ("path", pa.string())])
+
+
+class TextSource(FileSource):
+    """One record per file: columns ``text`` and ``path``. Invalid UTF-8 or empty → reject."""
+
+    format = "text"
+    extensions = _TEXT_EXTENSIONS
+
+    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
+                ) -> Iterator[pa.RecordBatch]:
+        texts: list[str] = []
+        paths: list[str] = []
+        for path in self.files():
+            uri = self.uri(path)
+            with self.open(path) as fh:
+                raw = fh.read()
+            if progress:
+                progress(len(raw))
+            text = _decode(raw, self.name, uri, rejects)
+            if text is None:
+                continue
+            texts.append(text)
+            paths.append(uri)
+            if len(texts) >= BATCH_ROWS or sum(map(len, texts)) > 64 << 20:
+                yield _batch(texts, paths)
+                texts, paths = [], []
+        if texts:
+            yield _batch(texts, paths)
+
+
+def _decode(raw: bytes, source: str, locator: str, rejects: RejectSink) -> str | None:
+    if not raw.strip():
+        rejects.add(reason="empty_file", source=source, locator=locator, raw=raw)
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        rejects.add(reason="invalid_utf8", source=source, locator=locator, raw=raw, detail=str(exc))
+        return None
+
+
+def _batch(texts: list[str], paths: list[str]) -> pa.RecordBatch:
+    batch = pa.RecordBatch.from_pydict({"text": texts, "path": paths}, schema=_SCHEMA)
+    return with_locator(batch, pa.array(paths, pa.string()))
+
+
+class LinesSource(FileSource):
+    """One record per non-blank line: column ``text``; locator ``file:line``."""
+
+    format = "lines"
+    extensions = _TEXT_EXTENSIONS
+
+    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
+                ) -> Iterator[pa.RecordBatch]:
+        for path in self.files():
+            uri = self.uri(path)
+            line_no = 0
+            seen = False
+            with self.open(path) as fh:
+                for block in _blocks(fh, progress):
+                    lines = block.split(b"\n")
+                    if block.endswith(b"\n"):
+                        lines.pop()
+                    texts, numbers = [], []
+                    for line in lines:
+                        line_no += 1
+                        line = line.rstrip(b"\r")
+                        if not line.strip():
+                            continue
+                        text = _decode(line, self.name, f"{uri}:{line_no}", rejects)
+                        if text is not None:
+                            texts.append(text)
+                            numbers.append(line_no)
+                    seen = seen or bool(texts)
+                    for i in range(0, len(texts), BATCH_ROWS * 8):
+                        part = slice(i, i + BATCH_ROWS * 8)
+                        batch = pa.RecordBatch.from_pydict({"text": pa.array(texts[part], pa.string())})
+                        yield with_locator(batch, rows_locators(f"{uri}:", numbers[part]))
+            if not seen and line_no == 0:
+                rejects.add(reason="empty_file", source=self.name, locator=uri)

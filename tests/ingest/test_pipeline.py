@@ -1,0 +1,205 @@
+"""The ingest pipeline end to end on a real catalog and real Delta tables."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from curata.errors import LicenseError, RejectRatioError, SourceError, UsageError
+from curata.fingerprint import record_ids
+from curata_ingest import ingest
+
+
+def _jsonl(path, rows, extra=b""):
+    path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows) + extra)
+    return str(path)
+
+
+def test_commit_system_columns_and_provenance(cat, tmp_path):
+    src = _jsonl(tmp_path / "a.jsonl", [{"text": f"row {i}", "n": i} for i in range(10)])
+    report = ingest([src], dataset="docs", license="cc-by-4.0", catalog=cat,
+                    attribution="Us", source_name="docs-v1")
+    assert (report.status, report.version, report.rows_written) == ("committed", 0, 10)
+    snap = cat.snapshot("docs")
+    assert report.fingerprint == snap.fingerprint
+    table = snap.to_arrow()
+    assert set(table.column("_license").to_pylist()) == {"CC-BY-4.0"}
+    assert table.column("_id").to_pylist() == record_ids(table.select(["text", "n"])).to_pylist()
+    prov = table.column("_provenance").to_pylist()
+    assert prov[3]["locator"] == f"{src}:4" and prov[3]["uri"] == src
+    assert {p["run_id"] for p in prov} == {report.run_id}
+    assert set(table.column("_source").to_pylist()) == {report.sources[0].source_id}
+    assert [r.status for r in cat.runs("docs")] == ["committed"]
+
+
+def test_exact_dedup_within_run_and_against_dataset_per_source(cat, tmp_path):
+    a = _jsonl(tmp_path / "a.jsonl", [{"t": i % 5} for i in range(20)])
+    ingest([a], dataset="d", license="MIT", catalog=cat)
+    b = _jsonl(tmp_path / "b.jsonl", [{"t": i} for i in range(10)])
+    c = _jsonl(tmp_path / "c.jsonl", [{"t": 9}, {"t": 10}])
+    report = ingest([b, c], dataset="d", license="MIT", catalog=cat)
+    by_uri = {s.uri: s for s in report.sources}
+    assert (by_uri[b].duplicates, by_uri[b].rows_written) == (5, 5)
+    assert (by_uri[c].duplicates, by_uri[c].rows_written) == (1, 1)
+    assert sorted(cat.snapshot("d").to_arrow().column("t").to_pylist()) == list(range(11))
+    off = ingest([b], dataset="d", license="MIT", catalog=cat, dedup="off", force=True)
+    assert off.rows_written == 10 and cat.snapshot("d").num_rows == 21
+
+
+def test_unchanged_sources_commit_nothing_and_force_rereads(cat, tmp_path):
+    a = _jsonl(tmp_path / "a.jsonl", [{"t": i} for i in range(5)])
+    first = ingest([a], dataset="u", license="MIT", catalog=cat)
+    again = ingest([a], dataset="u", license="MIT", catalog=cat)
+    assert again.status == "unchanged" and again.version == first.version
+    assert again.fingerprint == first.fingerprint and again.rows_read == 0
+    forced = ingest([a], dataset="u", license="MIT", catalog=cat, force=True)
+    assert forced.rows_read == 5 and forced.duplicates == 5 and forced.status == "unchanged"
+    _jsonl(tmp_path / "a.jsonl", [{"t": i} for i in range(6)])
+    changed = ingest([a], dataset="u", license="MIT", catalog=cat)
+    assert changed.status == "committed" and changed.rows_written == 1
+    assert cat.snapshot("u").version == first.version + 1
+
+
+def test_licenses_validated_with_suggestions(cat, tmp_path):
+    a = _jsonl(tmp_path / "a.jsonl", [{"t": 1}])
+    with pytest.raises(LicenseError) as info:
+        ingest([a], dataset="l", license="CC-BY-40", catalog=cat)
+    assert "CC-BY-4.0" in info.value.suggestions
+    assert ingest([a], dataset="l", license="LicenseRef-Internal", catalog=cat).status == "committed"
+    b = _jsonl(tmp_path / "b.jsonl", [{"t": 2}])
+    report = ingest([b], dataset="l", license="unknown", catalog=cat)
+    assert report.license_flagged and report.license == "unknown"
+    with pytest.raises(LicenseError):
+        ingest([b], dataset="l", license="", catalog=cat)
+
+
+def test_reject_ratio_commits_nothing_but_keeps_rejects(cat, tmp_path):
+    ok = _jsonl(tmp_path / "ok.jsonl", [{"t": 1}])
+    ingest([ok], dataset="r", license="MIT", catalog=cat)
+    bad = _jsonl(tmp_path / "bad.jsonl", [{"t": 2}], extra=b"oops\nnope\n")
+    with pytest.raises(RejectRatioError) as info:
+        ingest([bad], dataset="r", license="MIT", catalog=cat, max_reject_ratio=0.5)
+    assert info.value.rejected == 2
+    assert cat.snapshot("r").version == 0 and cat.snapshot("r").num_rows == 1
+    assert cat.runs("r")[0].status == "failed"
+    assert sorted(cat.rejects("r").column("reason").to_pylist()) == ["malformed_json"] * 2
+    report = ingest([bad], dataset="r", license="MIT", catalog=cat, max_reject_ratio=0.7)
+    assert report.status == "committed" and report.rejected == 2
+
+
+def test_schema_policy_new_columns_and_wrong_types(cat, tmp_path):
+    ingest([_jsonl(tmp_path / "a.jsonl", [{"t": "x", "n": 1}])], dataset="s", license="MIT",
+           catalog=cat)
+    src = _jsonl(tmp_path / "b.jsonl", [{"t": "y", "n": 2}, {"t": "z", "n": "not a number"},
+                                        {"t": "w", "n": 3, "extra": True}])
+    report = ingest([src], dataset="s", license="MIT", catalog=cat)
+    assert report.rows_written == 1
+    assert report.reject_reasons == {"new_column": 1, "type_mismatch": 1}
+    assert "extra" not in cat.snapshot("s").schema.names
+    merged = ingest([src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge",
+                    force=True)
+    assert merged.rows_written == 1 and "extra" in cat.snapshot("s").schema.names
+
+
+def test_max_record_size(cat, tmp_path):
+    src = _jsonl(tmp_path / "a.jsonl", [{"t": "x" * 10}, {"t": "y" * 5000}])
+    report = ingest([src], dataset="m", license="MIT", catalog=cat, max_record_size=1000)
+    assert report.rows_written == 1 and report.reject_reasons == {"record_too_large": 1}
+    rej = cat.rejects("m").to_pylist()[0]
+    assert rej["locator"] == f"{src}:2" and rej["raw"].startswith(b'{"t": "yyy')
+
+
+def test_near_dedup_records_clusters(cat, tmp_path):
+    base = "the quick brown fox jumps over the lazy dog near the river bank at dawn " * 3
+    rows = [{"text": base}, {"text": base + " today"}, {"text": "completely different words here"}]
+    src = _jsonl(tmp_path / "a.jsonl", rows)
+    report = ingest([src], dataset="n", license="MIT", catalog=cat, dedup="near", threshold=0.8)
+    assert report.rows_written == 2 and report.near_duplicates == 1 and report.duplicates == 1
+    clusters = DeltaTable(cat.table_uri("n", "near_duplicates")).to_pyarrow_table().to_pylist()
+    kept = cat.snapshot("n").to_arrow()
+    first_id = kept.filter(pa.compute.equal(kept.column("text"), base)).column("_id")[0].as_py()
+    assert clusters[0]["cluster_id"] == first_id and clusters[0]["locator"] == f"{src}:2"
+    with pytest.raises(UsageError):
+        ingest([src], dataset="n2", license="MIT", catalog=cat, dedup="near", text_column="nope")
+
+
+def test_several_sources_and_formats_in_one_commit(cat, tmp_path):
+    a = _jsonl(tmp_path / "a.jsonl", [{"text": "from jsonl"}])
+    (tmp_path / "b.txt").write_text("line one\nline two\n")
+    report = ingest([a, str(tmp_path / "b.txt")], dataset="mix", license="MIT", catalog=cat)
+    assert report.rows_written == 3 and report.version == 0
+    assert len(cat.versions("mix")) == 1
+    assert len(set(cat.snapshot("mix").to_arrow().column("_source").to_pylist())) == 2
+
+
+def test_unreadable_source_is_a_clear_error(cat, tmp_path):
+    with pytest.raises(SourceError) as info:
+        ingest([str(tmp_path / "nope.jsonl")], dataset="e", license="MIT", catalog=cat)
+    assert info.value.source.endswith("nope.jsonl")
+
+
+def test_shards_near_shard_size_in_one_commit(cat, tmp_path):
+    rng = random.Random(0)
+    rows = [{"text": "".join(rng.choices("abcdefghij", k=400)), "i": i} for i in range(6000)]
+    src = _jsonl(tmp_path / "a.jsonl", rows)
+    report = ingest([src], dataset="sh", license="MIT", catalog=cat, shard_size=512 * 1024)
+    assert report.rows_written == 6000 and len(cat.versions("sh")) == 1
+    files = DeltaTable(cat.table_uri("sh")).file_uris()
+    assert len(files) >= 2
+    for f in files:
+        meta = pq.ParquetFile(f).metadata
+        assert meta.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_many_batches_are_streamed(cat, tmp_path, monkeypatch):
+    monkeypatch.setattr("curata_ingest.sources.jsonl.BLOCK_BYTES", 2048)
+    seen = []
+    src = _jsonl(tmp_path / "a.jsonl", [{"i": i, "pad": "x" * 40} for i in range(3000)])
+    report = ingest([src], dataset="mb", license="MIT", catalog=cat,
+                    progress=lambda b, r: seen.append(r) if r else None)
+    assert report.rows_written == 3000 and len(seen) > 50
+
+
+LINE = st.one_of(
+    st.fixed_dictionaries({"t": st.sampled_from(["a", "b", "c", "d"])}).map(json.dumps),
+    st.fixed_dictionaries({"t": st.integers(0, 3)}).map(json.dumps),
+    st.fixed_dictionaries({"t": st.sampled_from(["a", "b"]), "x": st.booleans()}).map(json.dumps),
+    st.sampled_from(["{broken", "[1]", "", "  ", '"str"', "{\"t\": \"\\ud800\"}"]),
+    st.binary(min_size=1, max_size=6).map(lambda b: b.replace(b"\n", b"").decode("latin-1")),
+)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(LINE, max_size=25), min_size=1, max_size=3), st.booleans())
+def test_fuzzed_corpus_accounts_for_every_row(tmp_path_factory, files, merge):
+    """rows_read == rows_written + duplicates + rejected, in the report and in the tables."""
+    import curata
+
+    root = tmp_path_factory.mktemp("fuzz")
+    cat = curata.connect(home=root / "home")
+    paths = []
+    for i, lines in enumerate(files):
+        path = root / f"f{i}.jsonl"
+        path.write_bytes("\n".join(lines).encode("latin-1", "replace"))
+        paths.append(str(path))
+    total = 0
+    for attempt in range(2):
+        report = ingest(paths, dataset="fz", license="MIT", catalog=cat, force=True,
+                        schema_evolution="merge" if merge else "none")
+        assert report.rows_read == report.rows_written + report.duplicates + report.rejected
+        for s in report.sources:
+            assert s.rows_read == s.rows_written + s.duplicates + s.rejected
+        total += report.rows_written
+        assert sum(report.reject_reasons.values()) == report.rejected
+    assert report.rows_written == 0  # the second pass only finds duplicates and rejects
+    rows = cat.snapshot("fz").num_rows if total else 0
+    assert rows == total
+    rejects = cat.rejects("fz")
+    assert rejects.num_rows == 2 * report.rejected
