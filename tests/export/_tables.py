@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import random
 
 import pyarrow as pa
-import xxhash
 
-PROVENANCE = pa.struct([
-    ("uri", pa.string()), ("locator", pa.string()), ("run_id", pa.string()),
-    ("retrieved_at", pa.timestamp("us", tz="UTC")),
-])
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 
 
@@ -36,8 +30,9 @@ def jpeg_bytes(seed: int, size: int = 16) -> bytes:
     return buf.getvalue()
 
 
-def content_table(n: int, *, images: bool = True, seed: int = 0) -> pa.Table:
-    """``n`` rows: text, integer label, JSON-ish meta, optional image bytes, a split column."""
+def content_table(n: int, *, images: str | None = "png", seed: int = 0) -> pa.Table:
+    """``n`` rows: text, integer label, JSON-ish meta, a split column and images
+    (``"png"``, ``"mixed"`` PNG/JPEG, or ``None`` for no image column)."""
     rng = random.Random(seed)
     cols = {
         "text": [" ".join(rng.choices(WORDS, k=rng.randrange(1, 12))) + f" #{i}" for i in range(n)],
@@ -47,19 +42,6 @@ def content_table(n: int, *, images: bool = True, seed: int = 0) -> pa.Table:
     }
     table = pa.table(cols)
     if images:
-        imgs = [png_bytes(i) if i % 2 else jpeg_bytes(i) for i in range(n)]
+        imgs = [png_bytes(i) if images == "png" or i % 2 else jpeg_bytes(i) for i in range(n)]
         table = table.append_column("image", pa.array(imgs, pa.binary()))
     return table
-
-
-def with_system_columns(table: pa.Table, *, licenses=("CC-BY-4.0",), sources=("src-a",)) -> pa.Table:
-    """Adds ``_id``/``_source``/``_license``/``_provenance`` the way the catalog does."""
-    n = table.num_rows
-    ids = [xxhash.xxh3_128_hexdigest(repr(r).encode()) for r in table.to_pylist()]
-    when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-    prov = [{"uri": "file:///data.jsonl", "locator": f"line {i}", "run_id": "r1",
-             "retrieved_at": when} for i in range(n)]
-    return (table.append_column("_id", pa.array(ids))
-            .append_column("_source", pa.array([sources[i % len(sources)] for i in range(n)]))
-            .append_column("_license", pa.array([licenses[i % len(licenses)] for i in range(n)]))
-            .append_column("_provenance", pa.array(prov, PROVENANCE)))

@@ -8,7 +8,7 @@ resumable); ``curata.export.torch`` wraps it for ``torch.utils.data.DataLoader``
 from curata.export.errors import ExportOptionError, LoaderStateError, ShardFormatError
 from curata.export.loader import WebDatasetLoader, open_webdataset, webdataset
 from curata.export.manifest import ExportManifest, ShardInfo
-from curata.export.webdataset import export_webdataset
+from curata.export.writer import export_webdataset
 
 __all__ = [
     "ExportManifest",

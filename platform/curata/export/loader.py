@@ -141,6 +141,8 @@ class WebDatasetLoader:
         self._resume = dict(state["positions"])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        # Not a generator: the resume position is taken now, when the DataLoader (or a
+        # worker) calls iter(), not lazily at the first next().
         rank, world = self.rank, self.world_size
         worker, workers = _worker_info()
         stream = f"{rank}/{world}:{worker}/{workers}"
@@ -150,6 +152,11 @@ class WebDatasetLoader:
         if self.shuffle:
             samples = _buffer_shuffle(samples, self.shuffle_buffer,
                                       _rng(self.seed, self.epoch, rank, worker))
+        return self._yield(samples, stream, skip)
+
+    def _yield(
+        self, samples: Iterator[tuple[str, dict[str, bytes]]], stream: str, skip: int
+    ) -> Iterator[dict[str, Any]]:
         for pos, (key, members) in enumerate(samples):
             if pos < skip:
                 continue  # consumed before the checkpoint; undecoded, so cheap to pass over
@@ -257,8 +264,8 @@ def default_cache_dir(snapshot: Any, export_options: dict[str, Any]) -> str:
     """Where :func:`webdataset` keeps the shards of a snapshot when no ``out`` is given."""
     import hashlib
 
-    home = getattr(getattr(snapshot, "catalog", None), "home", None)
-    home = home or os.environ.get("CURATA_HOME", ".curata")
+    settings = getattr(getattr(snapshot, "catalog", None), "settings", None)
+    home = getattr(settings, "home", None) or os.environ.get("CURATA_HOME", ".curata")
     digest = hashlib.sha256(json.dumps(export_options, sort_keys=True, default=str).encode())
     name = f"{snapshot.dataset}-{snapshot.version}-{snapshot.fingerprint[:12]}-{digest.hexdigest()[:8]}"
     return os.path.join(str(home), "exports", "webdataset", name)
@@ -280,7 +287,7 @@ def webdataset(
         >>> ds = curata.load("reviews@v3").webdataset(shard_count=64, shuffle=True, seed=0)
         >>> loader = StatefulDataLoader(ds.torch(), batch_size=32, num_workers=4)
     """
-    from curata.export.webdataset import export_webdataset
+    from curata.export.writer import export_webdataset
 
     target = out or default_cache_dir(snapshot, export_options)
     manifest = export_webdataset(snapshot, target, **export_options)

@@ -21,7 +21,7 @@ _UNITS = {
     "t": 10**12, "tb": 10**12, "tib": 2**40,
 }  # fmt: skip
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-MIN_SHARD_SIZE = 4096
+MIN_SHARD_SIZE = 10240  # one tar record: shards are padded to a multiple of it
 
 
 def parse_size(value: str | int) -> int:

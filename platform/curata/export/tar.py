@@ -21,7 +21,7 @@ BLOCK = 512
 RECORD = 20 * BLOCK  # tar's default blocking factor; GNU tar and tarfile pad to it
 FIXED_MTIME = 0  # 1970-01-01: reproducible shards, as `tar --mtime=@0` would
 _FLUSH_AT = 4 << 20
-_ZEROS = bytes(RECORD)
+_ZEROS = bytes(2 * RECORD)  # enough for any padding or end-of-archive run
 
 
 def _octal(value: int, width: int) -> bytes:
@@ -102,6 +102,12 @@ class TarShardWriter:
         extra = BLOCK * 3 if name_len > 100 else 0  # PAX header blocks, an upper bound
         return BLOCK + extra + -(-payload_len // BLOCK) * BLOCK
 
+    @staticmethod
+    def final_size(size: int) -> int:
+        """Archive size once closed, for ``size`` bytes of members (end blocks, padding)."""
+        end = size + 2 * BLOCK
+        return end + -end % RECORD
+
     def add_sample(self, members: list[tuple[bytes, bytes]]) -> None:
         """Write one sample: ``(member name, payload)`` pairs, in order."""
         chunks = self._chunks
@@ -131,8 +137,7 @@ class TarShardWriter:
 
     def close(self) -> str:
         """Write the end-of-archive blocks and record padding; return the sha256 hex digest."""
-        end = 2 * BLOCK
-        end += -(self.size + end) % RECORD
+        end = self.final_size(self.size) - self.size
         self._chunks.append(_ZEROS[:end])
         self.size += end
         self._pending += end

@@ -178,7 +178,7 @@ class _ShardSet:
         if w.samples == 0 or self.options.shard_size is None:
             return False
         need = sum(TarShardWriter.member_size(len(p), len(n)) for n, p in members)
-        return w.size + need + 1024 > self.options.shard_size  # 1024: end-of-archive blocks
+        return TarShardWriter.final_size(w.size + need) > self.options.shard_size
 
     def _finish(self, split: str) -> None:
         shard = self.open.pop(split)
