@@ -1,0 +1,23 @@
+"""Exports of pinned snapshots: WebDataset shards and training loaders.
+
+``export_webdataset`` writes reproducible shards with a manifest; ``webdataset`` iterates the
+samples of such an export for training loops (split by rank and worker, deterministic shuffle,
+resumable); ``curata.export.torch`` wraps it for ``torch.utils.data.DataLoader``.
+"""
+
+from curata.export.errors import ExportOptionError, LoaderStateError, ShardFormatError
+from curata.export.loader import WebDatasetLoader, open_webdataset, webdataset
+from curata.export.manifest import ExportManifest, ShardInfo
+from curata.export.writer import export_webdataset
+
+__all__ = [
+    "ExportManifest",
+    "ExportOptionError",
+    "LoaderStateError",
+    "ShardFormatError",
+    "ShardInfo",
+    "WebDatasetLoader",
+    "export_webdataset",
+    "open_webdataset",
+    "webdataset",
+]

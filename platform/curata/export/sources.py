@@ -1,0 +1,45 @@
+"""What the export needs from the catalog: source details and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from curata.export.manifest import ExportManifest
+
+
+def source_details(snapshot: Any, source_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Catalog fields (name, uri, license, attribution) of the given sources, by id.
+
+    A snapshot without a catalog (e.g. built in memory) has no details; the attribution file
+    then lists sources by id and record counts only.
+    """
+    catalog = getattr(snapshot, "catalog", None)
+    if catalog is None or not source_ids:
+        return {}
+    from sqlalchemy import select
+
+    from curata.catalog.models import Source
+
+    with catalog.session() as s:
+        rows = s.execute(select(Source).where(Source.id.in_(list(source_ids)))).scalars().all()
+        return {
+            r.id: {"name": r.name, "uri": r.uri, "license": r.license,
+                   "attribution": r.attribution or ""}
+            for r in rows
+        }
+
+
+def record_export(snapshot: Any, manifest: ExportManifest) -> None:
+    """Audit-log the export and, separately, every license override it used."""
+    catalog = getattr(snapshot, "catalog", None)
+    if catalog is None:
+        return
+    base = {"ref": manifest.ref, "fingerprint": manifest.fingerprint, "out": manifest.out,
+            "format": "webdataset"}
+    for override in manifest.overrides:
+        catalog.audit("license_override", dataset=manifest.dataset,
+                      details={**base, **override})
+    catalog.audit("export", dataset=manifest.dataset,
+                  details={**base, "samples": manifest.num_samples, "bytes": manifest.num_bytes,
+                           "shards": len(manifest.shards), "options": manifest.options})

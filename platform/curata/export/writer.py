@@ -1,0 +1,252 @@
+"""``export_webdataset``: write a pinned snapshot as reproducible WebDataset shards.
+
+Shards are written under hidden temporary names (``.NAME-000000.tar.<token>.partial``); only
+when every shard is complete are they renamed, followed by the ``wids`` index and
+``ATTRIBUTION.md``, and ``manifest.json`` last. A killed export therefore leaves no manifest
+and no file with a final shard name from this run.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+
+from curata.export.errors import StorageError
+from curata.export.gate import check_licenses
+from curata.export.manifest import (
+    ATTRIBUTION,
+    MANIFEST,
+    ExportManifest,
+    ShardInfo,
+    attribution_markdown,
+    dumps,
+    manifest_document,
+    wids_index,
+)
+from curata.export.options import ExportOptions, build_options
+from curata.export.publish import Staging, read_manifest, unchanged_manifest
+from curata.export.samples import Field, iter_samples, plan_fields
+from curata.export.selection import Census, Selection
+from curata.export.sources import record_export, source_details
+from curata.export.tar import TarShardWriter
+
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def export_webdataset(
+    snapshot: Any,
+    out: str,
+    *,
+    shard_size: str | int | None = None,
+    shard_count: int | None = None,
+    columns: Sequence[str] | None = None,
+    filter: Any = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    split_by: str | None = None,
+    purpose: str | None = None,
+    allow_license: Sequence[str] | str = (),
+    reason: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ExportManifest:
+    """Write ``snapshot`` as WebDataset shards into the folder or URI ``out``.
+
+    Args:
+        snapshot: a :class:`curata.Snapshot` (pinned; the export reads exactly its version).
+        out: local folder or fsspec URI (``s3://bucket/prefix``); created if missing.
+        shard_size: target shard size (``"256MB"`` by default); a shard closes before a sample
+            would push it past this size.
+        shard_count: instead of a size, exactly this many shards (per split), rows spread evenly.
+        columns: content columns to export (default: all non-system columns).
+        filter: rows to keep: SQL text (``"label = 1"``), a ``polars.Expr`` or a
+            ``pyarrow.compute.Expression``.
+        shuffle: order rows by a permutation that depends only on ``seed`` and the record ids.
+        seed: the shuffle seed.
+        split_by: write one shard set per value of this column (``NAME-<value>-000000.tar``).
+        purpose: ``commercial``, ``research`` or ``internal``: refuse records whose license
+            forbids that use (:class:`curata.errors.LicenseViolationError`).
+        allow_license: license ids or expressions to allow anyway; needs ``reason``. Recorded
+            in the audit log and the manifest.
+        reason: why the override is justified.
+        storage_options: fsspec options for ``out``.
+        progress: called with the number of samples written after each batch.
+
+    Returns:
+        The manifest; ``status`` is ``"unchanged"`` when ``out`` already holds this export.
+
+    Example:
+        >>> snap = curata.load("reviews@v3")
+        >>> m = snap.export_webdataset("shards/", shard_size="64MB", purpose="research")
+        >>> m.num_samples, m.shards[0].name
+        (120000, 'reviews-000000.tar')
+    """
+    options = build_options(
+        name=_NAME_SAFE.sub("_", snapshot.dataset), shard_size=shard_size,
+        shard_count=shard_count, columns=columns, filter=filter, shuffle=shuffle, seed=seed,
+        split_by=split_by, purpose=purpose, allow_license=allow_license, reason=reason,
+    )
+    fs, root = fsspec.core.url_to_fs(str(out), **(storage_options or {}))
+    existing = read_manifest(fs, root)
+    same = unchanged_manifest(existing, fs, root, out=str(out), snapshot=snapshot,
+                              options=options)
+    if same is not None:
+        return same
+    fields = plan_fields(snapshot.schema, options.columns)
+    selection = Selection(snapshot, options, filter, [f.column for f in fields])
+    census = selection.census()
+    overrides = check_licenses(snapshot.ref, census, options)
+    staging = Staging(fs, root, token=uuid.uuid4().hex[:12])
+    try:
+        shards = _write_shards(selection, fields, options, census, staging, progress)
+        manifest = _manifest(snapshot, options, fields, census, shards, overrides,
+                             out=str(out), manifest_uri=staging.uri(MANIFEST))
+        _stage_sidecars(staging, manifest, snapshot)
+        staging.publish(dumps(manifest_document(manifest)), previous=existing)
+    except BaseException:
+        staging.discard()
+        raise
+    record_export(snapshot, manifest)
+    return manifest
+
+
+@dataclass(slots=True, kw_only=True)
+class _Open:
+    """The shard being written for one split."""
+
+    index: int
+    name: str
+    stream: Any
+    writer: TarShardWriter
+    limit: int | None  # samples this shard takes (shard_count mode), else None
+    last_key: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class _ShardSet:
+    """Rotates shards per split by size or by count and collects their ShardInfo."""
+
+    options: ExportOptions
+    census: Census
+    staging: Staging
+    open: dict[str, _Open] = field(default_factory=dict)
+    done: list[ShardInfo] = field(default_factory=list)
+    next_index: dict[str, int] = field(default_factory=dict)
+
+    def shard_name(self, split: str, index: int) -> str:
+        middle = f"-{split}" if self.options.split_by is not None else ""
+        return f"{self.options.name}{middle}-{index:06d}.tar"
+
+    def _count_limit(self, split: str, index: int) -> int | None:
+        if self.options.shard_count is None:
+            return None
+        n = self.census.splits[split]
+        count = max(1, min(self.options.shard_count, n))
+        return (index + 1) * n // count - index * n // count
+
+    def _start(self, split: str) -> _Open:
+        index = self.next_index.get(split, 0)
+        self.next_index[split] = index + 1
+        name = self.shard_name(split, index)
+        stream = self.staging.open(name)
+        shard = _Open(index=index, name=name, stream=stream, writer=TarShardWriter(stream),
+                      limit=self._count_limit(split, index))
+        self.open[split] = shard
+        return shard
+
+    def add(self, split: str, key: str, members: list[tuple[bytes, bytes]]) -> None:
+        shard = self.open.get(split) or self._start(split)
+        if self._full(shard, members):
+            self._finish(split)
+            shard = self._start(split)
+        if key == shard.last_key:
+            # Readers group consecutive members by key: an adjacent duplicate record (same
+            # content, same `_id`) would merge into one sample, so give it its own key.
+            members, key = _rekey(members, key, shard.writer.samples)
+        shard.writer.add_sample(members)
+        shard.last_key = key
+
+    def _full(self, shard: _Open, members: list[tuple[bytes, bytes]]) -> bool:
+        w = shard.writer
+        if shard.limit is not None:
+            return w.samples >= shard.limit
+        if w.samples == 0 or self.options.shard_size is None:
+            return False
+        need = sum(TarShardWriter.member_size(len(p), len(n)) for n, p in members)
+        return TarShardWriter.final_size(w.size + need) > self.options.shard_size
+
+    def _finish(self, split: str) -> None:
+        shard = self.open.pop(split)
+        sha = shard.writer.close()
+        shard.stream.close()
+        self.done.append(ShardInfo(name=shard.name, split=split, samples=shard.writer.samples,
+                                   bytes=shard.writer.size, sha256=sha))
+
+    def close(self) -> tuple[ShardInfo, ...]:
+        for split in sorted(self.open):
+            self._finish(split)
+        return tuple(sorted(self.done, key=lambda s: (s.split, s.name)))
+
+
+def _rekey(members: list[tuple[bytes, bytes]], key: str, n: int) -> tuple[list, str]:
+    new = f"{key}-{n}"
+    k, nk = key.encode(), new.encode()
+    return [(nk + name[len(k):], payload) for name, payload in members], new
+
+
+def _write_shards(
+    selection: Selection, fields: Sequence[Field], options: ExportOptions, census: Census,
+    staging: Staging, progress: Callable[[int], None] | None,
+) -> tuple[ShardInfo, ...]:
+    shards = _ShardSet(options=options, census=census, staging=staging)
+    written = 0
+    for batch, splits in selection.rows():
+        for split, (key, members) in zip(splits, iter_samples(batch, fields), strict=True):
+            shards.add(split, key, members)
+        written += batch.num_rows
+        if progress is not None:
+            progress(written)
+    return shards.close()
+
+
+def _manifest(
+    snapshot: Any, options: ExportOptions, fields: Sequence[Field], census: Census,
+    shards: tuple[ShardInfo, ...], overrides: tuple[dict[str, Any], ...], *, out: str,
+    manifest_uri: str,
+) -> ExportManifest:
+    splits = sorted({s.split for s in shards})
+    wids = {s: (f"{options.name}-{s}.wids.json" if s else f"{options.name}.wids.json")
+            for s in splits}
+    return ExportManifest(
+        status="written", out=out, manifest_uri=manifest_uri, ref=snapshot.ref,
+        dataset=snapshot.dataset, version=int(snapshot.version),
+        fingerprint=snapshot.fingerprint, num_samples=sum(s.samples for s in shards),
+        num_bytes=sum(s.bytes for s in shards), shards=shards, options=options.to_dict(),
+        fields=tuple(f.to_dict() for f in fields),
+        licenses={str(k): v for k, v in sorted(census.licenses.items(), key=_by_count)},
+        sources={str(k): v for k, v in sorted(census.sources.items(), key=_by_count)},
+        overrides=overrides, wids_indexes=wids,
+    )
+
+
+def _by_count(item: tuple[Any, int]) -> tuple[int, str]:
+    return (-item[1], str(item[0]))
+
+
+def _stage_sidecars(staging: Staging, manifest: ExportManifest, snapshot: Any) -> None:
+    import json
+
+    for split, fname in manifest.wids_indexes.items():
+        shards = [s for s in manifest.shards if s.split == split]
+        doc = wids_index(fname.removesuffix(".wids.json"), shards)
+        staging.write(fname, (json.dumps(doc, indent=2) + "\n").encode())
+    details = source_details(snapshot, list(manifest.sources))
+    staging.write(ATTRIBUTION, attribution_markdown(manifest, details).encode("utf-8"))
+
+
+__all__ = ["StorageError", "export_webdataset"]

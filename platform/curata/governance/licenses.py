@@ -1,0 +1,449 @@
+"""License knowledge: what common data, code and model licenses allow and require.
+
+The table below is the single place Curata learns what a license means. Each entry says which
+purposes it permits and which conditions travel with the data (attribution, share-alike,
+no-derivatives, the license notice, use restrictions), plus a reference URL a reviewer can
+read. SPDX expressions (``A OR B``, ``A AND B``, ``A WITH EXC``) are parsed with
+``license-expression``; :mod:`curata.governance.policy` evaluates them for a purpose.
+
+This is policy encoded in code, not legal advice: unknown and custom (``LicenseRef-…``)
+licenses permit nothing until a person allows them explicitly (and that override is audited).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from license_expression import (
+    ExpressionError,
+    LicenseSymbol,
+    LicenseWithExceptionSymbol,
+    Licensing,
+    get_spdx_licensing,
+)
+
+from curata.errors import LicenseError, UsageError
+
+Purpose = Literal["commercial", "research", "internal"]
+PURPOSES: tuple[str, ...] = get_args(Purpose)
+_ALL: frozenset[str] = frozenset(PURPOSES)
+# Non-commercial licenses: "internal" use inside a company still seeks commercial advantage,
+# so only research is permitted (the conservative reading; override with `allow`).
+_NC: frozenset[str] = frozenset({"research"})
+_NONE: frozenset[str] = frozenset()
+
+UNKNOWN = "unknown"
+_UNKNOWN_SPELLINGS = frozenset({"unknown", "noassertion", "none", "other", ""})
+
+
+class InvalidPurposeError(UsageError):
+    """A purpose that the license policy does not know."""
+
+    def __init__(self, purpose: str) -> None:
+        self.purpose = purpose
+        self.valid = list(PURPOSES)
+        super().__init__(
+            f"Invalid purpose {purpose!r} (valid: {', '.join(PURPOSES)})",
+            hint="Pass --purpose commercial, research or internal",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LicenseInfo:
+    """What one license permits and requires.
+
+    Attributes:
+        id: the canonical SPDX id (or ``LicenseRef-…`` / ``unknown``).
+        name: the human-readable name.
+        url: where a reviewer reads the license text.
+        permits: the purposes it permits without an explicit override.
+        attribution: whoever redistributes or builds on the data must credit the source.
+        share_alike: a derived dataset must be released under the same license (family).
+        no_derivatives: adapted versions of the records may not be shared.
+        notice: the license text must accompany redistributed copies.
+        use_restrictions: behavioural use restrictions that must be passed on (OpenRAIL).
+        family: share-alike family; licenses of one family can be released together.
+        known: ``False`` for custom and unknown licenses, which need a person's review.
+    """
+
+    id: str
+    name: str
+    url: str
+    permits: frozenset[str]
+    attribution: bool = False
+    share_alike: bool = False
+    no_derivatives: bool = False
+    notice: bool = False
+    use_restrictions: bool = False
+    family: str | None = None
+    known: bool = True
+
+    @property
+    def commercial(self) -> bool:
+        """Whether the license permits commercial use."""
+        return "commercial" in self.permits
+
+    @property
+    def non_commercial(self) -> bool:
+        """Whether the license forbids commercial use (NC)."""
+        return self.known and "commercial" not in self.permits
+
+    def conditions(self) -> tuple[str, ...]:
+        """The condition names that travel with the data, in a stable order."""
+        flags = (
+            ("attribution", self.attribution),
+            ("share-alike", self.share_alike),
+            ("no-derivatives", self.no_derivatives),
+            ("notice", self.notice),
+            ("use-restrictions", self.use_restrictions),
+            ("non-commercial", self.non_commercial),
+        )
+        return tuple(name for name, on in flags if on)
+
+
+def _cc(variant: str, version: str) -> LicenseInfo:
+    """A Creative Commons license entry, e.g. ``_cc("BY-NC-SA", "4.0")``."""
+    parts = variant.split("-")
+    nc, sa, nd = "NC" in parts, "SA" in parts, "ND" in parts
+    path = variant.lower()
+    ported = " Unported" if version == "3.0" else " International"
+    return LicenseInfo(
+        id=f"CC-{variant}-{version}",
+        name=f"Creative Commons {variant} {version}{ported}",
+        url=f"https://creativecommons.org/licenses/{path}/{version}/",
+        permits=_NC if nc else _ALL,
+        attribution=True,
+        share_alike=sa,
+        no_derivatives=nd,
+        family=f"CC-{variant}" if sa else None,
+    )
+
+
+def _rail(id: str, name: str, url: str) -> LicenseInfo:
+    return LicenseInfo(
+        id=id,
+        name=name,
+        url=url,
+        permits=_ALL,
+        use_restrictions=True,
+        attribution=True,
+        notice=True,
+    )
+
+
+_CC_VARIANTS = ("BY", "BY-SA", "BY-NC", "BY-ND", "BY-NC-SA", "BY-NC-ND")
+
+_ENTRIES: tuple[LicenseInfo, ...] = (
+    *(_cc(v, ver) for v in _CC_VARIANTS for ver in ("4.0", "3.0")),
+    LicenseInfo(
+        id="CC0-1.0",
+        name="Creative Commons Zero 1.0 Universal",
+        permits=_ALL,
+        url="https://creativecommons.org/publicdomain/zero/1.0/",
+    ),
+    LicenseInfo(
+        id="PDDL-1.0",
+        name="Open Data Commons Public Domain Dedication & License 1.0",
+        url="https://opendatacommons.org/licenses/pddl/1-0/",
+        permits=_ALL,
+    ),
+    LicenseInfo(
+        id="ODC-By-1.0",
+        name="Open Data Commons Attribution License 1.0",
+        url="https://opendatacommons.org/licenses/by/1-0/",
+        permits=_ALL,
+        attribution=True,
+    ),
+    LicenseInfo(
+        id="ODbL-1.0",
+        name="Open Data Commons Open Database License 1.0",
+        url="https://opendatacommons.org/licenses/odbl/1-0/",
+        permits=_ALL,
+        attribution=True,
+        share_alike=True,
+        family="ODbL",
+    ),
+    LicenseInfo(
+        id="CDLA-Permissive-2.0",
+        name="Community Data License Agreement Permissive 2.0",
+        url="https://cdla.dev/permissive-2-0/",
+        permits=_ALL,
+        notice=True,
+    ),
+    LicenseInfo(
+        id="CDLA-Permissive-1.0",
+        name="Community Data License Agreement Permissive 1.0",
+        url="https://cdla.dev/permissive-1-0/",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+    ),
+    LicenseInfo(
+        id="CDLA-Sharing-1.0",
+        name="Community Data License Agreement Sharing 1.0",
+        url="https://cdla.dev/sharing-1-0/",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+        share_alike=True,
+        family="CDLA-Sharing",
+    ),
+    LicenseInfo(
+        id="Apache-2.0",
+        name="Apache License 2.0",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+        url="https://www.apache.org/licenses/LICENSE-2.0",
+    ),
+    LicenseInfo(
+        id="MIT",
+        name="MIT License",
+        url="https://opensource.org/license/mit",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+    ),
+    LicenseInfo(
+        id="BSD-3-Clause",
+        name='BSD 3-Clause "New" or "Revised" License',
+        url="https://opensource.org/license/bsd-3-clause",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+    ),
+    LicenseInfo(
+        id="BSD-2-Clause",
+        name='BSD 2-Clause "Simplified" License',
+        url="https://opensource.org/license/bsd-2-clause",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+    ),
+    LicenseInfo(
+        id="GPL-3.0-only",
+        name="GNU General Public License v3.0 only",
+        permits=_ALL,
+        url="https://www.gnu.org/licenses/gpl-3.0.html",
+        attribution=True,
+        notice=True,
+        share_alike=True,
+        family="GPL-3.0",
+    ),
+    LicenseInfo(
+        id="GPL-3.0-or-later",
+        name="GNU General Public License v3.0 or later",
+        url="https://www.gnu.org/licenses/gpl-3.0.html",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+        share_alike=True,
+        family="GPL-3.0",
+    ),
+    LicenseInfo(id="Unlicense", name="The Unlicense", url="https://unlicense.org/", permits=_ALL),
+    _rail(
+        "LicenseRef-OpenRAIL",
+        "Open RAIL (Responsible AI License)",
+        "https://www.licenses.ai/blog/2022/8/18/naming-convention-of-responsible-ai-licenses",
+    ),
+    _rail(
+        "LicenseRef-OpenRAIL-D",
+        "Open RAIL-D (data)",
+        "https://www.licenses.ai/blog/2022/8/18/naming-convention-of-responsible-ai-licenses",
+    ),
+    _rail(
+        "LicenseRef-OpenRAIL-M",
+        "Open RAIL-M (model)",
+        "https://www.licenses.ai/blog/2022/8/18/naming-convention-of-responsible-ai-licenses",
+    ),
+    _rail(
+        "LicenseRef-CreativeML-OpenRAIL-M",
+        "CreativeML Open RAIL-M",
+        "https://huggingface.co/spaces/CompVis/stable-diffusion-license",
+    ),
+    _rail(
+        "LicenseRef-BigScience-OpenRAIL-M",
+        "BigScience Open RAIL-M",
+        "https://www.licenses.ai/blog/2022/8/26/bigscience-open-rail-m-license",
+    ),
+    _rail(
+        "LicenseRef-BigCode-OpenRAIL-M",
+        "BigCode Open RAIL-M v1",
+        "https://www.bigcode-project.org/docs/pages/bigcode-openrail/",
+    ),
+    _rail(
+        "LicenseRef-BigScience-BLOOM-RAIL-1.0",
+        "BigScience BLOOM RAIL 1.0",
+        "https://bigscience.huggingface.co/blog/the-bigscience-rail-license",
+    ),
+    LicenseInfo(
+        id=UNKNOWN,
+        name="Unknown license (no assertion)",
+        permits=_NONE,
+        known=False,
+        url="https://spdx.github.io/spdx-spec/v2.3/SPDX-license-expressions/",
+    ),
+)
+
+#: Every known license, by canonical id.
+KNOWN_LICENSES: dict[str, LicenseInfo] = {e.id: e for e in _ENTRIES}
+
+# Hugging Face hub tags and other common spellings that are not SPDX ids.
+_ALIASES: dict[str, str] = {
+    "openrail": "LicenseRef-OpenRAIL",
+    "openrail-d": "LicenseRef-OpenRAIL-D",
+    "openrail-m": "LicenseRef-OpenRAIL-M",
+    "creativeml-openrail-m": "LicenseRef-CreativeML-OpenRAIL-M",
+    "bigscience-openrail-m": "LicenseRef-BigScience-OpenRAIL-M",
+    "bigcode-openrail-m": "LicenseRef-BigCode-OpenRAIL-M",
+    "bigscience-bloom-rail-1.0": "LicenseRef-BigScience-BLOOM-RAIL-1.0",
+    "gpl-3.0": "GPL-3.0-only",
+    "gpl-3.0+": "GPL-3.0-or-later",
+    "odc-by": "ODC-By-1.0",
+    "odbl": "ODbL-1.0",
+    "pddl": "PDDL-1.0",
+    "cc0": "CC0-1.0",
+    **{s: UNKNOWN for s in _UNKNOWN_SPELLINGS if s},
+}
+_BY_LOWER: dict[str, str] = {k.lower(): k for k in KNOWN_LICENSES} | _ALIASES
+
+_CUSTOM_URL = "https://spdx.github.io/spdx-spec/v2.3/other-licensing-information-detected/"
+
+
+@functools.cache
+def _licensing() -> Licensing:
+    # Loading the SPDX index takes ~100 ms; do it once per process.
+    return get_spdx_licensing()
+
+
+def canonical_id(key: str) -> str:
+    """The canonical id of one license key (case-insensitive, aliases resolved).
+
+    Keys outside the table are returned unchanged (custom ``LicenseRef-…`` or SPDX ids the
+    table does not describe).
+    """
+    return _BY_LOWER.get(key.strip().lower(), key.strip())
+
+
+def license_info(key: str) -> LicenseInfo:
+    """What one license permits and requires.
+
+    Args:
+        key: an SPDX id, ``LicenseRef-…``, a known alias (``openrail``) or ``unknown``.
+
+    Returns:
+        The table entry, or an entry with ``known=False`` that permits nothing for licenses
+        the table does not describe (they need a person's review).
+
+    Example:
+        >>> license_info("cc-by-nc-4.0").commercial
+        False
+    """
+    cid = canonical_id(key)
+    if cid in KNOWN_LICENSES:
+        return KNOWN_LICENSES[cid]
+    symbol = _licensing().parse(cid) if cid else None
+    known_spdx = symbol is not None and not _licensing().unknown_license_keys(symbol)
+    url = f"https://spdx.org/licenses/{cid}.html" if known_spdx else _CUSTOM_URL
+    name = "SPDX license not described by Curata" if known_spdx else "Custom license"
+    return LicenseInfo(id=cid, name=name, url=url, permits=_NONE, known=False)
+
+
+def parse_expression(expression: str | None) -> object:
+    """Parse an SPDX license expression into a ``license-expression`` tree.
+
+    ``None``, the empty string, ``NOASSERTION`` and ``unknown`` all parse to the ``unknown``
+    symbol, so a missing license is evaluated (and refused), never silently dropped.
+
+    Raises:
+        LicenseError: the expression is not valid SPDX syntax.
+    """
+    text = (expression or "").strip()
+    if text.lower() in _UNKNOWN_SPELLINGS:
+        text = UNKNOWN
+    try:
+        parsed = _licensing().parse(text, validate=False, strict=True)
+    except ExpressionError as exc:
+        raise LicenseError(str(expression), reason=str(exc)) from exc
+    if parsed is None:  # pragma: no cover - guarded by the empty-string case above
+        raise LicenseError(str(expression), reason="empty expression")
+    return parsed
+
+
+def normalize_license(expression: str) -> str:
+    """Validate an SPDX expression and return its canonical spelling.
+
+    Symbols are resolved case-insensitively against the SPDX list, Curata's table and its
+    aliases; ``LicenseRef-…`` and ``unknown`` are accepted as given.
+
+    Raises:
+        LicenseError: bad syntax, or a symbol that is neither SPDX, known, nor ``LicenseRef-``;
+            ``suggestions`` holds close matches.
+
+    Example:
+        >>> normalize_license("mit or cc-by-sa-4.0")
+        'MIT OR CC-BY-SA-4.0'
+    """
+    tree = parse_expression(expression)
+    for symbol in license_symbols(tree):
+        key = canonical_id(symbol)
+        if key in KNOWN_LICENSES or key.startswith("LicenseRef-"):
+            continue
+        if _licensing().unknown_license_keys(_licensing().parse(key)):
+            raise LicenseError(
+                expression, reason=f"unknown license id {symbol!r}", suggestions=_suggest(symbol)
+            )
+    return render(tree)
+
+
+def _suggest(symbol: str) -> list[str]:
+    candidates = list(_BY_LOWER) + [k.lower() for k in _licensing().known_symbols]
+    close = difflib.get_close_matches(symbol.lower(), candidates, n=3, cutoff=0.75)
+    return list(dict.fromkeys(canonical_id(_spdx_case(c)) for c in close))
+
+
+def _spdx_case(lower: str) -> str:
+    for key in _licensing().known_symbols:
+        if key.lower() == lower:
+            return key
+    return lower
+
+
+def license_symbols(tree: object) -> Iterator[str]:
+    """Yield the license keys of a parsed expression (exceptions excluded), left to right."""
+    if isinstance(tree, LicenseWithExceptionSymbol):
+        yield tree.license_symbol.key
+    elif isinstance(tree, LicenseSymbol):
+        yield tree.key
+    else:
+        for arg in getattr(tree, "args", ()):
+            yield from license_symbols(arg)
+
+
+def render(tree: object) -> str:
+    """Render a parsed expression with each license key in its canonical spelling."""
+    if isinstance(tree, LicenseWithExceptionSymbol):
+        return f"{canonical_id(tree.license_symbol.key)} WITH {tree.exception_symbol.key}"
+    if isinstance(tree, LicenseSymbol):
+        return canonical_id(tree.key)
+    op = " AND " if type(tree).__name__ == "AND" else " OR "
+    parts = []
+    for arg in tree.args:  # type: ignore[attr-defined]
+        text = render(arg)
+        parts.append(f"({text})" if getattr(arg, "args", ()) else text)
+    return op.join(parts)
+
+
+def check_purpose(purpose: str) -> Purpose:
+    """Return ``purpose`` if valid.
+
+    Raises:
+        InvalidPurposeError: not one of ``commercial``, ``research``, ``internal``.
+    """
+    if purpose not in PURPOSES:
+        raise InvalidPurposeError(purpose)
+    return purpose  # type: ignore[return-value]
