@@ -32,6 +32,7 @@ from curata.errors import (
     CurataError,
     LicenseError,
     SchemaMismatchError,
+    StorageError,
 )
 from curata.storage import filesystem, join_uri
 
@@ -48,6 +49,7 @@ DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
 ROW_GROUP_ROWS = 131_072
 COMMIT_RETRIES = 15
 MERGE_RETRIES = 8
+SCAN_RETRIES = 3
 
 
 # --- types ----------------------------------------------------------------------------------
@@ -389,7 +391,18 @@ def record_version(cat: Any, dataset: str, version: int, *, operation: str,
     from curata.verify import scan_files
 
     dt = cat._delta(dataset, version)
-    acc = scan_files(cat.table_uri(dataset), dt, cat.storage_options).total
+    uri = cat.table_uri(dataset)
+    for attempt in range(SCAN_RETRIES):
+        scan = scan_files(uri, dt, cat.storage_options)
+        if not scan.problems:
+            break
+        # A file that could not be read (an object store under load times out) must never
+        # be summed as if absent: that records a wrong fingerprint forever. Retry, then fail.
+        time.sleep(0.5 * (attempt + 1))
+    else:
+        raise StorageError(uri, reason=f"cannot fingerprint version {version}: "
+                           + "; ".join(scan.problems[:3]))
+    acc = scan.total
     return _store(cat, dataset, version, acc, operation=operation, run_id=run_id,
                   derived_from=derived_from)
 
