@@ -14,12 +14,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
+import curata
 import numpy as np
 import pyarrow as pa
-
-import curata
 from curata import fingerprint as fp
 from curata._util import utcnow
 from curata.catalog.models import IngestRun
@@ -38,6 +38,7 @@ from curata.writer import (
     register_source,
     start_run,
 )
+
 from curata_ingest import rejects as rejects_table
 from curata_ingest.conform import Conformer, SchemaEvolution, target_schema
 from curata_ingest.dedup import IdIndex, NearDedup, hex_halves, id_halves, pick_text_column
@@ -110,6 +111,9 @@ def ingest(
     catalog: curata.Catalog | None = None,
     storage_options: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    engine: Literal["local", "ray"] = "local",
+    run_id: str | None = None,
+    retrieved_at: datetime | None = None,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -126,6 +130,10 @@ def ingest(
         max_reject_ratio: fail (commit nothing) when more than this share of rows is rejected.
         shard_size: target Parquet file size in bytes.
         force: re-read sources whose artifacts are unchanged since the last committed run.
+        engine: ``local`` (this process) or ``ray`` (Ray Data tasks on the cluster that
+            ``ray.init()`` finds; same snapshot fingerprint, see ``curata_ingest.engines``).
+        run_id, retrieved_at: pin the run id and retrieval time written to ``_provenance``
+            (both are part of the snapshot fingerprint; default: a new id and now).
 
     Returns:
         An :class:`IngestReport` (``status`` committed or unchanged).
@@ -147,6 +155,13 @@ def ingest(
     states = _states(resolved, opts, source_url)
     if not force and _unchanged(cat, opts, states):
         return _unchanged_report(cat, opts, states, started)
+    opts.extra.update(run_id=run_id, retrieved_at=retrieved_at)
+    if engine == "ray":
+        from curata_ingest.engines.ray import ingest_ray
+
+        return ingest_ray(cat, opts, states, started)
+    if engine != "local":
+        raise UsageError(f"Unknown engine {engine!r} (valid: local, ray)")
     with tempfile.TemporaryDirectory(prefix="curata-ingest-") as spill:
         opts.spill_dir = spill
         for st in states:
@@ -256,7 +271,7 @@ class _Run:
         self.clusters: list[dict[str, Any]] = []
         self.error: BaseException | None = None
         self.bytes_read = 0
-        self.retrieved_at = utcnow()
+        self.retrieved_at = opts.extra.get("retrieved_at") or utcnow()
         self.run_id = ""
         self.text_column: str | None = None
 
@@ -264,6 +279,7 @@ class _Run:
         opts = self.opts
         first = self.states[0]
         self.run_id = start_run(self.cat, opts.dataset, operation="ingest",
+                                run_id=opts.extra.get("run_id"),
                                 stats={"sources": [st.uri for st in self.states]})
         for st in self.states:
             register_source(self.cat, opts.dataset, name=st.source.name, uri=st.uri,

@@ -358,11 +358,24 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
 
 
 def find_commit(cat: Any, dataset: str, run_id: str) -> int:
-    """The version our commit landed as (other writers may have committed around it)."""
+    """The version our commit landed as (other writers may have committed around it).
+
+    Reads the commit files themselves: ``DeltaTable.history()`` numbers its entries by
+    counting down from the version the table was loaded at, so a commit that lands while it
+    lists the log (concurrent writers on object storage) shifts every number by one.
+    """
+    import json
+
     dt = cat._delta(dataset)
-    for h in dt.history(limit=200):
-        if h.get("curata.run_id") == run_id:
-            return int(h["version"])
+    fs, root = filesystem(cat.table_uri(dataset), cat.storage_options)
+    latest = dt.version()
+    for version in range(latest, max(-1, latest - 500), -1):
+        path = join_uri(root, "_delta_log", f"{version:020d}.json")
+        with fs.open_input_stream(path) as f:
+            for line in f.read().decode().splitlines():
+                info = json.loads(line).get("commitInfo")
+                if info is not None and info.get("curata.run_id") == run_id:
+                    return version
     raise CommitConflictError(dataset, attempts=1, reason=f"commit of run {run_id} not found")
 
 

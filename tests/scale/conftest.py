@@ -27,7 +27,7 @@ class Team:
 def s3_env(s3: object, bucket: str, prefix: str = "warehouse") -> dict[str, str]:
     return {"CURATA_WAREHOUSE": f"s3://{bucket}/{prefix}",
             "AWS_ENDPOINT_URL": s3.endpoint_url, "AWS_ACCESS_KEY_ID": s3.key,  # type: ignore[attr-defined]
-            "AWS_SECRET_ACCESS_KEY": s3.secret, "AWS_REGION": s3.region}  # type: ignore[attr-defined]
+            "AWS_SECRET_ACCESS_KEY": s3.secret, "AWS_REGION": s3.region}
 
 
 @pytest.fixture(params=["local", "s3"])

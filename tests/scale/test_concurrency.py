@@ -81,7 +81,7 @@ def _check_versions(cat: curata.Catalog, dataset: str) -> None:
     assert [v.version for v in infos] == list(range(len(infos)))[::-1]
     for v in infos:
         report = cat.snapshot(f"{dataset}@{v.version}").verify()
-        assert report.ok, report.problems
+        assert report.ok, (report.problems, _record(cat, v.version), infos)
     from curata.catalog.models import DataFile
     from sqlalchemy import func, select
 
@@ -97,3 +97,12 @@ def _check_tags(cat: curata.Catalog, tags: list[dict]) -> None:
         assert (snap.version, snap.fingerprint) == (t["version"], t["fingerprint"])
         assert snap.fingerprint == cat.snapshot(f"shared@{t['version']}").fingerprint
         assert snap.verify().ok
+
+
+def _record(cat: curata.Catalog, version: int) -> dict:
+    from curata.catalog.models import SnapshotRecord
+    from sqlalchemy import select
+
+    with cat.session() as s:
+        r = s.scalars(select(SnapshotRecord).where(SnapshotRecord.version == version)).one()
+        return {"operation": r.operation, "run_id": r.run_id, "num_rows": r.num_rows}

@@ -31,6 +31,11 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
           "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class Dedup(str, Enum):
     exact = "exact"
     near = "near"
@@ -76,6 +81,9 @@ def ingest(
         help="Fail and commit nothing when more than this share of rows is rejected.")] = None,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
+    engine: Annotated[Engine, typer.Option(
+        help="local: this process; ray: Ray Data tasks on the cluster ray.init() finds "
+             "(RAY_ADDRESS), committed once from here.")] = Engine.local,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -88,7 +96,8 @@ def ingest(
         source_url=source_url, source_name=source_name, dedup=dedup.value, threshold=threshold,
         text_column=text_column, schema_evolution=schema_evolution.value,
         max_record_size=parse_size(max_record_size) if max_record_size else None,
-        max_reject_ratio=max_reject_ratio, shard_size=parse_size(shard_size), force=force)
+        max_reject_ratio=max_reject_ratio, shard_size=parse_size(shard_size), force=force,
+        engine=engine.value)
     try:
         with _progress(sources, options, enabled=show_progress(quiet or json)) as progress:
             report = run_ingest(sources, progress=progress, **options)
