@@ -7,6 +7,9 @@ are pinned because ``_provenance`` is part of the snapshot fingerprint.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +27,17 @@ WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    """A fresh local Ray cluster (2 CPUs) in its own temp dir, never one found on the host."""
+    tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths are limited
+    # Under `uv run` Ray would ship the whole working tree (.venv included) to its workers.
+    os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=256 << 20, configure_logging=False, _temp_dir=tmp)
     try:
         yield
     finally:
         ray.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _corpus(root: Path) -> Path:

@@ -235,6 +235,7 @@ class _Shard:
         self.stream: Any = None
 
     def open(self, schema: pa.Schema) -> pq.ParquetWriter:
+        self.fs.create_dir(self.root, recursive=True)  # a new table has no folder yet
         self.stream = self.fs.open_output_stream(join_uri(self.root, self.path))
         return pq.ParquetWriter(self.stream, schema, compression="zstd", compression_level=3)
 
@@ -334,14 +335,14 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
         reader = _Reader(tasks, schema, buckets, self.opts.max_record_size, hint)
         read = (ray.data.from_items([{"task": i} for i in range(len(tasks))],
                                     override_num_blocks=max(1, len(tasks)))
-                .map_batches(reader, batch_size=1, batch_format="pyarrow").materialize())
+                .map_batches(_fn(reader), batch_size=1, batch_format="pyarrow").materialize())
         self._absorb_meta(read.map_batches(_only("meta"), batch_format="pyarrow").take_all())
         self._check_ratio()  # before anything is written: a failed run leaves no shards
         ctx = self._context(schema)
         existing = self._existing_ids(ray)
         results = (read.map_batches(_only("row"), batch_format="pyarrow")
-                   .groupby(BUCKET)
-                   .map_groups(_Writer(ctx=ctx, existing=existing), batch_format="pyarrow")
+                   .groupby(BUCKET, num_partitions=buckets)
+                   .map_groups(_fn(_Writer(ctx=ctx, existing=existing)), batch_format="pyarrow")
                    .take_all())
         files = self._absorb_written(results)
         if not files:
@@ -413,6 +414,15 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
             acc = acc + fp.RowHashSum.from_json(f["sum"])
         record_appended(cat, dataset, version, acc, operation="append", run_id=self.run_id)
         return cat.snapshot(f"{dataset}@{version}")
+
+
+def _fn(obj: Any) -> Any:
+    """A plain function around a callable object (Ray treats callable classes as actors)."""
+
+    def call(table: pa.Table) -> pa.Table:
+        return obj(table)
+
+    return call
 
 
 def _only(kind: str) -> Any:
