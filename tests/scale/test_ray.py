@@ -18,6 +18,9 @@ import curata
 import pyarrow as pa
 import pytest
 
+# Under `uv run` Ray would ship the whole working tree (.venv included) to its workers; the
+# flag is read when Ray is imported.
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 ray = pytest.importorskip("ray")  # the [ray] extra; the workspace installs it
 from curata_ingest.pipeline import ingest  # noqa: E402
 
@@ -29,8 +32,6 @@ WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 def cluster() -> Iterator[None]:
     """A fresh local Ray cluster (2 CPUs) in its own temp dir, never one found on the host."""
     tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths are limited
-    # Under `uv run` Ray would ship the whole working tree (.venv included) to its workers.
-    os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              object_store_memory=256 << 20, configure_logging=False, _temp_dir=tmp)
     try:
