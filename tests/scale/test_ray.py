@@ -98,3 +98,17 @@ def test_to_ray_reads_the_pinned_version(tmp_path: Path, cluster: None) -> None:
     got = pa.concat_tables([pa.table(b) for b in ds.iter_batches(batch_format="pyarrow")])
     assert sorted(got.column("_id").to_pylist()) == sorted(pinned.to_arrow().column("_id").to_pylist())
     assert pinned.to_ray(columns=["x"]).schema().names == ["x"]
+
+
+def test_engine_refusals_commit_nothing(tmp_path: Path) -> None:
+    from curata.errors import DatasetNotFoundError, SnapshotNotFoundError, UsageError
+
+    src = _corpus(tmp_path / "src")
+    cat = _cat(tmp_path, "h")
+    with pytest.raises(UsageError):
+        ingest([str(src)], dataset="corpus", license="CC0-1.0", catalog=cat, engine="spark")
+    with pytest.raises(UsageError):  # near dedup needs one global index: local engine only
+        ingest([str(src)], dataset="corpus", license="CC0-1.0", catalog=cat, engine="ray",
+               dedup="near")
+    with pytest.raises((DatasetNotFoundError, SnapshotNotFoundError)):
+        cat.snapshot("corpus")
