@@ -60,7 +60,8 @@ def test_parallel_appends_and_tags_reconcile(team) -> None:
     table = latest.to_arrow(columns=["worker", "batch", "_id"])
     assert pc.count_distinct(table.column("_id")).as_py() == table.num_rows
     landed = {(c["worker"], c["batch"]) for c in _with_worker(writers)}
-    got = set(zip(table.column("worker").to_pylist(), table.column("batch").to_pylist()))
+    got = set(zip(table.column("worker").to_pylist(), table.column("batch").to_pylist(),
+                  strict=True))
     assert got - {(-1, -1)} == landed
 
     _check_versions(cat, "shared")

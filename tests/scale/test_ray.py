@@ -96,7 +96,8 @@ def test_to_ray_reads_the_pinned_version(tmp_path: Path, cluster: None) -> None:
     assert isinstance(ds, ray.data.Dataset)
     assert ds.count() == first.num_rows == 100
     got = pa.concat_tables([pa.table(b) for b in ds.iter_batches(batch_format="pyarrow")])
-    assert sorted(got.column("_id").to_pylist()) == sorted(pinned.to_arrow().column("_id").to_pylist())
+    expected = pinned.to_arrow().column("_id").to_pylist()
+    assert sorted(got.column("_id").to_pylist()) == sorted(expected)
     assert pinned.to_ray(columns=["x"]).schema().names == ["x"]
 
 
