@@ -44,8 +44,8 @@ def filesystem(uri: str, storage_options: dict[str, str] | None = None) -> tuple
             ep = urlparse(endpoint)
             kwargs["endpoint_override"] = ep.netloc or endpoint
             kwargs["scheme"] = ep.scheme or "https"
+        return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v}), parsed.netloc + parsed.path
     try:  # gs:// (GcsFileSystem), abfs[s]:// (AzureFileSystem), hdfs://; credentials: env
-    try:  # gs:// (GcsFileSystem), abfs[s]:// (AzureFileSystem), hdfs://: credentials from env
         fs, path = pafs.FileSystem.from_uri(uri)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         # Schemes pyarrow does not know (az://, gcs://…) go through fsspec (adlfs, gcsfs).
