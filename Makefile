@@ -20,6 +20,8 @@ services:
 
 demo: deps
 	bash scripts/demo.sh
+	@if [ -z "$$NO_UI" ]; then echo "Serving the curator UI on http://localhost:8501 (Ctrl-C stops it)"; \
+	  $(VENV)/curata ui; fi
 
 # The whole suite with its real services; `uv sync` runs before the torch install, and pytest
 # runs from .venv directly so that no later sync removes the CPU torch build.

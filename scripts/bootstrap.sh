@@ -19,7 +19,7 @@ fi
 UV=("$PY" -m uv)
 
 log "syncing the workspace environment (.venv) from uv.lock"
-"${UV[@]}" sync --all-packages --frozen --quiet
+"${UV[@]}" sync --all-packages --frozen --inexact --quiet  # --inexact keeps the CPU torch build
 
 [ "$services" = 1 ] || exit 0
 

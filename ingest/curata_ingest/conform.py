@@ -16,8 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from curata.writer import delta_type
+
 from curata_ingest.sources import LOCATOR, RejectSink
 
 SchemaEvolution = Literal["none", "merge"]
@@ -25,12 +25,14 @@ SchemaEvolution = Literal["none", "merge"]
 
 def content_schema(schema: pa.Schema) -> pa.Schema:
     """The content columns of a schema (system columns start with ``_``), as Delta types."""
-    return pa.schema([pa.field(f.name, delta_type(f.type)) for f in schema
-                      if not f.name.startswith("_")])
+    return pa.schema(
+        [pa.field(f.name, delta_type(f.type)) for f in schema if not f.name.startswith("_")]
+    )
 
 
-def target_schema(existing: pa.Schema | None, firsts: Sequence[pa.Schema],
-                  policy: SchemaEvolution) -> tuple[pa.Schema, list[str]]:
+def target_schema(
+    existing: pa.Schema | None, firsts: Sequence[pa.Schema], policy: SchemaEvolution
+) -> tuple[pa.Schema, list[str]]:
     """The schema rows are cast to, and the new columns that were refused (policy ``none``)."""
     fields = list(content_schema(existing)) if existing is not None else []
     names = {f.name for f in fields}
@@ -50,8 +52,9 @@ def target_schema(existing: pa.Schema | None, firsts: Sequence[pa.Schema],
 class Conformer:
     """Casts batches to the target schema; sends rows that do not fit to the reject sink."""
 
-    def __init__(self, schema: pa.Schema, *, max_record_size: int | None, rejects: RejectSink,
-                 hint: str = "") -> None:
+    def __init__(
+        self, schema: pa.Schema, *, max_record_size: int | None, rejects: RejectSink, hint: str = ""
+    ) -> None:
         self.schema = schema
         self.max_record_size = max_record_size
         self.rejects = rejects
@@ -73,26 +76,44 @@ class Conformer:
                 columns.append(pa.nulls(batch.num_rows, field.type))
                 continue
             arr, ok = _cast(batch.column(idx), field.type)
-            self._reject(batch, keep & ~ok, source, "type_mismatch",
-                         f"column {field.name!r}: expected {field.type}, got {batch.column(idx).type}")
+            self._reject(
+                batch,
+                keep & ~ok,
+                source,
+                "type_mismatch",
+                f"column {field.name!r}: expected {field.type}, got {batch.column(idx).type}",
+            )
             keep &= ok
             columns.append(arr)
         columns.append(batch.column(LOCATOR))
-        out = pa.RecordBatch.from_arrays(columns, schema=self.schema.append(pa.field(LOCATOR, pa.string())))
+        out = pa.RecordBatch.from_arrays(
+            columns, schema=self.schema.append(pa.field(LOCATOR, pa.string()))
+        )
         if self.max_record_size is not None:
             big = record_sizes(out) > self.max_record_size
-            self._reject(out, keep & big, source, "record_too_large",
-                         f"over --max-record-size {self.max_record_size} bytes")
+            self._reject(
+                out,
+                keep & big,
+                source,
+                "record_too_large",
+                f"over --max-record-size {self.max_record_size} bytes",
+            )
             keep &= ~big
         return out if keep.all() else out.filter(pa.array(keep))
 
-    def _reject(self, batch: pa.RecordBatch, mask: np.ndarray, source: str, reason: str,
-                detail: str) -> None:
+    def _reject(
+        self, batch: pa.RecordBatch, mask: np.ndarray, source: str, reason: str, detail: str
+    ) -> None:
         for i in np.flatnonzero(mask):
             row = batch.slice(int(i), 1).to_pylist()[0]
             locator = row.pop(LOCATOR, "")
-            self.rejects.add(reason=reason, source=source, locator=locator or "",
-                             raw=_raw(row, self.rejects.raw_limit), detail=detail)
+            self.rejects.add(
+                reason=reason,
+                source=source,
+                locator=locator or "",
+                raw=_raw(row, self.rejects.raw_limit),
+                detail=detail,
+            )
 
 
 def _cast(arr: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
@@ -120,17 +141,23 @@ def record_sizes(batch: pa.RecordBatch) -> np.ndarray:
         if name.startswith("_"):
             continue
         t = col.type
-        if pa.types.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_string(t) \
-                or pa.types.is_large_binary(t):
+        if (
+            pa.types.is_string(t)
+            or pa.types.is_binary(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_large_binary(t)
+        ):
             sizes += pc.fill_null(pc.binary_length(col), 0).to_numpy(zero_copy_only=False)
         elif getattr(t, "bit_width", 0) and not pa.types.is_nested(t):
             sizes += max(t.bit_width // 8, 1)
         else:  # nested values: measure their JSON form (rare, and only for size policy)
-            sizes += np.array([len(json.dumps(v, default=repr)) for v in col.to_pylist()],
-                              dtype=np.int64)
+            sizes += np.array(
+                [len(json.dumps(v, default=repr)) for v in col.to_pylist()], dtype=np.int64
+            )
     return sizes
 
 
 def _raw(row: dict[str, Any], limit: int) -> bytes:
-    return json.dumps(row, default=lambda v: v.hex() if isinstance(v, bytes) else repr(v),
-                      ensure_ascii=False).encode()[:limit]
+    return json.dumps(
+        row, default=lambda v: v.hex() if isinstance(v, bytes) else repr(v), ensure_ascii=False
+    ).encode()[:limit]

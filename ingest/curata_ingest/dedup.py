@@ -47,13 +47,14 @@ class IdIndex:
     def add(self, hi: np.ndarray, lo: np.ndarray) -> None:
         if not len(hi):
             return
-        order = np.lexsort((lo, hi))
+        order = np.argsort(hi)  # runs are sorted by the high half only; see contains()
         self.runs.append((hi[order], lo[order]))
-        while len(self.runs) > 1 and (len(self.runs) > _MAX_RUNS
-                                      or len(self.runs[-1][0]) >= len(self.runs[-2][0])):
+        while len(self.runs) > 1 and (
+            len(self.runs) > _MAX_RUNS or len(self.runs[-1][0]) >= len(self.runs[-2][0])
+        ):
             (h2, l2), (h1, l1) = self.runs.pop(), self.runs.pop()
             h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
-            order = np.lexsort((lo_, h))
+            order = np.argsort(h)
             self.runs.append((h[order], lo_[order]))
 
     def contains(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -65,19 +66,31 @@ class IdIndex:
             idx = np.flatnonzero(single)
             found[idx] |= rlo[left[idx]] == lo[idx]
             for i in np.flatnonzero(right - left > 1):  # shared high halves: check each
-                found[i] |= bool(np.any(rlo[left[i]:right[i]] == lo[i]))
+                found[i] |= bool(np.any(rlo[left[i] : right[i]] == lo[i]))
         return found
 
     def new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """Mask of rows whose id is neither already known nor repeated earlier in this call;
         the kept ids are added to the index."""
-        keys = np.stack((hi, lo), axis=1)
-        _, first = np.unique(keys, axis=0, return_index=True)
-        keep = np.zeros(len(hi), dtype=bool)
-        keep[first] = True
+        keep = ~_repeats(hi, lo)
         keep &= ~self.contains(hi, lo)
         self.add(hi[keep], lo[keep])
         return keep
+
+
+def _repeats(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Mask of rows whose (hi, lo) appeared at an earlier row (first occurrences are False)."""
+    order = np.argsort(hi, kind="stable")
+    h, lo_sorted = hi[order], lo[order]
+    same_hi = h[1:] == h[:-1]
+    if np.any(same_hi & (lo_sorted[1:] != lo_sorted[:-1])):
+        # Distinct ids sharing a high half (astronomically rare): sort by both halves.
+        order = np.lexsort((lo, hi))
+        h, lo_sorted = hi[order], lo[order]
+        same_hi = h[1:] == h[:-1]
+    repeated = np.zeros(len(hi), dtype=bool)
+    repeated[order[1:][same_hi & (lo_sorted[1:] == lo_sorted[:-1])]] = True
+    return repeated
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -88,7 +101,7 @@ def shingles(text: str, n: int = 3) -> list[bytes]:
     words = _WORD.findall(text.lower())
     if len(words) < n:
         return [w.encode() for w in words] or [text.encode()]
-    return [" ".join(words[i:i + n]).encode() for i in range(len(words) - n + 1)]
+    return [" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)]
 
 
 @dataclass(slots=True)
@@ -106,16 +119,17 @@ class NearDedup:
 
         self.lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
 
-    def keep_mask(self, ids: list[str], texts: list[str | None]
-                  ) -> tuple[np.ndarray, list[tuple[str, str, float]]]:
+    def keep_mask(
+        self, ids: list[str], texts: list[str | None]
+    ) -> tuple[np.ndarray, list[tuple[str, str, float]]]:
         """Mask of rows to keep, and (cluster id, dropped id, estimated Jaccard) per drop."""
         from datasketch import MinHash
 
         keep = np.ones(len(ids), dtype=bool)
         drops: list[tuple[str, str, float]] = []
-        todo = [i for i, t in enumerate(texts) if t]
-        sketches = MinHash.bulk([shingles(texts[i]) for i in todo], num_perm=self.num_perm)
-        for i, sketch in zip(todo, sketches, strict=True):
+        todo = [(i, t) for i, t in enumerate(texts) if t]
+        sketches = MinHash.bulk([shingles(t) for _, t in todo], num_perm=self.num_perm)
+        for (i, _), sketch in zip(todo, sketches, strict=True):
             match = next(iter(self.lsh.query(sketch)), None)
             if match is None:
                 self.lsh.insert(ids[i], sketch)
@@ -131,9 +145,12 @@ class NearDedup:
 def pick_text_column(schema: pa.Schema, preferred: str | None = None) -> str | None:
     """The column near dedup compares: ``preferred``, else ``text``/``content``/…, else the
     first string column."""
-    strings = [f.name for f in schema
-               if not f.name.startswith("_") and (pa.types.is_string(f.type)
-                                                  or pa.types.is_large_string(f.type))]
+    strings = [
+        f.name
+        for f in schema
+        if not f.name.startswith("_")
+        and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
     if preferred:
         return preferred if preferred in strings else None
     for name in ("text", "content", "body", "document", "caption", "txt"):

@@ -32,7 +32,11 @@ def suggestions(expression: str, limit: int = 3) -> list[str]:
     lowered = {k.lower(): k for k in keys}
     out: list[str] = []
     for token in _TOKEN.findall(expression):
-        if token.upper() in _OPERATORS or token.lower() in lowered or token.startswith("LicenseRef-"):
+        if (
+            token.upper() in _OPERATORS
+            or token.lower() in lowered
+            or token.startswith("LicenseRef-")
+        ):
             continue
         for match in difflib.get_close_matches(token.lower(), lowered, n=limit, cutoff=0.6):
             out.append(lowered[match])
@@ -55,5 +59,6 @@ def check_license(expression: str) -> str:
     try:
         return validate_license(expression.strip())
     except LicenseError as exc:
-        raise LicenseError(expression, reason=exc.reason,
-                           suggestions=suggestions(expression)) from None
+        raise LicenseError(
+            expression, reason=exc.reason, suggestions=suggestions(expression)
+        ) from None

@@ -10,7 +10,9 @@ commit, so nothing is committed either.
 from __future__ import annotations
 
 import itertools
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -146,11 +148,21 @@ def ingest(
         >>> report.status, report.rows_written
     """
     started = time.perf_counter()
-    opts = _options(dataset, license, attribution, dedup, threshold, text_column,
-                    schema_evolution, max_record_size, max_reject_ratio, shard_size, progress)
+    opts = _options(
+        dataset,
+        license,
+        attribution,
+        dedup,
+        threshold,
+        text_column,
+        schema_evolution,
+        max_record_size,
+        max_reject_ratio,
+        shard_size,
+        progress,
+    )
     cat = catalog if catalog is not None else curata.connect()
-    resolved = _resolve(sources, format=format, name=source_name,
-                        storage_options=storage_options)
+    resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options)
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
     if not force and _unchanged(cat, opts, states):
@@ -169,10 +181,19 @@ def ingest(
         return _Run(cat, opts, states).execute(started)
 
 
-def _options(dataset: str, license: str, attribution: str | None, dedup: str, threshold: float,
-             text_column: str | None, schema_evolution: str, max_record_size: int | None,
-             max_reject_ratio: float | None, shard_size: int, progress: ProgressFn | None
-             ) -> _Options:
+def _options(
+    dataset: str,
+    license: str,
+    attribution: str | None,
+    dedup: str,
+    threshold: float,
+    text_column: str | None,
+    schema_evolution: str,
+    max_record_size: int | None,
+    max_reject_ratio: float | None,
+    shard_size: int,
+    progress: ProgressFn | None,
+) -> _Options:
     if dedup not in ("exact", "near", "off"):
         raise UsageError(f"Unknown dedup mode {dedup!r} (valid: exact, near, off)")
     if schema_evolution not in ("none", "merge"):
@@ -183,16 +204,28 @@ def _options(dataset: str, license: str, attribution: str | None, dedup: str, th
         raise UsageError(f"--max-reject-ratio must be in [0, 1], got {max_reject_ratio}")
     if shard_size <= 0 or (max_record_size is not None and max_record_size <= 0):
         raise UsageError("--shard-size and --max-record-size must be positive")
-    return _Options(dataset=dataset, license=check_license(license),
-                    attribution=attribution or "", dedup=dedup,  # type: ignore[arg-type]
-                    threshold=threshold, text_column=text_column,
-                    schema_evolution=schema_evolution,  # type: ignore[arg-type]
-                    max_record_size=max_record_size, max_reject_ratio=max_reject_ratio,
-                    shard_size=shard_size, progress=progress)
+    return _Options(
+        dataset=dataset,
+        license=check_license(license),
+        attribution=attribution or "",
+        dedup=dedup,  # type: ignore[arg-type]
+        threshold=threshold,
+        text_column=text_column,
+        schema_evolution=schema_evolution,  # type: ignore[arg-type]
+        max_record_size=max_record_size,
+        max_reject_ratio=max_reject_ratio,
+        shard_size=shard_size,
+        progress=progress,
+    )
 
 
-def _resolve(sources: str | Source | Sequence[str | Source], *, format: str | None,
-             name: str | None, storage_options: dict[str, Any] | None) -> list[Source]:
+def _resolve(
+    sources: str | Source | Sequence[str | Source],
+    *,
+    format: str | None,
+    name: str | None,
+    storage_options: dict[str, Any] | None,
+) -> list[Source]:
     items = [sources] if isinstance(sources, (str, Source)) else list(sources)
     if not items:
         raise UsageError("No sources given")
@@ -201,18 +234,25 @@ def _resolve(sources: str | Source | Sequence[str | Source], *, format: str | No
         if isinstance(item, Source):
             out.append(item)
         else:
-            out.extend(open_sources([str(item)], format=format, name=name,
-                                    storage_options=storage_options))
+            out.extend(
+                open_sources([str(item)], format=format, name=name, storage_options=storage_options)
+            )
     return out
 
 
 def _states(sources: list[Source], opts: _Options, source_url: str | None) -> list[_SourceState]:
     states = []
     for src in sources:
-        uri = source_url or src.spec
-        states.append(_SourceState(
-            source=src, uri=uri, read_rejects=RejectSink(), row_rejects=RejectSink(),
-            source_id=_source_id(opts.dataset, src.name, uri, opts.license)))
+        uri = source_url or src.location
+        states.append(
+            _SourceState(
+                source=src,
+                uri=uri,
+                read_rejects=RejectSink(),
+                row_rejects=RejectSink(),
+                source_id=_source_id(opts.dataset, src.name, uri, opts.license),
+            )
+        )
     return states
 
 
@@ -243,21 +283,50 @@ def _latest(cat: curata.Catalog, dataset: str) -> curata.Snapshot | None:
         return None
 
 
-def _unchanged_report(cat: curata.Catalog, opts: _Options, states: list[_SourceState],
-                      started: float) -> IngestReport:
+def _unchanged_report(
+    cat: curata.Catalog, opts: _Options, states: list[_SourceState], started: float
+) -> IngestReport:
     run_id = start_run(cat, opts.dataset, operation="ingest")
     snap = _latest(cat, opts.dataset)
-    finish_run(cat, run_id, status="unchanged", version=snap.version if snap else None,
-               stats={"reason": "artifacts unchanged"})
-    sources = [SourceReport(name=st.source.name, uri=st.uri, format=st.source.format,
-                            source_id=st.source_id, rows_read=0, rows_written=0, duplicates=0,
-                            rejected=0, artifacts=_artifact_dicts(st.source)) for st in states]
+    finish_run(
+        cat,
+        run_id,
+        status="unchanged",
+        version=snap.version if snap else None,
+        stats={"reason": "artifacts unchanged"},
+    )
+    sources = [
+        SourceReport(
+            name=st.source.name,
+            uri=st.uri,
+            format=st.source.format,
+            source_id=st.source_id,
+            rows_read=0,
+            rows_written=0,
+            duplicates=0,
+            rejected=0,
+            artifacts=_artifact_dicts(st.source),
+        )
+        for st in states
+    ]
     return IngestReport(
-        status="unchanged", dataset=opts.dataset, version=snap.version if snap else None,
-        fingerprint=snap.fingerprint if snap else None, run_id=run_id, license=opts.license,
-        license_flagged=opts.license == UNKNOWN, rows_read=0, rows_written=0, duplicates=0,
-        near_duplicates=0, rejected=0, reject_reasons={}, bytes_read=0,
-        seconds=time.perf_counter() - started, sources=sources)
+        status="unchanged",
+        dataset=opts.dataset,
+        version=snap.version if snap else None,
+        fingerprint=snap.fingerprint if snap else None,
+        run_id=run_id,
+        license=opts.license,
+        license_flagged=opts.license == UNKNOWN,
+        rows_read=0,
+        rows_written=0,
+        duplicates=0,
+        near_duplicates=0,
+        rejected=0,
+        reject_reasons={},
+        bytes_read=0,
+        seconds=round(time.perf_counter() - started, 3),
+        sources=sources,
+    )
 
 
 class _Run:
@@ -278,27 +347,50 @@ class _Run:
     def execute(self, started: float) -> IngestReport:
         opts = self.opts
         first = self.states[0]
-        self.run_id = start_run(self.cat, opts.dataset, operation="ingest",
-                                run_id=opts.extra.get("run_id"),
-                                stats={"sources": [st.uri for st in self.states]})
+        self.run_id = start_run(
+            self.cat,
+            opts.dataset,
+            operation="ingest",
+            run_id=opts.extra.get("run_id"),
+            stats={"sources": [st.uri for st in self.states]},
+        )
         for st in self.states:
-            register_source(self.cat, opts.dataset, name=st.source.name, uri=st.uri,
-                            license=opts.license, attribution=opts.attribution,
-                            run_id=self.run_id, source_id=st.source_id)
+            register_source(
+                self.cat,
+                opts.dataset,
+                name=st.source.name,
+                uri=st.uri,
+                license=opts.license,
+                attribution=opts.attribution,
+                run_id=self.run_id,
+                source_id=st.source_id,
+            )
         try:
             snap = self.cat.append(
-                opts.dataset, self._stream(), license=opts.license, source=first.source.name,
-                source_uri=first.uri, attribution=opts.attribution, run_id=self.run_id,
-                schema_evolution=opts.schema_evolution, target_file_size=opts.shard_size,
-                commit_metadata={"curata.ingest": "1"})
+                opts.dataset,
+                self._stream(),
+                license=opts.license,
+                source=first.source.name,
+                source_uri=first.uri,
+                attribution=opts.attribution,
+                run_id=self.run_id,
+                schema_evolution=opts.schema_evolution,
+                target_file_size=opts.shard_size,
+                commit_metadata={"curata.ingest": "1"},
+            )
         except SnapshotNotFoundError:
             if self.error is not None or any(st.written for st in self.states):
                 raise
             snap = None  # nothing to write into a dataset that has no version yet
         except BaseException as exc:
             self._write_side_tables()
-            finish_run(self.cat, self.run_id, status="failed", stats=self._stats(),
-                       error=f"{type(self.error or exc).__name__}: {self.error or exc}")
+            finish_run(
+                self.cat,
+                self.run_id,
+                status="failed",
+                stats=self._stats(),
+                error=f"{type(self.error or exc).__name__}: {self.error or exc}",
+            )
             if self.error is not None and self.error is not exc:
                 raise self.error from None
             raise
@@ -306,29 +398,52 @@ class _Run:
 
     def _finish(self, snap: curata.Snapshot | None, started: float) -> IngestReport:
         written = sum(st.written for st in self.states)
-        committed = written > 0 and snap is not None and (
-            self.existing is None or snap.version != self.existing.version)
+        committed = (
+            written > 0
+            and snap is not None
+            and (self.existing is None or snap.version != self.existing.version)
+        )
         self._write_side_tables()
         for st in self.states:  # artifact hashes only once committed: a re-run may skip them
-            register_source(self.cat, self.opts.dataset, name=st.source.name, uri=st.uri,
-                            license=self.opts.license, attribution=self.opts.attribution,
-                            artifacts=_artifact_dicts(st.source), run_id=self.run_id,
-                            source_id=st.source_id)
-        status = "committed" if committed else "unchanged"
+            register_source(
+                self.cat,
+                self.opts.dataset,
+                name=st.source.name,
+                uri=st.uri,
+                license=self.opts.license,
+                attribution=self.opts.attribution,
+                artifacts=_artifact_dicts(st.source),
+                run_id=self.run_id,
+                source_id=st.source_id,
+            )
+        status: Literal["committed", "unchanged"] = "committed" if committed else "unchanged"
         report = self._report(status, snap, started)
-        finish_run(self.cat, self.run_id, status=status, stats=self._stats(),
-                   version=snap.version if snap is not None else None)
-        self.cat.audit("ingest", dataset=self.opts.dataset, details={
-            "run_id": self.run_id, "status": status, "version": report.version,
-            "license": self.opts.license, "rows_written": report.rows_written,
-            "sources": [st.uri for st in self.states]})
+        finish_run(
+            self.cat,
+            self.run_id,
+            status=status,
+            stats=self._stats(),
+            version=snap.version if snap is not None else None,
+        )
+        self.cat.audit(
+            "ingest",
+            dataset=self.opts.dataset,
+            details={
+                "run_id": self.run_id,
+                "status": status,
+                "version": report.version,
+                "license": self.opts.license,
+                "rows_written": report.rows_written,
+                "sources": [st.uri for st in self.states],
+            },
+        )
         return report
 
     # --- the stream ----------------------------------------------------------------------
 
     def _stream(self) -> Iterator[pa.RecordBatch]:
         try:
-            yield from self._batches()
+            yield from _prefetch(self._batches())
             self._check_ratio()
         except BaseException as exc:  # remembered: the Delta writer may wrap it
             self.error = exc
@@ -340,11 +455,15 @@ class _Run:
         heads = [b.schema for _, peeked in opened for b in peeked]
         schema, _ = target_schema(existing, heads, self.opts.schema_evolution)
         self._prepare_dedup(schema)
-        hint = ("; pass --schema-evolution merge" if self.opts.schema_evolution == "none"
-                else "; it appeared after the schema was fixed: ingest it in its own run")
+        hint = (
+            "; pass --schema-evolution merge"
+            if self.opts.schema_evolution == "none"
+            else "; it appeared after the schema was fixed: ingest it in its own run"
+        )
         for st, (it, peeked) in zip(self.states, opened, strict=True):
-            conform = Conformer(schema, max_record_size=self.opts.max_record_size,
-                                rejects=st.row_rejects, hint=hint)
+            conform = Conformer(
+                schema, max_record_size=self.opts.max_record_size, rejects=st.row_rejects, hint=hint
+            )
             for batch in itertools.chain(peeked, it):
                 st.rows += batch.num_rows
                 out = self._process(st, conform(batch, st.source.name))
@@ -381,8 +500,10 @@ class _Run:
             if self.text_column is None:
                 raise UsageError(
                     f"--dedup near needs a text column (string columns: none named "
-                    f"{self.opts.text_column!r})" if self.opts.text_column else
-                    "--dedup near needs a text column and the data has no string column")
+                    f"{self.opts.text_column!r})"
+                    if self.opts.text_column
+                    else "--dedup near needs a text column and the data has no string column"
+                )
             self.near = NearDedup(threshold=self.opts.threshold)
 
     def _process(self, st: _SourceState, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -403,8 +524,9 @@ class _Run:
         mask = pa.array(keep)
         return self._with_system_columns(st, batch.filter(mask), ids.filter(mask))
 
-    def _near(self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array,
-              keep: np.ndarray) -> np.ndarray:
+    def _near(
+        self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array, keep: np.ndarray
+    ) -> np.ndarray:
         assert self.near is not None and self.text_column is not None
         rows = np.flatnonzero(keep)
         texts = batch.column(self.text_column).take(pa.array(rows)).to_pylist()
@@ -413,21 +535,36 @@ class _Run:
         out[rows[~mask]] = False
         locators = batch.column(LOCATOR).take(pa.array(rows[~mask])).to_pylist()
         for (cluster, dropped, similarity), locator in zip(drops, locators, strict=True):
-            self.clusters.append({"cluster_id": cluster, "_id": dropped, "similarity": similarity,
-                                  "source": st.source.name, "locator": locator})
+            self.clusters.append(
+                {
+                    "cluster_id": cluster,
+                    "_id": dropped,
+                    "similarity": similarity,
+                    "source": st.source.name,
+                    "locator": locator,
+                }
+            )
         return out
 
-    def _with_system_columns(self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array
-                             ) -> pa.RecordBatch:
+    def _with_system_columns(
+        self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array
+    ) -> pa.RecordBatch:
         n = batch.num_rows
         provenance = pa.StructArray.from_arrays(
-            [pa.array([st.uri] * n, pa.string()), batch.column(LOCATOR),
-             pa.array([self.run_id] * n, pa.string()),
-             pa.array([self.retrieved_at] * n, pa.timestamp("us", tz="UTC"))],
-            fields=list(PROVENANCE_TYPE))
-        system = {"_id": ids, "_source": pa.array([st.source_id] * n, pa.string()),
-                  "_license": pa.array([self.opts.license] * n, pa.string()),
-                  "_provenance": provenance}
+            [
+                _repeat(st.uri, n),
+                batch.column(LOCATOR),
+                _repeat(self.run_id, n),
+                pa.repeat(pa.scalar(self.retrieved_at, pa.timestamp("us", tz="UTC")), n),
+            ],
+            fields=list(PROVENANCE_TYPE),
+        )
+        system = {
+            "_id": ids,
+            "_source": _repeat(st.source_id, n),
+            "_license": _repeat(self.opts.license, n),
+            "_provenance": provenance,
+        }
         content = {name: batch.column(name) for name in batch.schema.names if name != LOCATOR}
         return pa.RecordBatch.from_pydict({**system, **content})
 
@@ -436,8 +573,9 @@ class _Run:
         read = sum(st.rows_read for st in self.states)
         rejected = sum(st.rejected for st in self.states)
         if limit is not None and read and rejected / read > limit:
-            raise RejectRatioError(self.opts.dataset, ratio=rejected / read, limit=limit,
-                                   rejected=rejected)
+            raise RejectRatioError(
+                self.opts.dataset, ratio=rejected / read, limit=limit, rejected=rejected
+            )
 
     # --- bookkeeping ---------------------------------------------------------------------
 
@@ -445,8 +583,9 @@ class _Run:
         sinks = [s for st in self.states for s in (st.read_rejects, st.row_rejects)]
         rejects_table.write_rejects(self.cat, self.opts.dataset, sinks, run_id=self.run_id)
         if self.clusters:
-            rejects_table.write_clusters(self.cat, self.opts.dataset, self.clusters,
-                                         run_id=self.run_id)
+            rejects_table.write_clusters(
+                self.cat, self.opts.dataset, self.clusters, run_id=self.run_id
+            )
 
     def _reasons(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -457,31 +596,104 @@ class _Run:
         return dict(sorted(out.items()))
 
     def _stats(self) -> dict[str, Any]:
-        return {"rows_read": sum(st.rows_read for st in self.states),
-                "rows_written": sum(st.written for st in self.states),
-                "duplicates": sum(st.duplicates for st in self.states),
-                "rejected": sum(st.rejected for st in self.states),
-                "near_duplicates": len(self.clusters), "reject_reasons": self._reasons(),
-                "bytes_read": self.bytes_read, "license": self.opts.license,
-                "sources": [st.uri for st in self.states]}
+        return {
+            "rows_read": sum(st.rows_read for st in self.states),
+            "rows_written": sum(st.written for st in self.states),
+            "duplicates": sum(st.duplicates for st in self.states),
+            "rejected": sum(st.rejected for st in self.states),
+            "near_duplicates": len(self.clusters),
+            "reject_reasons": self._reasons(),
+            "bytes_read": self.bytes_read,
+            "license": self.opts.license,
+            "sources": [st.uri for st in self.states],
+        }
 
-    def _report(self, status: Literal["committed", "unchanged"], snap: curata.Snapshot | None,
-                started: float) -> IngestReport:
-        sources = [SourceReport(
-            name=st.source.name, uri=st.uri, format=st.source.format, source_id=st.source_id,
-            rows_read=st.rows_read, rows_written=st.written, duplicates=st.duplicates,
-            rejected=st.rejected, artifacts=_artifact_dicts(st.source)) for st in self.states]
+    def _report(
+        self,
+        status: Literal["committed", "unchanged"],
+        snap: curata.Snapshot | None,
+        started: float,
+    ) -> IngestReport:
+        sources = [
+            SourceReport(
+                name=st.source.name,
+                uri=st.uri,
+                format=st.source.format,
+                source_id=st.source_id,
+                rows_read=st.rows_read,
+                rows_written=st.written,
+                duplicates=st.duplicates,
+                rejected=st.rejected,
+                artifacts=_artifact_dicts(st.source),
+            )
+            for st in self.states
+        ]
         stats = self._stats()
         return IngestReport(
-            status=status, dataset=self.opts.dataset,
+            status=status,
+            dataset=self.opts.dataset,
             version=snap.version if snap is not None else None,
-            fingerprint=snap.fingerprint if snap is not None else None, run_id=self.run_id,
-            license=self.opts.license, license_flagged=self.opts.license == UNKNOWN,
-            rows_read=stats["rows_read"], rows_written=stats["rows_written"],
-            duplicates=stats["duplicates"], near_duplicates=stats["near_duplicates"],
-            rejected=stats["rejected"], reject_reasons=stats["reject_reasons"],
-            bytes_read=self.bytes_read, seconds=round(time.perf_counter() - started, 3),
-            sources=sources)
+            fingerprint=snap.fingerprint if snap is not None else None,
+            run_id=self.run_id,
+            license=self.opts.license,
+            license_flagged=self.opts.license == UNKNOWN,
+            rows_read=stats["rows_read"],
+            rows_written=stats["rows_written"],
+            duplicates=stats["duplicates"],
+            near_duplicates=stats["near_duplicates"],
+            rejected=stats["rejected"],
+            reject_reasons=stats["reject_reasons"],
+            bytes_read=self.bytes_read,
+            seconds=round(time.perf_counter() - started, 3),
+            sources=sources,
+        )
 
 
 __all__ = ["DedupMode", "IngestReport", "SourceReport", "ingest"]
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+_DONE = object()
+
+
+def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Produce batches on a thread while the Delta writer encodes the previous ones.
+
+    Parsing (Arrow's JSON reader), hashing (polars-hash) and Parquet encoding (delta-rs) all
+    release the GIL, so reading and writing overlap. At most ``depth`` batches wait in the
+    queue, which keeps memory bounded.
+    """
+    out: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        out.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            out.put(exc)
+
+    worker = threading.Thread(target=produce, name="curata-ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)

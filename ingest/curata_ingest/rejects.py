@@ -6,16 +6,24 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
-
 from curata._util import utcnow
+
 from curata_ingest.sources import RejectSink
 from curata_ingest.sources._base import REJECT_SCHEMA
 
 REJECTS_TABLE_SCHEMA = pa.schema(
-    [("run_id", pa.string()), ("rejected_at", pa.timestamp("us", tz="UTC")), *REJECT_SCHEMA])
+    [("run_id", pa.string()), ("rejected_at", pa.timestamp("us", tz="UTC")), *REJECT_SCHEMA]
+)
 CLUSTER_SCHEMA = pa.schema(
-    [("run_id", pa.string()), ("cluster_id", pa.string()), ("_id", pa.string()),
-     ("similarity", pa.float64()), ("source", pa.string()), ("locator", pa.string())])
+    [
+        ("run_id", pa.string()),
+        ("cluster_id", pa.string()),
+        ("_id", pa.string()),
+        ("similarity", pa.float64()),
+        ("source", pa.string()),
+        ("locator", pa.string()),
+    ]
+)
 
 
 def write_rejects(cat: Any, dataset: str, sinks: Iterable[RejectSink], *, run_id: str) -> int:
@@ -31,13 +39,19 @@ def write_rejects(cat: Any, dataset: str, sinks: Iterable[RejectSink], *, run_id
         for sink in sinks:
             for table in sink.tables():
                 n = table.num_rows
-                table = table.add_column(0, "rejected_at", pa.array([now] * n, REJECTS_TABLE_SCHEMA.field(1).type))
+                table = table.add_column(
+                    0, "rejected_at", pa.array([now] * n, REJECTS_TABLE_SCHEMA.field(1).type)
+                )
                 table = table.add_column(0, "run_id", pa.array([run_id] * n, pa.string()))
                 yield from table.to_batches()
 
     reader = pa.RecordBatchReader.from_batches(REJECTS_TABLE_SCHEMA, batches())
-    write_deltalake(cat.table_uri(dataset, "rejects"), reader, mode="append",
-                    storage_options=cat.storage_options)
+    write_deltalake(
+        cat.table_uri(dataset, "rejects"),
+        reader,
+        mode="append",
+        storage_options=cat.storage_options,
+    )
     return total
 
 
@@ -46,5 +60,9 @@ def write_clusters(cat: Any, dataset: str, clusters: list[dict[str, Any]], *, ru
     from deltalake import write_deltalake
 
     table = pa.Table.from_pylist([{"run_id": run_id, **c} for c in clusters], schema=CLUSTER_SCHEMA)
-    write_deltalake(cat.table_uri(dataset, "near_duplicates"), table, mode="append",
-                    storage_options=cat.storage_options)
+    write_deltalake(
+        cat.table_uri(dataset, "near_duplicates"),
+        table,
+        mode="append",
+        storage_options=cat.storage_options,
+    )

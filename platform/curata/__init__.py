@@ -4,20 +4,48 @@ Example:
     >>> import curata
     >>> snap = curata.load("reviews@v3")
     >>> table = snap.to_arrow()
+
+Names are imported on first use (PEP 562), so training code that only needs
+``curata.export``'s loaders does not pay for the catalog's SQL and Delta stack.
 """
 
+import importlib as _importlib
+import typing as _typing
+
+from curata import errors
 
 __version__ = "0.1.0"
 
-from curata import errors  # noqa: E402
-from curata.catalog import Catalog, connect  # noqa: E402
-from curata.diff import Diff  # noqa: E402
-from curata.gc import GcReport  # noqa: E402
-from curata.snapshot import Snapshot  # noqa: E402
-from curata.verify import VerifyReport  # noqa: E402
+_LAZY = {
+    "Catalog": "curata.catalog",
+    "connect": "curata.catalog",
+    "Diff": "curata.diff",
+    "GcReport": "curata.gc",
+    "Snapshot": "curata.snapshot",
+    "VerifyReport": "curata.verify",
+}
+
+if _typing.TYPE_CHECKING:
+    from curata.catalog import Catalog, connect
+    from curata.diff import Diff
+    from curata.gc import GcReport
+    from curata.snapshot import Snapshot
+    from curata.verify import VerifyReport
 
 
-def load(ref: str, *, expect_fingerprint: str | None = None) -> Snapshot:
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'curata' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
+
+
+def load(ref: str, *, expect_fingerprint: str | None = None) -> "Snapshot":
     """Load a pinned snapshot: ``curata.connect().snapshot(ref)``.
 
     Args:
@@ -25,6 +53,8 @@ def load(ref: str, *, expect_fingerprint: str | None = None) -> Snapshot:
         expect_fingerprint: raise ``FingerprintMismatchError`` unless the snapshot's
             fingerprint starts with this.
     """
+    from curata.catalog import connect
+
     return connect().snapshot(ref, expect_fingerprint=expect_fingerprint)
 
 

@@ -307,17 +307,13 @@ def column_seeds(name: str, tag: str) -> tuple[int, int]:
     return int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big")
 
 
-def _combine_cells(
-    columns: dict[str, pa.Array], types: dict[str, pa.DataType], n: int, *, prefix: str = ""
+def _cell_sum(
+    columns: dict[str, pa.Array], types: dict[str, pa.DataType], n: int, *, prefix: str = "",
+    start: _U128 | None = None,
 ) -> _U128:
-    """Row hash: H(big-endian bytes of the sum mod 2**128 of the non-null cells' seeded hashes).
-
-    Each cell is hashed with a seed derived from its column name and type family, so the sum
-    does not depend on column order; the final H makes the row hash non-linear, so swapping
-    cells between rows changes the snapshot sum.
-    """
-    hi = np.zeros(n, dtype=np.uint64)
-    lo = np.zeros(n, dtype=np.uint64)
+    """Sum mod 2**128 of the non-null cells' seeded hashes (added to ``start``)."""
+    hi = np.zeros(n, dtype=np.uint64) if start is None else start.hi.copy()
+    lo = np.zeros(n, dtype=np.uint64) if start is None else start.lo.copy()
     for col in columns:
         try:
             tag = type_tag(types[col])
@@ -331,7 +327,24 @@ def _combine_cells(
         new_lo = lo + c_lo  # uint64 wraps; the carry is where the sum got smaller
         hi = hi + c_hi + (new_lo < lo).astype(np.uint64)
         lo = new_lo
-    return _xxh3(_U128(hi, lo, np.ones(n, dtype=bool)).pack().cast(pa.binary()))
+    return _U128(hi, lo, np.ones(n, dtype=bool))
+
+
+def _mix(total: _U128) -> _U128:
+    """The row hash: H of the big-endian bytes of a cell sum (non-linear)."""
+    return _xxh3(total.pack().cast(pa.binary()))
+
+
+def _combine_cells(
+    columns: dict[str, pa.Array], types: dict[str, pa.DataType], n: int, *, prefix: str = ""
+) -> _U128:
+    """Row hash: H(big-endian bytes of the sum mod 2**128 of the non-null cells' seeded hashes).
+
+    Each cell is hashed with a seed derived from its column name and type family, so the sum
+    does not depend on column order; the final H makes the row hash non-linear, so swapping
+    cells between rows changes the snapshot sum.
+    """
+    return _mix(_cell_sum(columns, types, n, prefix=prefix))
 
 
 def _as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
@@ -408,6 +421,23 @@ def accumulate(batches: Iterable[pa.RecordBatch | pa.Table]) -> RowHashSum:
     for b in batches:
         acc = acc + row_sum(b)
     return acc
+
+
+def ids_and_row_sum(data: pa.Table | pa.RecordBatch) -> tuple[pa.Array, RowHashSum]:
+    """``record_ids`` of the content columns and ``row_sum`` of the rows with those ids in
+    their ``_id`` column, hashing each content cell once (the write path's hot loop)."""
+    table = _as_table(data)
+    n = table.num_rows
+    types = {c: table.schema.field(c).type for c in table.column_names}
+    cols = {c: table.column(c).combine_chunks() for c in table.column_names}
+    content = content_columns(table.schema)
+    content_sum = _cell_sum({c: cols[c] for c in content}, types, n)
+    ids = hex_strings(_mix(content_sum).pack())
+    system = {c: cols[c] for c in table.column_names if c not in content and c != "_id"}
+    system["_id"] = ids
+    types["_id"] = pa.string()
+    total = _mix(_cell_sum(system, types, n, start=content_sum))
+    return ids, RowHashSum(n, _sum_u128(total.hi, total.lo))
 
 
 def row_sum(data: pa.Table | pa.RecordBatch) -> RowHashSum:

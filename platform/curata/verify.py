@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 # Columns with a handful of distinct values: read as dictionaries, hashed once per value.
-LOW_CARDINALITY = ["_source", "_license"]
+LOW_CARDINALITY = ["_source", "_license", "_provenance.uri", "_provenance.run_id"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,7 +98,10 @@ def _scan_file(fs: Any, full: str, path: str, size: int,
         problems.append(f"content changed {path}: bytes differ from when it was written")
     total = fp.RowHashSum()
     try:
-        pf = pq.ParquetFile(pa.BufferReader(data), read_dictionary=LOW_CARDINALITY)
+        meta = pq.ParquetFile(pa.BufferReader(data)).schema
+        present = {meta.column(i).path for i in range(len(meta))}
+        dicts = [c for c in LOW_CARDINALITY if c in present]
+        pf = pq.ParquetFile(pa.BufferReader(data), read_dictionary=dicts)
         for batch in pf.iter_batches(batch_size=131_072):
             total = total + fp.row_sum(batch)
     except Exception as exc:  # a corrupt file is a finding, not a crash

@@ -179,6 +179,7 @@ class _Prepared:
         self.table_schema, self.merge = table_schema, merge
         self.acc = fp.RowHashSum()
         self.schema: pa.Schema | None = None
+        self.new_columns: list[str] = []
 
     def _with_system_columns(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         n = batch.num_rows
@@ -186,24 +187,22 @@ class _Prepared:
         content = [f for f in batch.schema if not f.name.startswith("_")]
         arrays = {f.name: _cast_column(batch.column(f.name), delta_type(f.type), self.dataset,
                                        f.name) for f in content}
-        body = pa.RecordBatch.from_pydict(arrays) if arrays else None
         out: dict[str, pa.Array] = {}
-        out["_id"] = (batch.column("_id") if "_id" in names
-                      else fp.record_ids(body) if body is not None
-                      else fp.record_ids(pa.table({"_": pa.nulls(n)})))
+        # A missing `_id` is filled after the batch is conformed (see `batches`).
+        out["_id"] = batch.column("_id") if "_id" in names else pa.nulls(n, pa.string())
         out["_source"] = (batch.column("_source") if "_source" in names
-                          else pa.array([self.source_id] * n, pa.string()))
+                          else pa.repeat(pa.scalar(self.source_id, pa.string()), n))
         out["_license"] = (batch.column("_license") if "_license" in names
-                           else pa.array([self.license] * n, pa.string()))
+                           else pa.repeat(pa.scalar(self.license, pa.string()), n))
         if "_provenance" in names:
             out["_provenance"] = batch.column("_provenance")
         else:
             locator = (batch.column("_locator").cast(pa.string()) if "_locator" in names
                        else pa.nulls(n, pa.string()))
             out["_provenance"] = pa.StructArray.from_arrays(
-                [pa.array([self.uri] * n, pa.string()), locator,
-                 pa.array([self.run_id] * n, pa.string()),
-                 pa.array([self.retrieved_at] * n, pa.timestamp("us", tz="UTC"))],
+                [pa.repeat(pa.scalar(self.uri, pa.string()), n), locator,
+                 pa.repeat(pa.scalar(self.run_id, pa.string()), n),
+                 pa.repeat(pa.scalar(self.retrieved_at, pa.timestamp("us", tz="UTC")), n)],
                 fields=list(PROVENANCE_TYPE))
         extra = {k: batch.column(k) for k in names
                  if k.startswith("_") and k not in SYSTEM_COLUMNS and k != "_locator"}
@@ -215,6 +214,7 @@ class _Prepared:
         new = [n for n in first.schema.names if n not in self.table_schema.names]
         if new and not self.merge:
             raise SchemaMismatchError(self.dataset, reason=f"new columns {new}", columns=new)
+        self.new_columns = new
         fields = list(self.table_schema) + [first.schema.field(n) for n in new]
         return pa.schema(fields)
 
@@ -226,7 +226,12 @@ class _Prepared:
             if self.schema is None:
                 self.schema = self._target_schema(batch)
             batch = conform(batch, self.schema, self.dataset)
-            self.acc = self.acc + fp.row_sum(batch)
+            if "_id" in raw.schema.names:
+                self.acc = self.acc + fp.row_sum(batch)
+            else:  # `_id` of the stored (conformed) content; each content cell hashed once
+                ids, acc = fp.ids_and_row_sum(batch)
+                batch = batch.set_column(batch.schema.get_field_index("_id"), "_id", ids)
+                self.acc = self.acc + acc
             yield batch
 
 
@@ -309,6 +314,9 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
         return cat.snapshot(dataset)
     finish_run(cat, run_id, status="committed", version=version,
                stats={"rows_written": prep.acc.count})
+    if prep.new_columns:
+        cat.audit("schema.change", dataset=dataset,
+                  details={"version": version, "added": prep.new_columns, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
 
 
@@ -501,6 +509,7 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
     if dt is None:
         raise SchemaMismatchError(dataset, reason="the dataset has no records to update")
     updates = {f"`{c}`": f"s.`{c}`" for c in table.column_names if c != "_id"}
+    added = [c for c in table.column_names if c not in dt.schema().to_arrow().names]
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation}
     try:
@@ -513,6 +522,9 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
         raise
     finish_run(cat, run_id, status="committed", version=version,
                stats={"rows_updated": table.num_rows})
+    if added:
+        cat.audit("schema.change", dataset=dataset,
+                  details={"version": version, "added": added, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
 
 

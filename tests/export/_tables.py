@@ -7,7 +7,8 @@ import random
 
 import pyarrow as pa
 
-WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+         "kappa", "lambda", "mu"]
 
 
 def png_bytes(seed: int, size: int = 8) -> bytes:

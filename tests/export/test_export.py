@@ -8,13 +8,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import curata
 import pyarrow as pa
 import pytest
 import webdataset as wds
-
-import curata
 from curata.errors import LicenseViolationError
 from curata.export import ExportOptionError, export_webdataset
+
 from tests.export._tables import content_table
 
 
@@ -67,7 +67,7 @@ def test_gnu_tar_lists_members_with_fixed_metadata(snapshot, tmp_path) -> None:
 
 
 def test_huggingface_loads_the_shards(snapshot, tmp_path, monkeypatch) -> None:
-    datasets = pytest.importorskip("datasets")
+    import datasets  # the `hf` extra, installed by the workspace
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     m = export_webdataset(snapshot, tmp_path / "out", shard_count=3)
     files = sorted(glob.glob(str(tmp_path / "out" / "*.tar")))
@@ -84,7 +84,7 @@ def test_huggingface_loads_the_shards(snapshot, tmp_path, monkeypatch) -> None:
 
 
 def test_wids_index_gives_random_access(snapshot, tmp_path) -> None:
-    wids = pytest.importorskip("wids")
+    import wids  # dev dependency
     m = export_webdataset(snapshot, tmp_path, shard_count=4)
     index = tmp_path / m.wids_indexes[""]
     ds = wids.ShardListDataset(str(index), cache_dir=str(tmp_path / "cache"), transformations=[])
@@ -107,7 +107,8 @@ def test_reexport_is_byte_identical(snapshot, tmp_path) -> None:
         data = (tmp_path / "a" / s.name).read_bytes()
         assert data == (tmp_path / "b" / s.name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == s.sha256 and len(data) == s.bytes
-    assert (tmp_path / "a/manifest.json").read_bytes() == (tmp_path / "b/manifest.json").read_bytes()
+    manifests = [(tmp_path / d / "manifest.json").read_bytes() for d in ("a", "b")]
+    assert manifests[0] == manifests[1]
 
 
 def test_shuffle_depends_on_seed_only(snapshot, tmp_path) -> None:
@@ -119,6 +120,27 @@ def test_shuffle_depends_on_seed_only(snapshot, tmp_path) -> None:
     assert one == again and one != other and sorted(one) == sorted(other)
     plain = export_webdataset(snapshot, tmp_path / "d", shard_count=1)
     assert [s["__key__"] for s in _wds_samples([str(tmp_path / "d" / plain.shards[0].name)])] != one
+
+
+def test_spilled_shuffle_is_byte_identical_to_in_memory(snapshot, tmp_path, monkeypatch) -> None:
+    from curata.export import shuffle
+
+    in_memory = export_webdataset(snapshot, tmp_path / "a", shard_size="200KB", shuffle=True,
+                                  seed=3, filter="label <> 1")
+    spilled_to = []
+    real = shuffle._spill
+
+    def spy(rows, pos, per_bucket, folder):
+        spilled_to.append((per_bucket, folder))
+        return real(rows, pos, per_bucket, folder)
+
+    monkeypatch.setattr(shuffle, "SPILL_BYTES", 20_000)  # a few dozen rows per bucket
+    monkeypatch.setattr(shuffle, "_spill", spy)
+    spilled = export_webdataset(snapshot, tmp_path / "b", shard_size="200KB", shuffle=True,
+                                seed=3, filter="label <> 1")
+    assert spilled_to and spilled_to[0][0] < in_memory.num_samples // 4
+    assert _digests(spilled) == _digests(in_memory)
+    assert not Path(spilled_to[0][1]).exists()  # spill files are removed
 
 
 def test_manifest_records_snapshot_options_and_shards(snapshot, tmp_path) -> None:
@@ -226,8 +248,10 @@ def test_license_override_goes_to_audit_log_and_manifest(snapshot, catalog, tmp_
         export_webdataset(snapshot, tmp_path, purpose="commercial",
                           allow_license=["CC-BY-NC-4.0", "unknown"])
     m = export_webdataset(snapshot, tmp_path, purpose="commercial",
-                          allow_license=["CC-BY-NC-4.0", "unknown"], reason="licensed by contract 42")
-    assert {o["license"]: o["records"] for o in m.overrides} == {"CC-BY-NC-4.0": 200, "unknown": 100}
+                          allow_license=["CC-BY-NC-4.0", "unknown"],
+                          reason="licensed by contract 42")
+    overrides = {o["license"]: o["records"] for o in m.overrides}
+    assert overrides == {"CC-BY-NC-4.0": 200, "unknown": 100}
     doc = json.loads((tmp_path / "manifest.json").read_text())
     assert [o["reason"] for o in doc["license_overrides"]] == ["licensed by contract 42"] * 2
     log = catalog.audit_log("reviews")
@@ -276,3 +300,41 @@ def test_bad_options_raise_before_writing(snapshot, tmp_path, kwargs, option) ->
         export_webdataset(snapshot, tmp_path / "o", **kwargs)
     assert err.value.option == option
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_export_to_object_store_matches_local(snapshot, tmp_path, s3_options) -> None:
+    import fsspec
+    from curata.export import open_webdataset
+
+    bucket, options = s3_options
+    uri = f"s3://{bucket}/reviews/v1"
+    local = export_webdataset(snapshot, tmp_path, shard_count=3)
+    remote = export_webdataset(snapshot, uri, shard_count=3, storage_options=options)
+    assert _digests(remote) == _digests(local) and remote.status == "written"
+    fs = fsspec.filesystem("s3", **options)
+    listed = sorted(p.rsplit("/", 1)[1] for p in fs.ls(f"{bucket}/reviews/v1"))
+    assert listed == sorted([*local.shard_names(), "manifest.json", "ATTRIBUTION.md",
+                             "reviews.wids.json"])
+    again = export_webdataset(snapshot, uri, shard_count=3, storage_options=options)
+    assert again.status == "unchanged"
+    keys = [s["__key__"] for s in open_webdataset(uri, storage_options=options)]
+    assert sorted(keys) == sorted(_rows_by_id(snapshot))
+
+
+def test_huggingface_finds_split_by_splits(snapshot, tmp_path, monkeypatch) -> None:
+    import datasets
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    m = export_webdataset(snapshot, tmp_path / "out", split_by="split", columns=["text"])
+    files = {s: [str(tmp_path / "out" / n) for n in m.shard_names(s)] for s in ("train", "test")}
+    ds = datasets.load_dataset("webdataset", data_files=files, cache_dir=str(tmp_path / "hf"))
+    table = snapshot.to_arrow(columns=["split"]).column("split").to_pylist()
+    assert {k: v.num_rows for k, v in ds.items()} == {
+        s: table.count(s) for s in ("train", "test")}
+    # glob patterns per split, as HF users write them (data_dir would also pick up the
+    # manifest and sidecar files, which are not tars)
+    pattern = str(tmp_path / "out" / "reviews-{}-*.tar")
+    globbed = datasets.load_dataset(
+        "webdataset", data_files={s: pattern.format(s) for s in ("train", "test")},
+        cache_dir=str(tmp_path / "hf2"))
+    assert {k: v.num_rows for k, v in globbed.items()} == {k: v.num_rows for k, v in ds.items()}

@@ -7,10 +7,10 @@ import json
 from collections import Counter
 
 import pytest
+from curata.export import LoaderStateError, WebDatasetLoader, open_webdataset
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curata.export import LoaderStateError, WebDatasetLoader, open_webdataset
 from tests.export.conftest import require_torch
 
 
@@ -34,7 +34,8 @@ def test_snapshot_webdataset_yields_decoded_records(text_snapshot, tmp_path) -> 
         row = rows[s["__key__"]]
         assert (s["text"], s["label"], s["meta"], s["split"]) == (
             row["text"], row["label"], row["meta"], row["split"])
-        assert s["_license"] == "CC-BY-4.0" and s["_provenance"]["run_id"] == row["_provenance"]["run_id"]
+        assert s["_license"] == "CC-BY-4.0"
+        assert s["_provenance"]["run_id"] == row["_provenance"]["run_id"]
     # a second call finds the export in place
     assert _keys(text_snapshot.webdataset(out=str(tmp_path / "c"), shard_count=4)) == _keys(samples)
 
@@ -115,10 +116,9 @@ def test_state_from_another_layout_is_refused(shards) -> None:
 
 
 def _run(dl, stop_after=None):
-    keys, batches = [], 0
-    for batch in dl:
+    keys = []
+    for batches, batch in enumerate(dl, start=1):
         keys += batch["__key__"]
-        batches += 1
         if stop_after is not None and batches == stop_after:
             return keys, dl.state_dict()
     return keys, None

@@ -6,14 +6,14 @@ import io
 import subprocess
 import tarfile
 
+from curata.export.tar import FIXED_MTIME, RECORD, TarShardWriter, member_header
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from curata.export.tar import FIXED_MTIME, RECORD, TarShardWriter, member_header
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-.", min_size=1, max_size=140)
 
 
+@settings(deadline=None)
 @given(name=names, size=st.integers(min_value=0, max_value=8**11 - 1))
 def test_header_matches_tarfile_ustar(name: str, size: int) -> None:
     raw = name.encode()
@@ -25,7 +25,7 @@ def test_header_matches_tarfile_ustar(name: str, size: int) -> None:
     assert member_header(raw, size) == info.tobuf(format=tarfile.USTAR_FORMAT)
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(samples=st.lists(
     st.lists(st.tuples(names, st.binary(max_size=2000)), min_size=1, max_size=4),
     min_size=1, max_size=8,

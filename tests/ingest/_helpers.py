@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pyarrow as pa
-
 from curata_ingest.sources import RejectSink, Source, open_sources
 
 

@@ -9,9 +9,8 @@ import sys
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
 from curata_ingest.cli.ingest import ingest, parse_size, rejects
+from typer.testing import CliRunner
 
 app = typer.Typer()
 app.command("ingest")(ingest)
@@ -30,12 +29,30 @@ def test_json_report(home, corpus):
     result = runner.invoke(app, ["ingest", corpus, "--dataset", "c", "--license", "MIT", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert {k: out[k] for k in ("status", "dataset", "version", "rows_read", "rows_written",
-                                "duplicates", "rejected")} == {
-        "status": "committed", "dataset": "c", "version": 0, "rows_read": 4, "rows_written": 2,
-        "duplicates": 1, "rejected": 1}
+    assert {
+        k: out[k]
+        for k in (
+            "status",
+            "dataset",
+            "version",
+            "rows_read",
+            "rows_written",
+            "duplicates",
+            "rejected",
+        )
+    } == {
+        "status": "committed",
+        "dataset": "c",
+        "version": 0,
+        "rows_read": 4,
+        "rows_written": 2,
+        "duplicates": 1,
+        "rejected": 1,
+    }
     assert len(out["fingerprint"]) == 64
-    again = json.loads(runner.invoke(app, ["ingest", corpus, "-d", "c", "-l", "MIT", "--json"]).stdout)
+    again = json.loads(
+        runner.invoke(app, ["ingest", corpus, "-d", "c", "-l", "MIT", "--json"]).stdout
+    )
     assert again["status"] == "unchanged" and again["version"] == 0
 
 
@@ -45,8 +62,9 @@ def test_failures_exit_with_codes_and_json(home, corpus):
     out = json.loads(result.stdout.splitlines()[0])
     assert out["status"] == "failed" and out["error"]["error"] == "LicenseError"
     assert "CC-BY-4.0" in out["error"]["suggestions"]
-    result = runner.invoke(app, ["ingest", corpus, "-d", "c", "-l", "MIT", "--max-reject-ratio",
-                                 "0.1", "--json"])
+    result = runner.invoke(
+        app, ["ingest", corpus, "-d", "c", "-l", "MIT", "--max-reject-ratio", "0.1", "--json"]
+    )
     assert result.exit_code == 6 and json.loads(result.stdout.splitlines()[0])["status"] == "failed"
     result = runner.invoke(app, ["ingest", "/no/such/file.jsonl", "-d", "c", "-l", "MIT"])
     assert result.exit_code == 7
@@ -56,7 +74,9 @@ def test_rejects_command(home, corpus):
     runner.invoke(app, ["ingest", corpus, "-d", "c", "-l", "MIT", "--quiet"])
     out = json.loads(runner.invoke(app, ["rejects", "c", "--json"]).stdout)
     assert out["total"] == 1 and out["rejects"][0]["reason"] == "malformed_json"
-    assert out["rejects"][0]["locator"].endswith("c.jsonl:4") and out["rejects"][0]["raw"] == "broken"
+    assert (
+        out["rejects"][0]["locator"].endswith("c.jsonl:4") and out["rejects"][0]["raw"] == "broken"
+    )
     assert "malformed_json" in runner.invoke(app, ["rejects", "c"]).stdout
 
 
@@ -66,9 +86,30 @@ def test_parse_size():
 
 
 def test_subprocess_is_quiet_in_a_pipe(home, corpus):
-    code = ("import sys; from curata_ingest.cli.ingest import ingest_main; "
-            "sys.argv = ['ingest'] + sys.argv[1:]; ingest_main()")
-    proc = subprocess.run([sys.executable, "-c", code, corpus, "-d", "p", "-l", "MIT"],
-                          capture_output=True, text=True, env={**os.environ}, timeout=120)
+    code = (
+        "import sys; from curata_ingest.cli.ingest import ingest_main; "
+        "sys.argv = ['ingest'] + sys.argv[1:]; ingest_main()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, corpus, "-d", "p", "-l", "MIT"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "━" not in proc.stderr and "committed" in proc.stdout
+
+
+def test_register_adds_commands_to_an_app(home, corpus):
+    from curata_ingest.cli.ingest import register
+
+    curata_app = typer.Typer()
+    register(curata_app)
+
+    @curata_app.command()
+    def noop() -> None:  # a second command so Typer keeps sub-command names
+        pass
+
+    result = runner.invoke(curata_app, ["ingest", corpus, "-d", "r", "-l", "MIT", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["status"] == "committed"

@@ -8,13 +8,12 @@ import random
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from deltalake import DeltaTable
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from curata.errors import LicenseError, RejectRatioError, SourceError, UsageError
 from curata.fingerprint import record_ids
 from curata_ingest import ingest
+from deltalake import DeltaTable
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def _jsonl(path, rows, extra=b""):
@@ -24,8 +23,14 @@ def _jsonl(path, rows, extra=b""):
 
 def test_commit_system_columns_and_provenance(cat, tmp_path):
     src = _jsonl(tmp_path / "a.jsonl", [{"text": f"row {i}", "n": i} for i in range(10)])
-    report = ingest([src], dataset="docs", license="cc-by-4.0", catalog=cat,
-                    attribution="Us", source_name="docs-v1")
+    report = ingest(
+        [src],
+        dataset="docs",
+        license="cc-by-4.0",
+        catalog=cat,
+        attribution="Us",
+        source_name="docs-v1",
+    )
     assert (report.status, report.version, report.rows_written) == ("committed", 0, 10)
     snap = cat.snapshot("docs")
     assert report.fingerprint == snap.fingerprint
@@ -72,7 +77,9 @@ def test_licenses_validated_with_suggestions(cat, tmp_path):
     with pytest.raises(LicenseError) as info:
         ingest([a], dataset="l", license="CC-BY-40", catalog=cat)
     assert "CC-BY-4.0" in info.value.suggestions
-    assert ingest([a], dataset="l", license="LicenseRef-Internal", catalog=cat).status == "committed"
+    assert (
+        ingest([a], dataset="l", license="LicenseRef-Internal", catalog=cat).status == "committed"
+    )
     b = _jsonl(tmp_path / "b.jsonl", [{"t": 2}])
     report = ingest([b], dataset="l", license="unknown", catalog=cat)
     assert report.license_flagged and report.license == "unknown"
@@ -95,16 +102,23 @@ def test_reject_ratio_commits_nothing_but_keeps_rejects(cat, tmp_path):
 
 
 def test_schema_policy_new_columns_and_wrong_types(cat, tmp_path):
-    ingest([_jsonl(tmp_path / "a.jsonl", [{"t": "x", "n": 1}])], dataset="s", license="MIT",
-           catalog=cat)
-    src = _jsonl(tmp_path / "b.jsonl", [{"t": "y", "n": 2}, {"t": "z", "n": "not a number"},
-                                        {"t": "w", "n": 3, "extra": True}])
+    ingest(
+        [_jsonl(tmp_path / "a.jsonl", [{"t": "x", "n": 1}])],
+        dataset="s",
+        license="MIT",
+        catalog=cat,
+    )
+    src = _jsonl(
+        tmp_path / "b.jsonl",
+        [{"t": "y", "n": 2}, {"t": "z", "n": "not a number"}, {"t": "w", "n": 3, "extra": True}],
+    )
     report = ingest([src], dataset="s", license="MIT", catalog=cat)
     assert report.rows_written == 1
     assert report.reject_reasons == {"new_column": 1, "type_mismatch": 1}
     assert "extra" not in cat.snapshot("s").schema.names
-    merged = ingest([src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge",
-                    force=True)
+    merged = ingest(
+        [src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge", force=True
+    )
     assert merged.rows_written == 1 and "extra" in cat.snapshot("s").schema.names
 
 
@@ -162,8 +176,13 @@ def test_many_batches_are_streamed(cat, tmp_path, monkeypatch):
     monkeypatch.setattr("curata_ingest.sources.jsonl.BLOCK_BYTES", 2048)
     seen = []
     src = _jsonl(tmp_path / "a.jsonl", [{"i": i, "pad": "x" * 40} for i in range(3000)])
-    report = ingest([src], dataset="mb", license="MIT", catalog=cat,
-                    progress=lambda b, r: seen.append(r) if r else None)
+    report = ingest(
+        [src],
+        dataset="mb",
+        license="MIT",
+        catalog=cat,
+        progress=lambda b, r: seen.append(r) if r else None,
+    )
     assert report.rows_written == 3000 and len(seen) > 50
 
 
@@ -171,12 +190,14 @@ LINE = st.one_of(
     st.fixed_dictionaries({"t": st.sampled_from(["a", "b", "c", "d"])}).map(json.dumps),
     st.fixed_dictionaries({"t": st.integers(0, 3)}).map(json.dumps),
     st.fixed_dictionaries({"t": st.sampled_from(["a", "b"]), "x": st.booleans()}).map(json.dumps),
-    st.sampled_from(["{broken", "[1]", "", "  ", '"str"', "{\"t\": \"\\ud800\"}"]),
+    st.sampled_from(["{broken", "[1]", "", "  ", '"str"', '{"t": "\\ud800"}']),
     st.binary(min_size=1, max_size=6).map(lambda b: b.replace(b"\n", b"").decode("latin-1")),
 )
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.lists(LINE, max_size=25), min_size=1, max_size=3), st.booleans())
 def test_fuzzed_corpus_accounts_for_every_row(tmp_path_factory, files, merge):
     """rows_read == rows_written + duplicates + rejected, in the report and in the tables."""
@@ -190,9 +211,15 @@ def test_fuzzed_corpus_accounts_for_every_row(tmp_path_factory, files, merge):
         path.write_bytes("\n".join(lines).encode("latin-1", "replace"))
         paths.append(str(path))
     total = 0
-    for attempt in range(2):
-        report = ingest(paths, dataset="fz", license="MIT", catalog=cat, force=True,
-                        schema_evolution="merge" if merge else "none")
+    for _ in range(2):
+        report = ingest(
+            paths,
+            dataset="fz",
+            license="MIT",
+            catalog=cat,
+            force=True,
+            schema_evolution="merge" if merge else "none",
+        )
         assert report.rows_read == report.rows_written + report.duplicates + report.rejected
         for s in report.sources:
             assert s.rows_read == s.rows_written + s.duplicates + s.rejected
@@ -203,3 +230,48 @@ def test_fuzzed_corpus_accounts_for_every_row(tmp_path_factory, files, merge):
     assert rows == total
     rejects = cat.rejects("fz")
     assert rejects.num_rows == 2 * report.rejected
+
+
+def test_sources_recorded_in_catalog_with_artifact_hashes(cat, tmp_path):
+    import hashlib
+
+    from curata.catalog.models import Source as SourceRow
+
+    src = _jsonl(tmp_path / "a.jsonl", [{"t": 1}])
+    report = ingest(
+        [src],
+        dataset="cs",
+        license="CC-BY-4.0",
+        catalog=cat,
+        attribution="Jane Doe",
+        source_url="https://example.org/a.jsonl",
+    )
+    with cat.session() as s:
+        row = s.get(SourceRow, report.sources[0].source_id)
+        assert (row.license, row.attribution, row.uri) == (
+            "CC-BY-4.0",
+            "Jane Doe",
+            "https://example.org/a.jsonl",
+        )
+        assert row.artifacts == [
+            {
+                "uri": src,
+                "size": (tmp_path / "a.jsonl").stat().st_size,
+                "sha256": hashlib.sha256((tmp_path / "a.jsonl").read_bytes()).hexdigest(),
+            }
+        ]
+        assert row.retrieved_at is not None and row.run_id == report.run_id
+    prov = cat.snapshot("cs").to_arrow().column("_provenance").to_pylist()[0]
+    assert prov["uri"] == "https://example.org/a.jsonl" and prov["locator"] == f"{src}:1"
+
+
+def test_public_api_all():
+    import curata_ingest
+
+    assert sorted(curata_ingest.__all__) == sorted(
+        n
+        for n in dir(curata_ingest)
+        if not n.startswith("_")
+        and n
+        not in {"pipeline", "report", "sources", "licenses", "conform", "dedup", "rejects", "cli"}
+    )

@@ -9,10 +9,10 @@ import sqlite3
 import numpy as np
 import pytest
 import webdataset as wds
-from PIL import Image
-
 from curata.errors import SourceError
 from curata_ingest.sources import open_sources
+from PIL import Image
+
 from tests.ingest._helpers import read_all
 
 
@@ -37,14 +37,21 @@ def test_image_folder_labels_sizes_and_rejects(tmp_path):
     assert got == {("cat", "PNG", 8, 6, "cat/1.png"), ("dog", "JPEG", 5, 7, "dog/2.jpg")}
     assert Image.open(io.BytesIO(rows[0]["image"])).size == (8, 6)
     assert [(r["reason"], r["locator"].rsplit("/", 1)[1]) for r in sink.rows] == [
-        ("undecodable_image", "broken.png")]
+        ("undecodable_image", "broken.png")
+    ]
 
 
 def _write_shard(path, n, start=0):
     with wds.TarWriter(str(path)) as sink:
         for i in range(start, start + n):
-            sink.write({"__key__": f"s{i:04d}", "txt": f"caption {i}", "png": _png(i % 200),
-                        "json": json.dumps({"i": i})})
+            sink.write(
+                {
+                    "__key__": f"s{i:04d}",
+                    "txt": f"caption {i}",
+                    "png": _png(i % 200),
+                    "json": json.dumps({"i": i}),
+                }
+            )
 
 
 def test_webdataset_matches_the_webdataset_reader(tmp_path):
@@ -55,7 +62,9 @@ def test_webdataset_matches_the_webdataset_reader(tmp_path):
     assert [r["key"] for r in rows] == [s["__key__"] for s in oracle]
     assert [r["png"] for r in rows] == [s["png"] for s in oracle]
     assert [r["txt"] for r in rows] == [s["txt"].decode() for s in oracle]
-    assert rows[3]["_locator"].endswith("shard-0.tar:s0003.json") or ":s0003." in rows[3]["_locator"]
+    assert (
+        rows[3]["_locator"].endswith("shard-0.tar:s0003.json") or ":s0003." in rows[3]["_locator"]
+    )
     assert not sink.rows
 
 
@@ -74,7 +83,9 @@ def test_hf_save_to_disk_and_local_loader(tmp_path):
 
     ds = datasets.Dataset.from_dict({"text": [f"t{i}" for i in range(50)], "n": list(range(50))})
     ds.save_to_disk(str(tmp_path / "single"))
-    datasets.DatasetDict({"train": ds, "test": ds.select(range(5))}).save_to_disk(str(tmp_path / "dd"))
+    datasets.DatasetDict({"train": ds, "test": ds.select(range(5))}).save_to_disk(
+        str(tmp_path / "dd")
+    )
     rows, _, _ = read_all(str(tmp_path / "single"))
     assert [r["n"] for r in rows] == list(range(50))
     rows, _, _ = read_all(str(tmp_path / "dd"))
@@ -90,8 +101,10 @@ def test_sql_table_and_query_on_sqlite(tmp_path):
     db = tmp_path / "shop.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE reviews (id INTEGER, body TEXT, score REAL)")
-        conn.executemany("INSERT INTO reviews VALUES (?, ?, ?)",
-                         [(i, f"review {i}", i / 2) for i in range(20000)])
+        conn.executemany(
+            "INSERT INTO reviews VALUES (?, ?, ?)",
+            [(i, f"review {i}", i / 2) for i in range(20000)],
+        )
     rows, _, batches = read_all(f"sqlite:///{db}#table=reviews")
     assert len(rows) == 20000 and batches > 1
     assert rows[-1]["_locator"] == "reviews#row=20000"
@@ -110,8 +123,9 @@ def test_sql_on_postgres(pg_url):
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE ingest_src (id int, body text)"))
-        conn.execute(sa.text(
-            "INSERT INTO ingest_src SELECT g, 'row ' || g FROM generate_series(1, 20000) g"))
+        conn.execute(
+            sa.text("INSERT INTO ingest_src SELECT g, 'row ' || g FROM generate_series(1, 20000) g")
+        )
     engine.dispose()
     (src,) = open_sources([f"{pg_url}#table=ingest_src"])
     assert src.format == "sql"

@@ -11,12 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from curata.errors import SourceError, UsageError
+from curata_ingest.sources import _base as base
+from curata_ingest.sources import open_sources
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curata.errors import SourceError, UsageError
-from curata_ingest.sources import open_sources
-from curata_ingest.sources import _base as base
 from tests.ingest._helpers import read_all
 
 JSON_VALUES = st.recursive(
@@ -34,10 +34,16 @@ def test_jsonl_rows_locators_and_rejects(tmp_path):
     )
     rows, sink, _ = read_all(str(path))
     assert [(r["a"], r["_locator"]) for r in rows] == [
-        (1, f"{path}:1"), (2, f"{path}:3"), (4, f"{path}:7")]
+        (1, f"{path}:1"),
+        (2, f"{path}:3"),
+        (4, f"{path}:7"),
+    ]
     reasons = {r["locator"]: r["reason"] for r in sink.rows}
-    assert reasons == {f"{path}:4": "malformed_json", f"{path}:5": "not_an_object",
-                       f"{path}:6": "invalid_utf8"}
+    assert reasons == {
+        f"{path}:4": "malformed_json",
+        f"{path}:5": "not_an_object",
+        f"{path}:6": "invalid_utf8",
+    }
     assert next(r for r in sink.rows if r["reason"] == "invalid_utf8")["raw"].endswith(b'\xff"}')
 
 
@@ -64,12 +70,15 @@ def test_jsonl_streams_in_many_batches(tmp_path, monkeypatch):
     assert rows[4999]["_locator"] == f"{path}:5000"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.lists(
         st.one_of(
             st.dictionaries(st.sampled_from("abc"), JSON_VALUES, max_size=3).map(
-                lambda d: ("ok", json.dumps(d).encode())),
+                lambda d: ("ok", json.dumps(d).encode())
+            ),
             st.binary(max_size=12).map(lambda b: ("junk", b.replace(b"\n", b""))),
         ),
         max_size=30,
@@ -81,8 +90,10 @@ def test_jsonl_property_every_line_is_a_row_or_a_reject(tmp_path_factory, lines)
     path.write_bytes(b"\n".join(raw for _, raw in lines))
     rows, sink, _ = read_all(str(path))
     nonblank = [i + 1 for i, (_, raw) in enumerate(lines) if raw.strip()]
-    seen = sorted([int(r["_locator"].rsplit(":", 1)[1]) for r in rows]
-                  + [int(r["locator"].rsplit(":", 1)[1]) for r in sink.rows if r["reason"] != "empty_file"])
+    seen = sorted(
+        [int(r["_locator"].rsplit(":", 1)[1]) for r in rows]
+        + [int(r["locator"].rsplit(":", 1)[1]) for r in sink.rows if r["reason"] != "empty_file"]
+    )
     assert seen == nonblank
     for row in rows:  # every accepted row parses back to the same object
         line = lines[int(row["_locator"].rsplit(":", 1)[1]) - 1][1]
@@ -91,7 +102,7 @@ def test_jsonl_property_every_line_is_a_row_or_a_reject(tmp_path_factory, lines)
 
 
 def test_csv_and_tsv(tmp_path):
-    (tmp_path / "a.csv").write_text("id,name\n1,ann\n2,bob,extra\n3,\"c, d\"\n")
+    (tmp_path / "a.csv").write_text('id,name\n1,ann\n2,bob,extra\n3,"c, d"\n')
     rows, sink, _ = read_all(str(tmp_path / "a.csv"))
     assert [(r["id"], r["name"]) for r in rows] == [(1, "ann"), (3, "c, d")]
     assert [r["reason"] for r in sink.rows] == ["wrong_field_count"]
@@ -109,10 +120,22 @@ def test_csv_falls_back_after_a_type_change_and_rejects_bad_utf8(tmp_path, monke
     assert [r["reason"] for r in sink.rows] == ["invalid_utf8"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(-1000, 1000), st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"), max_size=15)),
-    min_size=1, max_size=40))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-1000, 1000),
+            st.text(
+                st.characters(exclude_categories=["Cs"], exclude_characters="\r\x00"),
+                max_size=15,
+            ),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_csv_property_roundtrip(tmp_path_factory, records):
     """What Python's csv writer writes, the source reads back (oracle: the csv module)."""
     path = tmp_path_factory.mktemp("csv") / "p.csv"
@@ -133,7 +156,9 @@ def test_parquet_in_row_groups_and_corrupt_file(tmp_path):
     pq.write_table(table, tmp_path / "a.parquet", row_group_size=100)
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 definitely not parquet")
     rows, sink, _ = read_all(str(tmp_path / "a.parquet"))
-    assert [r["i"] for r in rows] == list(range(1000)) and rows[-1]["_locator"].endswith("#row=1000")
+    assert [r["i"] for r in rows] == list(range(1000)) and rows[-1]["_locator"].endswith(
+        "#row=1000"
+    )
     rows, sink, _ = read_all(str(tmp_path / "bad.parquet"))
     assert rows == [] and [r["reason"] for r in sink.rows] == ["corrupt_file"]
 
@@ -148,7 +173,9 @@ def test_text_per_file_and_per_line(tmp_path):
     assert sorted(r["reason"] for r in sink.rows) == ["empty_file", "invalid_utf8"]
     rows, sink, _ = read_all(str(tmp_path / "d"), format="lines")
     assert [(r["text"], r["_locator"].rsplit("/", 1)[1]) for r in rows] == [
-        ("first line", "a.txt:1"), ("second line", "a.txt:3")]
+        ("first line", "a.txt:1"),
+        ("second line", "a.txt:3"),
+    ]
     assert sorted(r["reason"] for r in sink.rows) == ["empty_file", "invalid_utf8"]
 
 
@@ -163,7 +190,9 @@ def test_detection_by_extension_magic_and_mixed_folders(tmp_path):
     jsonl = next(s for s in sources if s.format == "jsonl")
     assert sorted(p.rsplit("/", 1)[1] for p in jsonl.files()) == ["a.jsonl", "noext"]
     assert [s.format for s in open_sources([str(tmp_path / "m" / "*.csv")])] == ["csv"]
-    assert [s.format for s in open_sources([str(tmp_path / "m" / "b.csv")], format="lines")] == ["lines"]
+    assert [s.format for s in open_sources([str(tmp_path / "m" / "b.csv")], format="lines")] == [
+        "lines"
+    ]
 
 
 def test_bad_specs_raise_clear_errors(tmp_path):

@@ -127,6 +127,8 @@ def test_invalid_license_and_schema_drift_are_refused(cat) -> None:
     assert cat.snapshot("r").version == 1  # nothing committed
     merged = cat.append("r", wider, license="MIT", source="s", schema_evolution="merge")
     assert "lang" in merged.schema.names
+    changes = [e for e in cat.audit_log("r") if e.action == "schema.change"]
+    assert changes and changes[0].details["added"] == ["lang"]
     # old rows read back with null in the new column; ids unchanged
     assert merged.verify().ok
 

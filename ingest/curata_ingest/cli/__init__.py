@@ -9,7 +9,9 @@ import importlib
 
 import typer
 
-from curata_ingest.cli import catalog, db
+from curata_ingest.cli import catalog, db, governance
+from curata_ingest.cli import export as export_cli
+from curata_ingest.cli import ingest as ingest_cmd
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
 
 app = typer.Typer(
@@ -20,7 +22,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command(name="ingest")(ingest_cmd.ingest)
+app.command(name="rejects")(ingest_cmd.rejects)
 catalog.register(app)
+governance.register(app)
+export_cli.register(app)
 app.add_typer(db.app, name="db")
 
 
@@ -34,5 +40,18 @@ def _optional(module: str) -> object | None:
         raise
 
 
+_label = _optional("curata_labeling.cli")
+if _label is not None:
+    app.add_typer(_label.app, name="label", help="Label Studio sync, schemas, agreement, adjudication.")
+_ui = _optional("curata_ui.cli")
+if _ui is not None:
+    app.command(name="ui")(_ui.ui)
+
+
 def main() -> None:
     run(app)
+
+
+def ingest_main() -> None:
+    """The standalone `ingest` command (the same as `curata ingest`)."""
+    ingest_cmd.ingest_main()

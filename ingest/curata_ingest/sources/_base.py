@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,13 +20,12 @@ from typing import IO, Any, ClassVar
 
 import fsspec
 import pyarrow as pa
-
 from curata.errors import SourceError
 
 #: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
 BATCH_ROWS = 8192
 #: Bytes read per block for byte-oriented sources (JSONL, text lines); bounds memory.
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20
 #: Raw bytes kept per reject; enough to diagnose, small enough to never blow up the table.
 RAW_LIMIT = 64 << 10
 LOCATOR = "_locator"
@@ -86,8 +86,9 @@ class RejectSink:
 
     SPILL_ROWS: ClassVar[int] = 10_000
 
-    def add(self, *, reason: str, source: str, locator: str, raw: bytes | str = b"",
-            detail: str = "") -> None:
+    def add(
+        self, *, reason: str, source: str, locator: str, raw: bytes | str = b"", detail: str = ""
+    ) -> None:
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
         self.rows.append(
             {
@@ -148,15 +149,17 @@ class Source(ABC):
 
     format: ClassVar[str]
 
-    def __init__(self, spec: str, *, name: str | None = None,
-                 storage_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, spec: str, *, name: str | None = None, storage_options: dict[str, Any] | None = None
+    ) -> None:
         self.spec = spec
         self.name = name or spec
         self.storage_options = dict(storage_options or {})
 
     @abstractmethod
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         """Yield record batches with a ``_locator`` column; send bad input to ``rejects``."""
 
     @abstractmethod
@@ -167,6 +170,11 @@ class Source(ABC):
         """Input size in bytes when known (drives the progress bar's ETA)."""
         sizes = [a.size for a in self.artifacts()]
         return None if any(s is None for s in sizes) else sum(s for s in sizes if s)
+
+    @property
+    def location(self) -> str:
+        """Where the source lives, as recorded in ``_provenance.uri`` and the catalog."""
+        return self.spec
 
     def error(self, reason: str) -> SourceError:
         return SourceError(self.spec, reason=reason)
@@ -192,6 +200,13 @@ class FileSource(Source):
             if not self._files:
                 raise self.error("no files match")
         return self._files
+
+    @property
+    def location(self) -> str:
+        # Local paths are made absolute: a relative path means nothing once recorded.
+        if _protocol(self.fs) == "file" and "://" not in self.spec:
+            return os.path.abspath(self.spec)
+        return self.spec
 
     def uri(self, path: str) -> str:
         """A path as a full URI (keeps ``s3://`` so locators stay unambiguous)."""
@@ -249,8 +264,7 @@ def strip_compression(path: str) -> str:
     return path
 
 
-def expand(fs: fsspec.AbstractFileSystem, spec: str, extensions: tuple[str, ...] = ()
-           ) -> list[str]:
+def expand(fs: fsspec.AbstractFileSystem, spec: str, extensions: tuple[str, ...] = ()) -> list[str]:
     """Expand a path, directory or glob to a sorted list of files.
 
     Directories are walked recursively; inside a directory only files with one of
@@ -284,8 +298,11 @@ def rows_locators(prefix: str, numbers: Any) -> pa.Array:
 def with_locator(batch: pa.RecordBatch | pa.Table, locators: pa.Array) -> pa.RecordBatch:
     """Append the ``_locator`` column to a batch (replacing one the input may carry)."""
     if isinstance(batch, pa.Table):
-        batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else \
-            pa.RecordBatch.from_pylist([], schema=batch.schema)
+        batch = (
+            batch.combine_chunks().to_batches()[0]
+            if batch.num_rows
+            else pa.RecordBatch.from_pylist([], schema=batch.schema)
+        )
     if LOCATOR in batch.schema.names:
         batch = batch.drop_columns([LOCATOR])
     return batch.append_column(LOCATOR, locators)

@@ -32,24 +32,30 @@ class CsvSource(FileSource):
 
     format = "csv"
     delimiter: ClassVar[str] = ","
-    extensions = (".csv",)
+    extensions: ClassVar[tuple[str, ...]] = (".csv",)
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         for path in self.files():
             yield from self._read_file(path, rejects, progress)
 
-    def _read_file(self, path: str, rejects: RejectSink, progress: ProgressFn | None
-                   ) -> Iterator[pa.RecordBatch]:
+    def _read_file(
+        self, path: str, rejects: RejectSink, progress: ProgressFn | None
+    ) -> Iterator[pa.RecordBatch]:
         uri = self.uri(path)
         done = 0  # records consumed (emitted or rejected), to resume in the fallback
 
         def on_invalid(row: Any) -> str:
             nonlocal done
             done += 1
-            rejects.add(reason="wrong_field_count", source=self.name,
-                        locator=f"{uri}:line={row.number}", raw=row.text or "",
-                        detail=f"expected {row.expected_columns}, got {row.actual_columns}")
+            rejects.add(
+                reason="wrong_field_count",
+                source=self.name,
+                locator=f"{uri}:line={row.number}",
+                raw=row.text or "",
+                detail=f"expected {row.expected_columns}, got {row.actual_columns}",
+            )
             return "skip"
 
         parse = pcsv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=on_invalid)
@@ -59,7 +65,9 @@ class CsvSource(FileSource):
                 reader = pcsv.open_csv(fh, read_options=read, parse_options=parse)
                 for batch in reader:
                     batch.validate(full=True)
-                    locators = rows_locators(f"{uri}#row=", range(done + 1, done + 1 + batch.num_rows))
+                    locators = rows_locators(
+                        f"{uri}#row=", range(done + 1, done + 1 + batch.num_rows)
+                    )
                     done += batch.num_rows
                     if progress:
                         progress(batch.nbytes)
@@ -71,8 +79,9 @@ class CsvSource(FileSource):
                     return
         yield from self._fallback(path, uri, done, rejects)
 
-    def _fallback(self, path: str, uri: str, skip: int, rejects: RejectSink
-                  ) -> Iterator[pa.RecordBatch]:
+    def _fallback(
+        self, path: str, uri: str, skip: int, rejects: RejectSink
+    ) -> Iterator[pa.RecordBatch]:
         with self.open(path) as fh:
             text = io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline="")
             rows = csv.reader(text, delimiter=self.delimiter)
@@ -92,12 +101,16 @@ class CsvSource(FileSource):
             if pending:
                 yield _string_batch(header, pending, f"{uri}#row=", numbers)
 
-    def _check(self, row: list[str], header: list[str], locator: str, rejects: RejectSink
-               ) -> bool:
+    def _check(self, row: list[str], header: list[str], locator: str, rejects: RejectSink) -> bool:
         raw = self.delimiter.join(row)
         if len(row) != len(header):
-            rejects.add(reason="wrong_field_count", source=self.name, locator=locator, raw=raw,
-                        detail=f"expected {len(header)}, got {len(row)}")
+            rejects.add(
+                reason="wrong_field_count",
+                source=self.name,
+                locator=locator,
+                raw=raw,
+                detail=f"expected {len(header)}, got {len(row)}",
+            )
             return False
         try:
             raw.encode("utf-8")
@@ -110,11 +123,12 @@ class CsvSource(FileSource):
 class TsvSource(CsvSource):
     format = "tsv"
     delimiter = "\t"
-    extensions = (".tsv", ".tab")
+    extensions: ClassVar[tuple[str, ...]] = (".tsv", ".tab")
 
 
-def _string_batch(header: list[str], rows: list[list[str]], prefix: str, numbers: list[int]
-                  ) -> pa.RecordBatch:
+def _string_batch(
+    header: list[str], rows: list[list[str]], prefix: str, numbers: list[int]
+) -> pa.RecordBatch:
     columns = {name: pa.array([r[i] for r in rows], pa.string()) for i, name in enumerate(header)}
     batch = pa.RecordBatch.from_pydict(columns)
     return with_locator(batch, rows_locators(prefix, numbers))

@@ -6,8 +6,8 @@ from collections import defaultdict
 from typing import Any
 
 import fsspec
-
 from curata.errors import SourceError, UsageError
+
 from curata_ingest.sources._base import FileSource, Source, decompressed, expand, strip_compression
 from curata_ingest.sources.csv import CsvSource, TsvSource
 from curata_ingest.sources.hf import HfSource, is_saved_dataset
@@ -20,21 +20,52 @@ from curata_ingest.sources.webdataset import WebDatasetSource
 
 FORMATS: dict[str, type[Source]] = {
     cls.format: cls
-    for cls in (JsonlSource, CsvSource, TsvSource, ParquetSource, TextSource, LinesSource,
-                ImageFolderSource, WebDatasetSource, HfSource, SqlSource)
+    for cls in (
+        JsonlSource,
+        CsvSource,
+        TsvSource,
+        ParquetSource,
+        TextSource,
+        LinesSource,
+        ImageFolderSource,
+        WebDatasetSource,
+        HfSource,
+        SqlSource,
+    )
 }
 _BY_EXTENSION = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
-    ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet", ".txt": "lines", ".text": "lines",
-    ".md": "text", ".rst": "text", ".tar": "webdataset", ".tgz": "webdataset",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "lines",
+    ".text": "lines",
+    ".md": "text",
+    ".rst": "text",
+    ".tar": "webdataset",
+    ".tgz": "webdataset",
     **{ext: "imagefolder" for ext in IMAGE_EXTENSIONS},
 }
-_MAGIC = ((b"PAR1", "parquet"), (b"\x89PNG", "imagefolder"), (b"\xff\xd8\xff", "imagefolder"),
-          (b"GIF8", "imagefolder"), (b"{", "jsonl"))
+_MAGIC = (
+    (b"PAR1", "parquet"),
+    (b"\x89PNG", "imagefolder"),
+    (b"\xff\xd8\xff", "imagefolder"),
+    (b"GIF8", "imagefolder"),
+    (b"{", "jsonl"),
+)
 
 
-def open_sources(specs: list[str], *, format: str | None = None, name: str | None = None,
-                 storage_options: dict[str, Any] | None = None) -> list[Source]:
+def open_sources(
+    specs: list[str],
+    *,
+    format: str | None = None,
+    name: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> list[Source]:
     """Resolve specs (paths, globs, folders, URIs, SQL URLs) to sources.
 
     A folder mixing formats (say JSONL and CSV) becomes one source per format, so no file is

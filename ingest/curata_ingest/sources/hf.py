@@ -16,8 +16,8 @@ from typing import Any
 
 import fsspec
 import pyarrow as pa
-
 from curata.errors import SourceError
+
 from curata_ingest.sources._base import (
     BATCH_ROWS,
     Artifact,
@@ -29,14 +29,23 @@ from curata_ingest.sources._base import (
     with_locator,
 )
 
-PACKAGED_BUILDERS = ("json", "csv", "parquet", "text", "arrow", "imagefolder", "audiofolder",
-                     "webdataset")
+PACKAGED_BUILDERS = (
+    "json",
+    "csv",
+    "parquet",
+    "text",
+    "arrow",
+    "imagefolder",
+    "audiofolder",
+    "webdataset",
+)
 
 
 def is_saved_dataset(fs: fsspec.AbstractFileSystem, path: str) -> bool:
     """Whether ``path`` is a folder written by ``Dataset(Dict).save_to_disk``."""
-    return any(fs.exists(f"{path.rstrip('/')}/{name}")
-               for name in ("state.json", "dataset_dict.json"))
+    return any(
+        fs.exists(f"{path.rstrip('/')}/{name}") for name in ("state.json", "dataset_dict.json")
+    )
 
 
 class HfSource(Source):
@@ -73,8 +82,9 @@ class HfSource(Source):
                 self._artifacts = [_hash(self.fs, p) for p in self._files()]
         return self._artifacts
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         for split, dataset in self._splits():
             done = 0
             for table in dataset.with_format("arrow").iter(batch_size=BATCH_ROWS):
@@ -97,8 +107,9 @@ class HfSource(Source):
             if self.mode == "disk":
                 loaded = datasets.load_from_disk(self.path, storage_options=self.storage_options)
             elif self.mode == "files":
-                loaded = datasets.load_dataset(self.builder, data_files=self.data_files,
-                                               streaming=True)
+                loaded = datasets.load_dataset(
+                    self.builder, data_files=self.data_files, streaming=True
+                )
             else:
                 name, _, config = self.builder.partition(":")
                 loaded = datasets.load_dataset(name, config or None, streaming=True)

@@ -38,8 +38,9 @@ class ImageFolderSource(FileSource):
     format = "imagefolder"
     extensions = IMAGE_EXTENSIONS
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         root = self._root()
         rows: list[dict[str, Any]] = []
         size = 0
@@ -78,8 +79,15 @@ class ImageFolderSource(FileSource):
         rel = posixpath.relpath(path, root) if root else path
         parts = rel.split("/")
         label = parts[-2] if len(parts) >= 2 else None
-        return {"image": data, "format": fmt, "width": width, "height": height,
-                "label": label, "path": rel, "_uri": uri}
+        return {
+            "image": data,
+            "format": fmt,
+            "width": width,
+            "height": height,
+            "label": label,
+            "path": rel,
+            "_uri": uri,
+        }
 
     @staticmethod
     def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -32,13 +33,15 @@ class JsonlSource(FileSource):
     format = "jsonl"
     extensions = (".jsonl", ".ndjson", ".json")
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         for path in self.files():
             yield from self._read_file(path, rejects, progress)
 
-    def _read_file(self, path: str, rejects: RejectSink, progress: ProgressFn | None
-                   ) -> Iterator[pa.RecordBatch]:
+    def _read_file(
+        self, path: str, rejects: RejectSink, progress: ProgressFn | None
+    ) -> Iterator[pa.RecordBatch]:
         uri = self.uri(path)
         lines_before = 0
         seen_data = False
@@ -46,14 +49,16 @@ class JsonlSource(FileSource):
             for block in _blocks(fh, progress):
                 if block.strip():
                     seen_data = True
-                    parser = _BlockParser(block, uri=uri, source=self.name, first_line=lines_before + 1)
+                    parser = _BlockParser(
+                        block, uri=uri, source=self.name, first_line=lines_before + 1
+                    )
                     yield from parser.parse(rejects)
                 lines_before += block.count(b"\n")
         if not seen_data:
             rejects.add(reason="empty_file", source=self.name, locator=uri)
 
 
-def _blocks(fh: io.BufferedIOBase, progress: ProgressFn | None) -> Iterator[bytes]:
+def _blocks(fh: IO[bytes], progress: ProgressFn | None) -> Iterator[bytes]:
     """Yield chunks of ``fh`` that end on a line boundary (the last one may not)."""
     tail = b""
     while chunk := fh.read(BLOCK_BYTES):

@@ -23,8 +23,9 @@ class ParquetSource(FileSource):
     format = "parquet"
     extensions = (".parquet", ".pq")
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         for path in self.files():
             uri = self.uri(path)
             with self.fs.open(path, "rb") as fh:
@@ -32,15 +33,22 @@ class ParquetSource(FileSource):
                     pf = pq.ParquetFile(fh)
                 except (pa.ArrowInvalid, OSError) as exc:
                     fh.seek(0)
-                    rejects.add(reason="corrupt_file", source=self.name, locator=uri,
-                                raw=fh.read(1024), detail=str(exc))
+                    rejects.add(
+                        reason="corrupt_file",
+                        source=self.name,
+                        locator=uri,
+                        raw=fh.read(1024),
+                        detail=str(exc),
+                    )
                     continue
                 if pf.metadata.num_rows == 0:
                     rejects.add(reason="empty_file", source=self.name, locator=uri)
                     continue
                 done = 0
                 for batch in pf.iter_batches(batch_size=BATCH_ROWS * 8):
-                    locators = rows_locators(f"{uri}#row=", range(done + 1, done + 1 + batch.num_rows))
+                    locators = rows_locators(
+                        f"{uri}#row=", range(done + 1, done + 1 + batch.num_rows)
+                    )
                     done += batch.num_rows
                     if progress:
                         progress(batch.nbytes)

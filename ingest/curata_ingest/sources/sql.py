@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
 import sqlalchemy as sa
-
 from curata.errors import SourceError
+
 from curata_ingest.sources._base import (
     BATCH_ROWS,
     Artifact,
@@ -27,8 +27,7 @@ from curata_ingest.sources._base import (
     with_locator,
 )
 
-SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle",
-               "duckdb")
+SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -42,8 +41,9 @@ class SqlSource(Source):
 
     format = "sql"
 
-    def __init__(self, spec: str, *, table: str | None = None, query: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, spec: str, *, table: str | None = None, query: str | None = None, **kwargs: Any
+    ) -> None:
         url, _, fragment = spec.partition("#")
         key, _, value = fragment.partition("=")
         table = table or (unquote(value) if key == "table" else None)
@@ -65,29 +65,35 @@ class SqlSource(Source):
         ident = hashlib.sha256(self.spec.encode()).hexdigest()[:16]
         return [Artifact(uri=f"{self.spec}@{ident}", size=None, sha256="")]
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         try:
             engine = sa.create_engine(self.url)
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(
-                    sa.text(self.query))
+                    sa.text(self.query)
+                )
                 names = list(result.keys())
                 done = 0
                 for rows in result.partitions(BATCH_ROWS):
                     batch = _to_batch(names, rows)
-                    locators = rows_locators(f"{self.what}#row=", range(done + 1, done + 1 + len(rows)))
+                    locators = rows_locators(
+                        f"{self.what}#row=", range(done + 1, done + 1 + len(rows))
+                    )
                     done += len(rows)
                     if progress:
                         progress(batch.nbytes)
                     yield with_locator(batch, locators)
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(self.spec, reason=f"{type(exc).__name__}: {exc.args[0] if exc.args else exc}") from exc
+            raise SourceError(
+                self.spec, reason=f"{type(exc).__name__}: {exc.args[0] if exc.args else exc}"
+            ) from exc
         finally:
             if "engine" in locals():
                 engine.dispose()
 
 
-def _to_batch(names: list[str], rows: list[Any]) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+def _to_batch(names: list[str], rows: Sequence[Any]) -> pa.RecordBatch:
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     return pa.RecordBatch.from_arrays([pa.array(list(c)) for c in columns], names=names)

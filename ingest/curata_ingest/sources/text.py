@@ -26,8 +26,9 @@ class TextSource(FileSource):
     format = "text"
     extensions = _TEXT_EXTENSIONS
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         texts: list[str] = []
         paths: list[str] = []
         for path in self.files():
@@ -70,8 +71,9 @@ class LinesSource(FileSource):
     format = "lines"
     extensions = _TEXT_EXTENSIONS
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         for path in self.files():
             uri = self.uri(path)
             line_no = 0
@@ -94,7 +96,9 @@ class LinesSource(FileSource):
                     seen = seen or bool(texts)
                     for i in range(0, len(texts), BATCH_ROWS * 8):
                         part = slice(i, i + BATCH_ROWS * 8)
-                        batch = pa.RecordBatch.from_pydict({"text": pa.array(texts[part], pa.string())})
+                        batch = pa.RecordBatch.from_pydict(
+                            {"text": pa.array(texts[part], pa.string())}
+                        )
                         yield with_locator(batch, rows_locators(f"{uri}:", numbers[part]))
             if not seen and line_no == 0:
                 rejects.add(reason="empty_file", source=self.name, locator=uri)

@@ -27,8 +27,9 @@ class WebDatasetSource(FileSource):
     format = "webdataset"
     extensions = (".tar", ".tgz", ".tar.gz")
 
-    def batches(self, rejects: RejectSink, progress: ProgressFn | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rejects: RejectSink, progress: ProgressFn | None = None
+    ) -> Iterator[pa.RecordBatch]:
         for path in self.files():
             uri = self.uri(path)
             rows: list[dict[str, Any]] = []
@@ -40,8 +41,9 @@ class WebDatasetSource(FileSource):
             if rows:
                 yield _batch(rows)
 
-    def _samples(self, path: str, uri: str, rejects: RejectSink, progress: ProgressFn | None
-                 ) -> Iterator[dict[str, Any]]:
+    def _samples(
+        self, path: str, uri: str, rejects: RejectSink, progress: ProgressFn | None
+    ) -> Iterator[dict[str, Any]]:
         current: dict[str, Any] | None = None
         member_name = "(start)"
         count = 0
@@ -57,8 +59,12 @@ class WebDatasetSource(FileSource):
                         progress(len(data) + 512)
                     match = _KEY_RE.match(member.name)
                     if match is None:
-                        rejects.add(reason="no_sample_key", source=self.name,
-                                    locator=f"{uri}:{member.name}", raw=data)
+                        rejects.add(
+                            reason="no_sample_key",
+                            source=self.name,
+                            locator=f"{uri}:{member.name}",
+                            raw=data,
+                        )
                         continue
                     key, ext = match.groups()
                     if current is None or current["key"] != key:
@@ -67,9 +73,13 @@ class WebDatasetSource(FileSource):
                         current = {"key": key, "_locator": f"{uri}:{member.name}"}
                     current[ext.lower()] = data
         except (tarfile.TarError, EOFError, OSError) as exc:
-            rejects.add(reason="truncated_archive", source=self.name,
-                        locator=f"{uri}:{member_name}", detail=f"{type(exc).__name__}: {exc}",
-                        raw=b"" if current is None else repr(sorted(current)).encode())
+            rejects.add(
+                reason="truncated_archive",
+                source=self.name,
+                locator=f"{uri}:{member_name}",
+                detail=f"{type(exc).__name__}: {exc}",
+                raw=b"" if current is None else repr(sorted(current)).encode(),
+            )
             return  # the partial sample is not emitted: its files may be incomplete
         if current is not None:
             yield from self._finish(current, rejects)
@@ -81,8 +91,13 @@ class WebDatasetSource(FileSource):
             try:
                 sample[ext] = sample[ext].decode("utf-8")
             except UnicodeDecodeError as exc:
-                rejects.add(reason="invalid_utf8", source=self.name, locator=sample["_locator"],
-                            raw=sample[ext], detail=f"{ext}: {exc}")
+                rejects.add(
+                    reason="invalid_utf8",
+                    source=self.name,
+                    locator=sample["_locator"],
+                    raw=sample[ext],
+                    detail=f"{ext}: {exc}",
+                )
                 return
         yield sample
 
@@ -92,8 +107,10 @@ def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
     for row in rows:
         names.update(dict.fromkeys(row))
     names.pop("_locator")
-    fields = [pa.field(n, pa.string() if n == "key" or n in TEXT_EXTENSIONS else pa.binary())
-              for n in names]
+    fields = [
+        pa.field(n, pa.string() if n == "key" or n in TEXT_EXTENSIONS else pa.binary())
+        for n in names
+    ]
     columns = [pa.array([r.get(f.name) for r in rows], f.type) for f in fields]
     batch = pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
     return with_locator(batch, pa.array([r["_locator"] for r in rows], pa.string()))

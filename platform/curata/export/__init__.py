@@ -5,10 +5,21 @@ samples of such an export for training loops (split by rank and worker, determin
 resumable); ``curata.export.torch`` wraps it for ``torch.utils.data.DataLoader``.
 """
 
+from typing import Any
+
 from curata.export.errors import ExportOptionError, LoaderStateError, ShardFormatError
 from curata.export.loader import WebDatasetLoader, open_webdataset, webdataset
 from curata.export.manifest import ExportManifest, ShardInfo
-from curata.export.writer import export_webdataset
+
+
+def __getattr__(name: str) -> Any:
+    # The writer pulls in the catalog and governance; loaders for training do not need it.
+    if name == "export_webdataset":
+        from curata.export.writer import export_webdataset
+
+        return export_webdataset
+    raise AttributeError(f"module 'curata.export' has no attribute {name!r}")
+
 
 __all__ = [
     "ExportManifest",

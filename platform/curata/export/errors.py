@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from curata.errors import IntegrityError, StorageError, UsageError, _preview
+from curata.errors import IntegrityError, UsageError, _preview
 
 
 class ExportOptionError(UsageError):
@@ -66,5 +66,4 @@ __all__ = [
     "LoaderStateError",
     "SampleKeyError",
     "ShardFormatError",
-    "StorageError",
 ]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from curata._util import current_user
 from curata.errors import LicenseViolationError
 from curata.export.errors import ExportOptionError
 from curata.export.options import ExportOptions
 from curata.export.selection import Census
+from curata.export.sources import source_details
 
 
-def check_licenses(ref: str, census: Census, options: ExportOptions) -> tuple[dict[str, Any], ...]:
+def check_licenses(
+    snapshot: Any, census: Census, options: ExportOptions
+) -> tuple[dict[str, Any], ...]:
     """Evaluate the exported records' licenses for ``options.purpose``.
 
     Returns:
@@ -27,13 +30,14 @@ def check_licenses(ref: str, census: Census, options: ExportOptions) -> tuple[di
             raise ExportOptionError("allow_license", list(options.allow_licenses),
                                     reason="only applies together with a purpose")
         return ()
-    from curata.governance import evaluate
+    from curata.governance import Purpose, evaluate
 
-    verdict = evaluate(dict(census.licenses), options.purpose, allow=options.allow_licenses)
+    purpose = cast(Purpose, options.purpose)  # validated by build_options
+    verdict = evaluate(dict(census.licenses), purpose, allow=options.allow_licenses)
     if not verdict.allowed:
         raise LicenseViolationError(
-            ref, purpose=options.purpose, violations=verdict.violations,
-            sources=_sources(census, verdict.violations),
+            snapshot.ref, purpose=options.purpose, violations=verdict.violations,
+            sources=_sources(snapshot, census, verdict.violations),
         )
     return tuple(
         {"license": lic, "records": n, "purpose": options.purpose, "reason": options.reason,
@@ -44,7 +48,7 @@ def check_licenses(ref: str, census: Census, options: ExportOptions) -> tuple[di
 
 def _by_source(census: Census, license: str) -> dict[str, int]:
     # governance reports a null `_license` as "unknown"; the census keeps the raw value
-    keys = [license, None] if license == "unknown" else [license]
+    keys: list[str | None] = [license, None] if license == "unknown" else [license]
     out: dict[str, int] = {}
     for key in keys:
         for src, n in census.license_sources.get(key, {}).items():
@@ -52,8 +56,14 @@ def _by_source(census: Census, license: str) -> dict[str, int]:
     return out
 
 
-def _sources(census: Census, violations: dict[str, int]) -> list[str]:
+def _sources(snapshot: Any, census: Census, violations: dict[str, int]) -> list[str]:
+    """``"forum crawl [src-…] (200 CC-BY-NC-4.0)"`` per violating source and license."""
+    by_license = {lic: sorted(_by_source(census, lic).items()) for lic in violations}
+    ids = sorted({src for pairs in by_license.values() for src, _ in pairs})
+    names = {k: v.get("name", "") for k, v in source_details(snapshot, ids).items()}
     out = []
-    for lic in violations:
-        out += [f"{src} ({n} {lic})" for src, n in sorted(_by_source(census, lic).items())]
+    for lic, pairs in by_license.items():
+        for src, n in pairs:
+            label = f"{names[src]} [{src}]" if names.get(src) else src
+            out.append(f"{label} ({n} {lic})")
     return out

@@ -13,7 +13,7 @@ import os
 import random
 import sys
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 import fsspec
@@ -63,6 +63,8 @@ class WebDatasetLoader:
             ``torch.distributed`` if initialised, else ``RANK``/``WORLD_SIZE``, else 0/1).
         shuffle_buffer: samples held for the in-stream shuffle.
         image: ``"bytes"`` keeps encoded images, ``"pil"`` decodes them with Pillow.
+        transform: applied to every decoded sample (in the DataLoader worker), e.g. to turn
+            image bytes into a tensor; ``__stream__``/``__pos__`` are kept on its result.
         storage_options: fsspec options for ``root``.
     """
 
@@ -70,6 +72,7 @@ class WebDatasetLoader:
         self, manifest: dict[str, Any], root: str, *, split: str | None = None,
         shuffle: bool = False, seed: int = 0, epoch: int = 0, rank: int | None = None,
         world_size: int | None = None, shuffle_buffer: int = 1000, image: ImageMode = "bytes",
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         self.manifest, self.root = manifest, str(root).rstrip("/")
@@ -77,6 +80,7 @@ class WebDatasetLoader:
         self.split, self.shuffle, self.seed, self.epoch = split, shuffle, int(seed), int(epoch)
         self._rank, self._world = rank, world_size
         self.shuffle_buffer, self.image = max(1, int(shuffle_buffer)), image
+        self.transform = transform
         self._fields = {f["suffix"]: f["column"] for f in manifest["fields"]}
         self.shards = self._select_shards(split)
         self._positions: dict[str, int] = {}
@@ -161,6 +165,8 @@ class WebDatasetLoader:
             if pos < skip:
                 continue  # consumed before the checkpoint; undecoded, so cheap to pass over
             sample = self.decode(key, members)
+            if self.transform is not None:
+                sample = self.transform(sample)
             sample["__stream__"], sample["__pos__"] = stream, pos
             self._positions[stream] = pos + 1
             yield sample
@@ -221,7 +227,10 @@ def read_tar_samples(f: Any, name: str = "") -> Iterator[tuple[str, dict[str, by
                     yield key, members
                     members = {}
                 key = k
-                members[suffix] = tar.extractfile(info).read()
+                data = tar.extractfile(info)
+                if data is None:  # a regular file always has data; guard the type
+                    raise tarfile.ReadError(f"no data for member {info.name}")
+                members[suffix] = data.read()
     except tarfile.TarError as exc:
         raise ShardFormatError(name, reason=f"not a readable tar ({exc})") from exc
     if key is not None:
@@ -267,14 +276,16 @@ def default_cache_dir(snapshot: Any, export_options: dict[str, Any]) -> str:
     settings = getattr(getattr(snapshot, "catalog", None), "settings", None)
     home = getattr(settings, "home", None) or os.environ.get("CURATA_HOME", ".curata")
     digest = hashlib.sha256(json.dumps(export_options, sort_keys=True, default=str).encode())
-    name = f"{snapshot.dataset}-{snapshot.version}-{snapshot.fingerprint[:12]}-{digest.hexdigest()[:8]}"
+    fp = snapshot.fingerprint[:12]
+    name = f"{snapshot.dataset}-{snapshot.version}-{fp}-{digest.hexdigest()[:8]}"
     return os.path.join(str(home), "exports", "webdataset", name)
 
 
 def webdataset(
     snapshot: Any, *, out: str | None = None, split: str | None = None, shuffle: bool = False,
     seed: int = 0, epoch: int = 0, rank: int | None = None, world_size: int | None = None,
-    shuffle_buffer: int = 1000, image: ImageMode = "bytes", **export_options: Any,
+    shuffle_buffer: int = 1000, image: ImageMode = "bytes",
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None, **export_options: Any,
 ) -> WebDatasetLoader:
     """Samples of ``snapshot`` for a training loop, through (cached) WebDataset shards.
 
@@ -293,6 +304,6 @@ def webdataset(
     manifest = export_webdataset(snapshot, target, **export_options)
     return open_webdataset(
         manifest.out, split=split, shuffle=shuffle, seed=seed, epoch=epoch, rank=rank,
-        world_size=world_size, shuffle_buffer=shuffle_buffer, image=image,
+        world_size=world_size, shuffle_buffer=shuffle_buffer, image=image, transform=transform,
         storage_options=export_options.get("storage_options"),
     )

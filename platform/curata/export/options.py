@@ -160,6 +160,7 @@ def _polars_filter(expr: Any, columns: list[str]) -> BatchFilter:
 
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
         frame = pl.from_arrow(batch.select(columns) if columns else batch)
+        assert isinstance(frame, pl.DataFrame)  # a record batch converts to a frame
         mask = frame.select(predicate).to_series()
         if mask.dtype != pl.Boolean:
             raise ExportOptionError("filter", str(expr), reason="is not a boolean condition")

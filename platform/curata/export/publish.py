@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from curata.export.errors import StorageError
+from curata.errors import StorageError
 from curata.export.manifest import (
     ATTRIBUTION,
     FORMAT,
@@ -60,7 +60,16 @@ class Staging:
 
         The old manifest goes first, so the folder never claims a complete export while its
         files are being swapped; the new manifest comes last.
+
+        Raises:
+            StorageError: the store refused a rename, delete or write.
         """
+        try:
+            self._publish(manifest, previous)
+        except OSError as exc:
+            raise StorageError(self.root, reason=str(exc)) from exc
+
+    def _publish(self, manifest: bytes, previous: dict[str, Any] | None) -> None:
         fs = self.fs
         if fs.exists(self.path(MANIFEST)):
             fs.rm(self.path(MANIFEST))

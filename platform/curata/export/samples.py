@@ -20,14 +20,18 @@ import datetime as dt
 import decimal
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, compress
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curata.export.errors import ExportOptionError, SampleKeyError
+from curata.export.jsonarrow import json_array
+from curata.export.tar import BLOCK
 
 SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -57,7 +61,8 @@ def plan_fields(schema: pa.Schema, columns: Sequence[str] | None) -> tuple[Field
         raise ExportOptionError(
             "columns", missing, valid=[n for n in schema.names if not n.startswith("_")]
         )
-    fields, seen = [], {}
+    fields: list[Field] = []
+    seen: dict[str, str] = {}
     for name in names:
         if name in SYSTEM_COLUMNS:
             continue  # always exported, in the metadata member
@@ -122,63 +127,120 @@ def to_json(value: Any) -> bytes:
     ).encode("utf-8")
 
 
-def _as_bytes_list(col: pa.Array) -> list[bytes | None]:
-    """Raw bytes per row for string/binary columns, without a str round trip."""
+def _binary(col: pa.Array) -> pa.Array:
+    """String/binary values as ``binary`` without a str round trip (dictionaries decoded)."""
     if pa.types.is_dictionary(col.type):
         col = col.dictionary_decode()
     if pa.types.is_large_string(col.type) or pa.types.is_large_binary(col.type):
-        return col.cast(pa.large_binary()).to_pylist()
-    return col.cast(pa.binary()).to_pylist()
+        return col.cast(pa.large_binary())
+    return col.cast(pa.binary())
 
 
-def encode_column(col: pa.Array, field: Field) -> list[tuple[bytes, bytes] | None]:
-    """Per row: ``(".<suffix>.<ext>", payload)`` or ``None`` for a null value."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if field.kind == "txt":
-        name = f".{field.suffix}.txt".encode()
-        return [None if v is None else (name, v) for v in _as_bytes_list(col)]
-    if field.kind == "cls":
-        name = f".{field.suffix}.cls".encode()
-        return [None if v is None else (name, v) for v in _as_bytes_list(pc.cast(col, pa.string()))]
-    if field.kind == "bytes":
-        prefix = f".{field.suffix}.".encode()
-        return [
-            None if v is None else (prefix + image_extension(v).encode(), v)
-            for v in _as_bytes_list(col)
-        ]
-    name = f".{field.suffix}.json".encode()
-    return [None if v is None else (name, to_json(v)) for v in col.to_pylist()]
-
-
-def sample_keys(ids: pa.Array) -> list[str]:
+def check_keys(ids: pa.Array) -> list[str]:
     """Sample keys from ``_id`` values; they must be safe WebDataset keys."""
+    ok = ids.null_count == 0 and pc.all(pc.match_substring_regex(ids, _KEY_OK.pattern)).as_py()
     keys = ids.to_pylist()
-    for key in keys:
-        if key is None or not _KEY_OK.match(key):
-            raise SampleKeyError(key)
+    if not ok:
+        raise SampleKeyError(next(k for k in keys if k is None or not _KEY_OK.match(k)))
     return keys
 
 
-def metadata_json(batch: pa.RecordBatch) -> list[bytes]:
-    """The ``KEY.json`` payload per row: id, license, source and provenance."""
-    cols = {n: batch.column(n).to_pylist() for n in SYSTEM_COLUMNS if n in batch.schema.names}
-    rows = zip(*cols.values(), strict=True)
-    return [to_json(dict(zip(cols.keys(), row, strict=True))) for row in rows]
+def dedupe_adjacent(keys: list[str], previous: str | None) -> list[str]:
+    """Readers group consecutive members by key, so an adjacent repeat of a record (same
+    content, same ``_id``) would merge into one sample: give each repeat its own key."""
+    if not any(a == b for a, b in zip([previous, *keys], keys, strict=False)):
+        return keys
+    out, run, last = [], 0, previous
+    for key in keys:
+        run = run + 1 if key == last else 0
+        last = key
+        out.append(f"{key}-{run}" if run else key)
+    return out
 
 
-def iter_samples(
-    batch: pa.RecordBatch, fields: Sequence[Field]
-) -> Iterator[tuple[str, list[tuple[bytes, bytes]]]]:
-    """Yield ``(key, members)`` for each row of ``batch``, members in a fixed order."""
-    keys = sample_keys(batch.column("_id"))
-    meta = metadata_json(batch)
-    encoded = [encode_column(batch.column(f.column), f) for f in fields]
-    for i, key in enumerate(keys):
-        k = key.encode()
-        members = [(k + b".json", meta[i])]
-        for col in encoded:
-            m = col[i]
-            if m is not None:
-                members.append((k + m[0], m[1]))
-        yield key, members
+@dataclass(slots=True, kw_only=True)
+class EncodedBatch:
+    """The tar members of a batch of samples, row-major, ready for the shard writer."""
+
+    keys: list[str]
+    names: list[bytes]
+    payloads: list[bytes]
+    sizes: np.ndarray  # payload bytes per member
+    member_start: np.ndarray  # index of each row's first member; len rows + 1
+    row_bytes: np.ndarray  # archive bytes each row takes (headers, payloads, padding)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.keys)
+
+
+def _column_members(
+    col: pa.Array, field: Field, keys: pa.Array
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Names, payloads and validity of one content column's members."""
+    valid = col.is_valid()
+    if field.kind == "txt":
+        payload = _binary(col)
+    elif field.kind == "cls":
+        payload = _binary(pc.cast(col, pa.string()))
+    elif field.kind == "json":
+        payload = json_array(col)
+    else:
+        payload = _binary(col)
+        exts = [b"" if v is None else image_extension(bytes(v[:12])).encode()
+                for v in payload_list(payload)]
+        suffix = pa.array([f".{field.suffix}.".encode() + e for e in exts], pa.binary())
+        return pc.binary_join_element_wise(keys, suffix, b""), payload, valid
+    suffix = f".{field.suffix}.{field.kind}".encode()
+    return pc.binary_join_element_wise(keys, suffix, b""), payload, valid
+
+
+def encode_batch(
+    batch: pa.RecordBatch, fields: Sequence[Field], previous_key: str | None = None
+) -> EncodedBatch:
+    """Members of every row: ``KEY.json`` first, then each non-null field in field order."""
+    keys = dedupe_adjacent(check_keys(batch.column("_id")), previous_key)
+    key_arr = pa.array(keys, pa.binary())
+    system = [n for n in SYSTEM_COLUMNS if n in batch.schema.names]
+    meta = pa.StructArray.from_arrays([batch.column(n) for n in system], names=system)
+    columns = [(pc.binary_join_element_wise(key_arr, b".json", b""), json_array(meta),
+                pa.array(np.ones(len(keys), bool)))]
+    columns += [_column_members(batch.column(f.column), f, key_arr) for f in fields]
+    lengths = np.stack([_lengths(p) for _, p, _ in columns], axis=1)
+    valid = np.stack([v.to_numpy(zero_copy_only=False) for _, _, v in columns], axis=1)
+    names = _row_major([n.to_pylist() for n, _, _ in columns], valid)
+    payloads = _row_major([payload_list(p) for _, p, _ in columns], valid)
+    sizes = lengths[valid]  # boolean indexing keeps row-major order
+    per_member = np.where(valid, BLOCK + -(-lengths // BLOCK) * BLOCK, 0)
+    member_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
+    return EncodedBatch(keys=keys, names=names, payloads=payloads, sizes=sizes,
+                        member_start=member_start, row_bytes=per_member.sum(axis=1))
+
+
+def payload_list(payload: pa.Array) -> list[bytes | memoryview | None]:
+    """Per-row payloads; large values are views into the Arrow buffer (no copy per image)."""
+    n = len(payload)
+    if n == 0 or not pa.types.is_binary(payload.type) or payload.nbytes < 1024 * n:
+        return payload.to_pylist()
+    _, offsets_buf, data_buf = payload.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int32)[payload.offset : payload.offset + n + 1]
+    data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    starts, ends = offsets[:-1].tolist(), offsets[1:].tolist()
+    views: list[bytes | memoryview | None] = [data[a:b] for a, b in zip(starts, ends, strict=True)]
+    if payload.null_count:
+        for i in np.flatnonzero(~payload.is_valid().to_numpy(zero_copy_only=False)).tolist():
+            views[i] = None
+    return views
+
+
+def _lengths(payload: pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.binary_length(payload), 0).to_numpy(zero_copy_only=False).astype(
+        np.int64
+    )
+
+
+def _row_major(cols: list[list], valid: np.ndarray) -> list:
+    flat = list(chain.from_iterable(zip(*cols, strict=True)))
+    if valid.all():
+        return flat
+    return list(compress(flat, valid.ravel().tolist()))

@@ -10,11 +10,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import xxhash
 
 from curata.export.errors import ExportOptionError
 from curata.export.options import BatchFilter, ExportOptions, compile_filter
 from curata.export.samples import SYSTEM_COLUMNS
+from curata.export.shuffle import shuffled
 
 _SPLIT_SAFE = re.compile(r"[^A-Za-z0-9_]")
 MAX_SPLITS = 256
@@ -26,9 +26,9 @@ class Census:
 
     total: int = 0
     splits: Counter[str] = field(default_factory=Counter)
-    licenses: Counter[str] = field(default_factory=Counter)
+    licenses: Counter[str | None] = field(default_factory=Counter)  # None: a null _license
     sources: Counter[str] = field(default_factory=Counter)
-    license_sources: defaultdict[str, Counter[str]] = field(
+    license_sources: defaultdict[str | None, Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
 
@@ -87,13 +87,17 @@ class Selection:
         census = Census()
         for batch in self._batches(cols):
             census.total += batch.num_rows
-            splits = self._split_labels(batch)
-            lic, src = batch.column("_license").to_pylist(), batch.column("_source").to_pylist()
-            for s, license, source in zip(splits, lic, src, strict=True):
-                census.splits[s] += 1
-                census.licenses[license] += 1
-                census.sources[source] += 1
-                census.license_sources[license][source] += 1
+            keys = {"license": batch.column("_license"), "source": batch.column("_source")}
+            if self.options.split_by is not None:
+                keys["split"] = batch.column(self.options.split_by)
+            # group in Arrow, count in Python only per distinct (split, license, source)
+            groups = pa.table(keys).group_by(list(keys)).aggregate([([], "count_all")])
+            for row in groups.to_pylist():
+                n, license, source = row["count_all"], row["license"], row["source"]
+                census.splits[split_label(row["split"]) if "split" in row else ""] += n
+                census.licenses[license] += n
+                census.sources[source] += n
+                census.license_sources[license][source] += n
         if len(census.splits) > MAX_SPLITS:
             raise ExportOptionError("split_by", self.options.split_by,
                                     reason=f"has more than {MAX_SPLITS} distinct values")
@@ -110,23 +114,12 @@ class Selection:
             for batch in self._batches(self.read_columns):
                 yield batch, self._split_labels(batch)
             return
-        # A global shuffle needs every selected row at hand; the order comes from the seed and
-        # the record ids only, so it does not depend on how the snapshot is laid out in files.
-        batches = list(self._batches(self.read_columns))
-        if not batches:
-            return
-        table = pa.Table.from_batches(batches)
-        order = shuffle_order(table.column("_id"), self.options.seed)
-        for batch in table.take(order).to_batches(max_chunksize=8192):
+        ids = (b.column("_id") for b in self._batches(["_id", *self._id_filter_columns()]))
+        for batch in shuffled(lambda: self._batches(self.read_columns), ids, self.options.seed):
             yield batch, self._split_labels(batch)
 
-
-def shuffle_order(ids: pa.ChunkedArray | pa.Array, seed: int) -> pa.Array:
-    """Row indices sorted by ``xxh3_64(seed, _id)``: a permutation that only seed and ids fix."""
-    prefix = int(seed).to_bytes(8, "little", signed=True)
-    keys = [xxhash.xxh3_64_intdigest(prefix + i.encode()) for i in ids.to_pylist()]
-    return pc.sort_indices(pa.table({"k": pa.array(keys, pa.uint64()), "i": ids}),
-                           sort_keys=[("k", "ascending"), ("i", "ascending")])
+    def _id_filter_columns(self) -> list[str]:
+        return [c for c in self._filter_cols if c != "_id"]
 
 
 def _is_arrow_expression(filter: Any) -> bool:

@@ -10,7 +10,7 @@ yielded are not counted), so ``load_state_dict()`` resumes with exactly the unse
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset
@@ -61,7 +61,7 @@ def collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
         elif isinstance(first, torch.Tensor) and all(
             isinstance(v, torch.Tensor) and v.shape == first.shape for v in values
         ):
-            batch[key] = torch.stack(values)
+            batch[key] = torch.stack(cast(list[torch.Tensor], values))
         else:
             batch[key] = values
     return batch
@@ -84,10 +84,11 @@ class StatefulDataLoader(DataLoader):
     def __init__(self, dataset: TorchWebDataset, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("collate_fn", collate)
         super().__init__(dataset, *args, **kwargs)
+        self._source = dataset
         self._consumed: dict[str, int] = {}
 
-    def __iter__(self) -> Iterator[Any]:
-        loader = self.dataset.loader
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]  # a generator over batches
+        loader = self._source.loader
         self._consumed = dict(loader._resume)  # positions resumed from
         batches = super().__iter__()  # workers (or the in-process iterator) take the positions
         loader._resume = {}  # ... once: the next epoch starts from the beginning
@@ -107,11 +108,11 @@ class StatefulDataLoader(DataLoader):
                 self._consumed[stream] = pos
 
     def state_dict(self) -> dict[str, Any]:
-        state = self.dataset.state_dict()
+        state = self._source.state_dict()
         state["positions"] = dict(self._consumed)
         state["num_workers"] = self.num_workers
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.dataset.load_state_dict(state)
+        self._source.load_state_dict(state)
         self._consumed = dict(state["positions"])

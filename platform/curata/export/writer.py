@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import fsspec
+import numpy as np
+import pyarrow as pa
 
-from curata.export.errors import StorageError
 from curata.export.gate import check_licenses
 from curata.export.manifest import (
     ATTRIBUTION,
@@ -30,10 +31,10 @@ from curata.export.manifest import (
 )
 from curata.export.options import ExportOptions, build_options
 from curata.export.publish import Staging, read_manifest, unchanged_manifest
-from curata.export.samples import Field, iter_samples, plan_fields
+from curata.export.samples import EncodedBatch, Field, encode_batch, plan_fields
 from curata.export.selection import Census, Selection
 from curata.export.sources import record_export, source_details
-from curata.export.tar import TarShardWriter
+from curata.export.tar import BLOCK, RECORD, TarShardWriter
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -100,7 +101,7 @@ def export_webdataset(
     fields = plan_fields(snapshot.schema, options.columns)
     selection = Selection(snapshot, options, filter, [f.column for f in fields])
     census = selection.census()
-    overrides = check_licenses(snapshot.ref, census, options)
+    overrides = check_licenses(snapshot, census, options)
     staging = Staging(fs, root, token=uuid.uuid4().hex[:12])
     try:
         shards = _write_shards(selection, fields, options, census, staging, progress)
@@ -124,7 +125,6 @@ class _Open:
     stream: Any
     writer: TarShardWriter
     limit: int | None  # samples this shard takes (shard_count mode), else None
-    last_key: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -137,6 +137,7 @@ class _ShardSet:
     open: dict[str, _Open] = field(default_factory=dict)
     done: list[ShardInfo] = field(default_factory=list)
     next_index: dict[str, int] = field(default_factory=dict)
+    last_key: dict[str, str] = field(default_factory=dict)
 
     def shard_name(self, split: str, index: int) -> str:
         middle = f"-{split}" if self.options.split_by is not None else ""
@@ -159,26 +160,31 @@ class _ShardSet:
         self.open[split] = shard
         return shard
 
-    def add(self, split: str, key: str, members: list[tuple[bytes, bytes]]) -> None:
-        shard = self.open.get(split) or self._start(split)
-        if self._full(shard, members):
-            self._finish(split)
-            shard = self._start(split)
-        if key == shard.last_key:
-            # Readers group consecutive members by key: an adjacent duplicate record (same
-            # content, same `_id`) would merge into one sample, so give it its own key.
-            members, key = _rekey(members, key, shard.writer.samples)
-        shard.writer.add_sample(members)
-        shard.last_key = key
+    def add(self, split: str, batch: pa.RecordBatch, fields: Sequence[Field]) -> None:
+        """Write the rows of ``batch`` (all of ``split``), rotating shards as they fill."""
+        enc = encode_batch(batch, fields, self.last_key.get(split))
+        row = 0
+        while row < enc.num_rows:
+            shard = self.open.get(split) or self._start(split)
+            take = self._fits(shard, enc, row)
+            if take == 0:
+                self._finish(split)
+                continue
+            a, b = int(enc.member_start[row]), int(enc.member_start[row + take])
+            shard.writer.add_members(enc.names[a:b], enc.payloads[a:b], enc.sizes[a:b], take)
+            row += take
+        self.last_key[split] = enc.keys[-1]
 
-    def _full(self, shard: _Open, members: list[tuple[bytes, bytes]]) -> bool:
+    def _fits(self, shard: _Open, enc: EncodedBatch, row: int) -> int:
+        """How many rows from ``row`` on still go into ``shard``."""
         w = shard.writer
         if shard.limit is not None:
-            return w.samples >= shard.limit
-        if w.samples == 0 or self.options.shard_size is None:
-            return False
-        need = sum(TarShardWriter.member_size(len(p), len(n)) for n, p in members)
-        return TarShardWriter.final_size(w.size + need) > self.options.shard_size
+            return min(enc.num_rows - row, shard.limit - w.samples)
+        ends = w.size + np.cumsum(enc.row_bytes[row:])
+        ends += 2 * BLOCK  # end-of-archive blocks, then padding to whole records
+        ends += -ends % RECORD
+        take = int(np.count_nonzero(ends <= self.options.shard_size))  # ends only grow
+        return take if take or w.samples else 1  # a sample bigger than a shard gets its own
 
     def _finish(self, split: str) -> None:
         shard = self.open.pop(split)
@@ -187,16 +193,29 @@ class _ShardSet:
         self.done.append(ShardInfo(name=shard.name, split=split, samples=shard.writer.samples,
                                    bytes=shard.writer.size, sha256=sha))
 
+    def abort(self) -> None:
+        """Stop every open shard after an error; their temp files are discarded next."""
+        for shard in self.open.values():
+            try:
+                shard.writer.abort()
+            finally:
+                shard.stream.close()
+        self.open = {}
+
     def close(self) -> tuple[ShardInfo, ...]:
         for split in sorted(self.open):
             self._finish(split)
         return tuple(sorted(self.done, key=lambda s: (s.split, s.name)))
 
 
-def _rekey(members: list[tuple[bytes, bytes]], key: str, n: int) -> tuple[list, str]:
-    new = f"{key}-{n}"
-    k, nk = key.encode(), new.encode()
-    return [(nk + name[len(k):], payload) for name, payload in members], new
+def _by_split(batch: pa.RecordBatch, splits: list[str]) -> list[tuple[str, pa.RecordBatch]]:
+    first = splits[0]
+    if all(s == first for s in splits):
+        return [(first, batch)]
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(splits):
+        groups.setdefault(s, []).append(i)
+    return [(s, batch.take(pa.array(idx))) for s, idx in groups.items()]
 
 
 def _write_shards(
@@ -205,13 +224,17 @@ def _write_shards(
 ) -> tuple[ShardInfo, ...]:
     shards = _ShardSet(options=options, census=census, staging=staging)
     written = 0
-    for batch, splits in selection.rows():
-        for split, (key, members) in zip(splits, iter_samples(batch, fields), strict=True):
-            shards.add(split, key, members)
-        written += batch.num_rows
-        if progress is not None:
-            progress(written)
-    return shards.close()
+    try:
+        for batch, splits in selection.rows():
+            for split, part in _by_split(batch, splits):
+                shards.add(split, part, fields)
+            written += batch.num_rows
+            if progress is not None:
+                progress(written)
+        return shards.close()
+    except BaseException:
+        shards.abort()
+        raise
 
 
 def _manifest(
@@ -248,5 +271,3 @@ def _stage_sidecars(staging: Staging, manifest: ExportManifest, snapshot: Any) -
     details = source_details(snapshot, list(manifest.sources))
     staging.write(ATTRIBUTION, attribution_markdown(manifest, details).encode("utf-8"))
 
-
-__all__ = ["StorageError", "export_webdataset"]

@@ -315,7 +315,7 @@ _CUSTOM_URL = "https://spdx.github.io/spdx-spec/v2.3/other-licensing-information
 
 
 @functools.cache
-def _licensing() -> Licensing:
+def spdx_licensing() -> Licensing:
     # Loading the SPDX index takes ~100 ms; do it once per process.
     return get_spdx_licensing()
 
@@ -346,8 +346,8 @@ def license_info(key: str) -> LicenseInfo:
     cid = canonical_id(key)
     if cid in KNOWN_LICENSES:
         return KNOWN_LICENSES[cid]
-    symbol = _licensing().parse(cid) if cid else None
-    known_spdx = symbol is not None and not _licensing().unknown_license_keys(symbol)
+    symbol = spdx_licensing().parse(cid) if cid else None
+    known_spdx = symbol is not None and not spdx_licensing().unknown_license_keys(symbol)
     url = f"https://spdx.org/licenses/{cid}.html" if known_spdx else _CUSTOM_URL
     name = "SPDX license not described by Curata" if known_spdx else "Custom license"
     return LicenseInfo(id=cid, name=name, url=url, permits=_NONE, known=False)
@@ -366,7 +366,7 @@ def parse_expression(expression: str | None) -> object:
     if text.lower() in _UNKNOWN_SPELLINGS:
         text = UNKNOWN
     try:
-        parsed = _licensing().parse(text, validate=False, strict=True)
+        parsed = spdx_licensing().parse(text, validate=False, strict=True)
     except ExpressionError as exc:
         raise LicenseError(str(expression), reason=str(exc)) from exc
     if parsed is None:  # pragma: no cover - guarded by the empty-string case above
@@ -393,7 +393,7 @@ def normalize_license(expression: str) -> str:
         key = canonical_id(symbol)
         if key in KNOWN_LICENSES or key.startswith("LicenseRef-"):
             continue
-        if _licensing().unknown_license_keys(_licensing().parse(key)):
+        if spdx_licensing().unknown_license_keys(spdx_licensing().parse(key)):
             raise LicenseError(
                 expression, reason=f"unknown license id {symbol!r}", suggestions=_suggest(symbol)
             )
@@ -401,13 +401,13 @@ def normalize_license(expression: str) -> str:
 
 
 def _suggest(symbol: str) -> list[str]:
-    candidates = list(_BY_LOWER) + [k.lower() for k in _licensing().known_symbols]
+    candidates = list(_BY_LOWER) + [k.lower() for k in spdx_licensing().known_symbols]
     close = difflib.get_close_matches(symbol.lower(), candidates, n=3, cutoff=0.75)
     return list(dict.fromkeys(canonical_id(_spdx_case(c)) for c in close))
 
 
 def _spdx_case(lower: str) -> str:
-    for key in _licensing().known_symbols:
+    for key in spdx_licensing().known_symbols:
         if key.lower() == lower:
             return key
     return lower

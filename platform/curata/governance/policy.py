@@ -187,7 +187,7 @@ class _Allow:
 
 
 def evaluate(
-    license_counts: Mapping[str | None, int],
+    license_counts: Mapping[str, int] | Mapping[str | None, int],
     purpose: Purpose,
     *,
     allow: Sequence[str] = (),
@@ -345,7 +345,7 @@ def _obligations(applied: _Applied) -> tuple[Obligation, ...]:
             for kind in info.conditions():
                 if kind in _OBLIGATION_KINDS:
                     counts[(kind, info.id)] += verdict.records
-    order = {k: i for i, k in enumerate(_OBLIGATION_KINDS)}
+    order: dict[str, int] = {k: i for i, k in enumerate(_OBLIGATION_KINDS)}
     return tuple(
         Obligation(kind=kind, license=lic, records=n, url=infos[lic].url)  # type: ignore[arg-type]
         for (kind, lic), n in sorted(counts.items(), key=lambda kv: (order[kv[0][0]], -kv[1]))

@@ -1,0 +1,214 @@
+"""Benchmark: ingest JSONL → Delta (fingerprints, license, provenance, exact dedup) side by side
+with what a user would otherwise run, plus peak memory.
+
+    uv run python bench/ingest.py                 # quick: 32 MB
+    uv run python bench/ingest.py --size 258MB    # the DESIGN.md §8 figure
+    uv run python bench/ingest.py --size 258MB --memory-steps 4   # bounded-memory check
+
+Each tool runs in its own child process (so peak RSS is its own) on the same generated file:
+  curata   curata_ingest.ingest(..., dedup="exact")
+  polars   pl.scan_ndjson(path).sink_parquet(out)             (no hashing; target ratio ≤ 1.5x)
+  hf       datasets.load_dataset("json").to_parquet(out)        (curata must be faster)
+Appends one line to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "_data"
+WORDS = [f"w{i:04x}" for i in range(4096)] + ["the", "a", "of", "and", "data", "model"] * 50
+
+
+def parse_size(text: str) -> int:
+    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "K": 10**3, "M": 10**6, "G": 10**9, "B": 1}
+    for unit, factor in units.items():
+        if text.upper().endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+def corpus(size: int) -> Path:
+    """A JSONL text corpus of about ``size`` bytes (cached in bench/_data; ~1% duplicates)."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"corpus-{size}.jsonl"
+    if path.exists():
+        return path
+    rng = random.Random(size)
+    tmp = path.with_suffix(".tmp")
+    written, i = 0, 0
+    with tmp.open("w", encoding="utf-8") as fh:
+        while written < size:
+            lines = []
+            for _ in range(10_000):
+                n = rng.randint(10, 40)
+                doc = {
+                    "id": i if rng.random() > 0.01 else i // 2,
+                    "text": " ".join(rng.choices(WORDS, k=n)),
+                    "source": rng.choice(("web", "books", "news")),
+                    "score": rng.random(),
+                }
+                if doc["id"] != i:  # a repeated document: exact dedup has work to do
+                    doc = {"id": doc["id"], "text": "duplicate", "source": "web", "score": 0.5}
+                lines.append(json.dumps(doc))
+                i += 1
+            chunk = "\n".join(lines) + "\n"
+            fh.write(chunk)
+            written += len(chunk)
+    tmp.rename(path)
+    return path
+
+
+def run_curata(path: str, work: str) -> dict:
+    import curata
+    from curata_ingest import ingest
+
+    cat = curata.connect(home=Path(work) / "home")
+    report = ingest([path], dataset="bench", license="CC-BY-4.0", catalog=cat, dedup="exact")
+    return {
+        "rows": report.rows_written,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+    }
+
+
+def run_polars(path: str, work: str) -> dict:
+    import polars as pl
+
+    pl.scan_ndjson(path).sink_parquet(Path(work) / "out.parquet")
+    return {}
+
+
+def run_hf(path: str, work: str) -> dict:
+    import datasets
+
+    datasets.disable_progress_bars()
+    ds = datasets.load_dataset(
+        "json", data_files=path, split="train", cache_dir=str(Path(work) / "hf-cache")
+    )
+    ds.to_parquet(str(Path(work) / "out.parquet"))
+    return {"rows": len(ds)}
+
+
+TOOLS = {"curata": run_curata, "polars": run_polars, "hf": run_hf}
+# Imported before the clock starts: we time the work, not Python start-up.
+IMPORTS = {
+    "curata": ("curata", "curata_ingest", "deltalake", "license_expression"),
+    "polars": ("polars",),
+    "hf": ("datasets",),
+}
+
+
+def _child(tool: str, path: str, queue: mp.Queue) -> None:
+    import importlib
+
+    for module in IMPORTS[tool]:
+        importlib.import_module(module)
+    work = tempfile.mkdtemp(prefix=f"bench-{tool}-")
+    try:
+        start = time.perf_counter()
+        extra = TOOLS[tool](path, work)
+        seconds = time.perf_counter() - start
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        queue.put({"seconds": seconds, "peak_mb": peak_kib / 1024, **extra})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(tool: str, path: Path) -> dict:
+    """Run one tool in a fresh process (spawned: no inherited memory) and return its figures."""
+    ctx = mp.get_context("spawn")
+    queue: mp.Queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(tool, str(path), queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="32MB", help="corpus size, e.g. 32MB, 258MB, 2GB")
+    parser.add_argument("--tools", default="curata,polars,hf")
+    parser.add_argument(
+        "--memory-steps",
+        type=int,
+        default=0,
+        help="also ingest 1/N, 2/N … of the size and report curata's peak RSS",
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    args = parser.parse_args()
+    size = parse_size(args.size)
+    path = corpus(size)
+    mb = path.stat().st_size / 1e6
+    print(f"corpus {path.name}: {mb:.0f} MB")
+    results = {}
+    for tool in args.tools.split(","):
+        results[tool] = measure(tool, path)
+        r = results[tool]
+        counts = {k: v for k, v in r.items() if k not in ("seconds", "peak_mb")}
+        print(
+            f"  {tool:7s} {r['seconds']:7.2f} s  {mb / r['seconds']:7.1f} MB/s  "
+            f"peak RSS {r['peak_mb']:7.0f} MB  {json.dumps(counts)}"
+        )
+    line = _ratios(results)
+    print(line)
+    memory = _memory_steps(size, args.memory_steps) if args.memory_steps else ""
+    if memory:
+        print(memory)
+    if not args.no_record:
+        _record(mb, results, line, memory)
+
+
+def _ratios(results: dict) -> str:
+    parts = []
+    if "curata" in results and "polars" in results:
+        ratio = results["curata"]["seconds"] / results["polars"]["seconds"]
+        parts.append(f"curata/polars = {ratio:.2f}x (target ≤ 1.5x)")
+    if "curata" in results and "hf" in results:
+        ratio = results["hf"]["seconds"] / results["curata"]["seconds"]
+        parts.append(f"hf/curata = {ratio:.2f}x (curata must be faster: > 1)")
+    return "; ".join(parts)
+
+
+def _memory_steps(size: int, steps: int) -> str:
+    peaks = []
+    for k in range(1, steps + 1):
+        part = corpus(size * k // steps)
+        peaks.append((part.stat().st_size / 1e6, measure("curata", part)["peak_mb"]))
+    shown = ", ".join(f"{m:.0f} MB → {p:.0f} MB RSS" for m, p in peaks)
+    return f"curata peak RSS by input size: {shown}"
+
+
+def _record(mb: float, results: dict, line: str, memory: str) -> None:
+    load = os.getloadavg()[0]  # a shared machine: say how busy it was
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, load {load:.1f}, "
+        f"Python {sys.version.split()[0]}"
+    )
+    figures = ", ".join(
+        f"{t} {r['seconds']:.2f} s / {r['peak_mb']:.0f} MB RSS" for t, r in results.items()
+    )
+    entry = (
+        f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · ingest · {machine} · {mb:.0f} MB JSONL · "
+        f"{figures} · {line}" + (f" · {memory}" if memory else "") + "\n"
+    )
+    with (HERE / "RESULTS.md").open("a", encoding="utf-8") as fh:
+        fh.write(entry)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""``curata license``, ``curata bom`` and ``curata audit``: thin commands over curata.governance.
+
+Register on the main app with :func:`register` (top-level commands), or mount :data:`app`.
+Errors propagate as ``CurataError``; the main CLI maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import curata
+import typer
+from curata.governance.audit import audit_entries
+from curata.governance.bom import BOM_FORMATS, write_bom
+from curata.governance.collect import collect_facts
+from curata.governance.licenses import PURPOSES, check_purpose
+from curata.governance.report import LicenseReport, check_license, license_report
+
+from curata_ingest.cli._output import JsonOpt, console, print_json, table
+
+app = typer.Typer(
+    help="Governance: license policy, bills of materials, audit log.", no_args_is_help=True
+)
+
+
+@app.command("license")
+def license_command(
+    ref: Annotated[str, typer.Argument(help="Snapshot ref: DATASET, DATASET@TAG or @VERSION.")],
+    purpose: Annotated[
+        str, typer.Option(help=f"Intended use: {', '.join(PURPOSES)}.")
+    ] = "commercial",
+    allow_license: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-license", help="License id or expression cleared for this use (repeatable)."
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why the --allow-license override is justified (audited with --check)."),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit with the policy error code (6) when refused; "
+            "overrides are recorded in the audit log.",
+        ),
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
+    """License mix with counts, obligations, conflicts and the verdict for a purpose."""
+    use = check_purpose(purpose)
+    cat = curata.connect()
+    allow = list(allow_license or [])
+    if check:
+        report = check_license(cat, ref, use, allow=allow, reason=reason, action="license-check")
+    else:
+        report = license_report(cat, ref, use, allow=allow)
+    if json:
+        print_json(report.to_dict())
+    else:
+        _print_report(report)
+
+
+def _print_report(report: LicenseReport) -> None:
+    v = report.verdict
+    console.print(f"[bold]{report.ref}[/bold]  fingerprint {report.fingerprint[:16]}  "
+                  f"{report.total_records} records")
+    table("License mix", ["license", "source", "records"],
+          [[m.license, m.source_name, m.records] for m in report.mix])
+    if v.obligations:
+        table("Obligations", ["obligation", "license", "records", "terms"],
+              [[o.kind, o.license, o.records, o.url] for o in v.obligations])
+    if report.credits:
+        table("Who must be credited", ["source", "credit", "licenses", "records"],
+              [[c.name, c.attribution or "NOT RECORDED", ", ".join(c.licenses), c.records]
+               for c in report.credits])
+    if v.binding_license:
+        console.print(f"Share-alike: a derived dataset must be released under "
+                      f"{v.binding_license}")
+    for c in v.conflicts:
+        console.print(f"[yellow]Conflict ({c.kind})[/yellow]: {c.reason}")
+    for lic, n in v.overridden.items():
+        console.print(f"[yellow]Override[/yellow]: {lic} ({n} records) allowed by "
+                      "--allow-license")
+    verdict = "[green]ALLOWED[/green]" if v.allowed else "[red]REFUSED[/red]"
+    console.print(f"Verdict for {v.purpose} use: {verdict}")
+    for e in v.expressions:
+        if not e.permitted:
+            console.print(f"  {e.expression}: {e.records} records: {e.reason}")
+
+
+@app.command("bom")
+def bom_command(
+    ref: Annotated[str, typer.Argument(help="Snapshot ref: DATASET, DATASET@TAG or @VERSION.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of: {', '.join(BOM_FORMATS)}.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    json: JsonOpt = False,
+) -> None:
+    """Write a dataset bill of materials: CycloneDX 1.6, Croissant 1.1, SPDX 3 or a datasheet.
+
+    Croissant resolves data files relative to the metadata file: to read records with
+    mlcroissant, write it into the snapshot's table folder or an export folder.
+    """
+    from curata.governance.bom import InvalidBomFormatError
+
+    if format not in BOM_FORMATS:
+        raise InvalidBomFormatError(format)
+    cat = curata.connect()
+    result = write_bom(collect_facts(cat, ref), format, out)  # type: ignore[arg-type]
+    if json:
+        print_json(asdict(result))
+    else:
+        typer.echo(
+            f"Wrote {result.format} BOM of {result.ref} to {result.path} "
+            f"({result.files} data files, {result.derived_from} provenance entries)"
+        )
+
+
+@app.command("audit")
+def audit_command(
+    dataset: Annotated[str | None, typer.Option(help="Only entries about this dataset.")] = None,
+    action: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this action (repeatable; 'tag' matches 'tag.force')."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the newest N entries.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """List the audit log: who tagged, overrode a license, exported, ran gc — and when."""
+    entries = audit_entries(curata.connect(), dataset, actions=action or (), limit=limit)
+    if json:
+        print_json([e.to_dict() for e in entries])
+        return
+    table(
+        "Audit log",
+        ["id", "when (UTC)", "who", "action", "dataset", "details"],
+        [
+            [e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.dataset or "",
+             ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))]
+            for e in entries
+        ],
+    )
+
+
+def register(parent: typer.Typer) -> None:
+    """Add ``license``, ``bom`` and ``audit`` as top-level commands of ``parent``."""
+    parent.command("license")(license_command)
+    parent.command("bom")(bom_command)
+    parent.command("audit")(audit_command)

@@ -1,0 +1,173 @@
+"""Gather the catalog facts about one snapshot that the BOM writers and the datasheet state."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from curata.governance.audit import audit_entries
+from curata.governance.facts import (
+    FieldFacts,
+    FileFacts,
+    SnapshotFacts,
+    SourceFacts,
+    hash_files,
+)
+from curata.governance.provenance import provenance_chain
+from curata.governance.report import SourceRow, license_mix, source_rows
+
+if TYPE_CHECKING:
+    from curata.catalog import Catalog
+    from curata.snapshot import Snapshot
+
+
+def collect_facts(
+    cat: Catalog,
+    snap: Snapshot | str,
+    *,
+    files: Sequence[FileFacts] | None = None,
+    with_files: bool = True,
+) -> SnapshotFacts:
+    """Everything the catalog knows about a snapshot, for a BOM or datasheet.
+
+    Args:
+        cat: the catalog.
+        snap: a snapshot or a ref.
+        files: data files to list instead of the snapshot's Parquet files (export shards).
+        with_files: hash the snapshot's Parquet files (sha256; reads every byte once).
+
+    Example:
+        >>> facts = collect_facts(cat, "reviews@v3")  # doctest: +SKIP
+    """
+    snap = cat.snapshot(snap) if isinstance(snap, str) else snap
+    mix = license_mix(snap)
+    rows = source_rows(cat, sorted({s for _, s, _ in mix if s is not None}))
+    record = _snapshot_record(cat, snap)
+    counts: dict[str, int] = defaultdict(int)
+    for lic, _, n in mix:
+        counts[lic or "unknown"] += n
+    if files is None:
+        files = _snapshot_files(snap) if with_files else ()
+    return SnapshotFacts(
+        dataset=snap.dataset,
+        ref=snap.ref,
+        version=snap.version,
+        tag=snap.tag,
+        fingerprint=snap.fingerprint,
+        num_rows=snap.num_rows,
+        created_at=_utc(record.get("created_at")),
+        fields=_fields(snap.schema),
+        sources=_sources(mix, rows),
+        license_counts=dict(counts),
+        files=tuple(files),
+        derived_from=provenance_chain(cat, snap),
+        audit=tuple(audit_entries(cat, snap.dataset)),
+        table_uri=snap.table_uri,
+        description=record.get("description") or None,
+        creators=_creators(cat, snap),
+        label_columns=_label_columns(cat, snap),
+        rejects=_rejects(cat, snap.dataset),
+    )
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _fields(schema: pa.Schema) -> tuple[FieldFacts, ...]:
+    return tuple(FieldFacts(name=f.name, type=str(f.type)) for f in schema)
+
+
+def _snapshot_record(cat: Catalog, snap: Snapshot) -> dict[str, Any]:
+    from curata.catalog.models import Dataset, SnapshotRecord
+
+    with cat.session() as s:
+        row = s.execute(
+            select(SnapshotRecord.created_at, Dataset.description)
+            .join(Dataset, Dataset.id == SnapshotRecord.dataset_id)
+            .where(Dataset.name == snap.dataset, SnapshotRecord.version == snap.version)
+        ).first()
+    return {"created_at": row[0], "description": row[1]} if row else {}
+
+
+def _sources(
+    mix: Sequence[tuple[str | None, str | None, int]], rows: dict[str, SourceRow]
+) -> tuple[SourceFacts, ...]:
+    per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for lic, src, n in mix:
+        per[src or "unknown"][lic or "unknown"] += n
+    out = []
+    for sid, licenses in per.items():
+        row = rows.get(sid)
+        top = max(licenses, key=lambda k: licenses[k])
+        out.append(
+            SourceFacts(
+                id=sid,
+                name=row.name if row else sid,
+                uri=row.uri if row else None,
+                license=row.license if row else top,
+                attribution=row.attribution if row else None,
+                records=sum(licenses.values()),
+                licenses=dict(licenses),
+            )
+        )
+    return tuple(sorted(out, key=lambda s: (-s.records, s.id)))
+
+
+def _snapshot_files(snap: Snapshot) -> tuple[FileFacts, ...]:
+    paths = [f["path"] for f in snap.files()]
+    return hash_files(snap.table_uri, paths, snap.storage_options)
+
+
+def _creators(cat: Catalog, snap: Snapshot) -> tuple[str, ...]:
+    """Who made this snapshot: the writers of its versions and whoever tagged it."""
+    people = [
+        r.user
+        for r in cat.runs(snap.dataset)
+        if r.user and r.version is not None and r.version <= snap.version
+    ]
+    people += [
+        t.created_by for t in cat.tags(snap.dataset) if t.version == snap.version and t.created_by
+    ]
+    return tuple(dict.fromkeys(sorted(people)))
+
+
+def _label_columns(cat: Catalog, snap: Snapshot) -> tuple[str, ...]:
+    """Columns that label writes added (named in their ``derived_from`` details)."""
+    cols: list[str] = []
+    for entry in provenance_chain(cat, snap, max_depth=1):
+        named = entry.details.get("columns") or entry.details.get("label_columns") or []
+        if isinstance(named, str):
+            named = [named]
+        cols += [str(c) for c in named]
+    return tuple(dict.fromkeys(cols))
+
+
+def _rejects(cat: Catalog, dataset: str) -> int | None:
+    """Rows quarantined at ingest, from the rejects table's file statistics (no data read)."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        dt = DeltaTable(cat.table_uri(dataset, "rejects"), storage_options=cat.storage_options)
+    except TableNotFoundError:
+        return 0
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    if "num_records" not in actions.column_names:
+        return None
+    return int(sum(n or 0 for n in actions.column("num_records").to_pylist()))
+
+
+def facts_json(facts: SnapshotFacts) -> str:
+    """The facts as JSON (for debugging and ``--json`` output)."""
+    from dataclasses import asdict
+
+    return json.dumps(asdict(facts), default=str, indent=2)

@@ -1,0 +1,3 @@
+from curata_ui.cli import main
+
+main()
