@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -86,14 +87,15 @@ def bench_ray(tmp: Path, src: Path, nbytes: int) -> None:
 
     t_local, fp_local, rows = timed_ingest(tmp / "local", src, "local")
     t0 = time.perf_counter()
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: socket path limits
     ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False,
-             log_to_driver=False, configure_logging=False,
-             _temp_dir=tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+             log_to_driver=False, configure_logging=False, _temp_dir=ray_tmp)
     start = time.perf_counter() - t0
     try:
         t_ray, fp_ray, _ = timed_ingest(tmp / "ray", src, "ray")
     finally:
         ray.shutdown()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert fp_ray == fp_local, "engines disagree on the snapshot fingerprint"
     record("bench/scale.py", f"{nbytes / 1e6:.0f} MB JSONL, {rows:,} rows: ingest --engine ray "
            f"{t_ray:.2f}s vs --engine local {t_local:.2f}s · ratio {t_ray / t_local:.2f}x "
