@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import curata
@@ -112,6 +113,9 @@ def ingest(
     catalog: curata.Catalog | None = None,
     storage_options: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    engine: Literal["local", "ray"] = "local",
+    run_id: str | None = None,
+    retrieved_at: datetime | None = None,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -128,6 +132,10 @@ def ingest(
         max_reject_ratio: fail (commit nothing) when more than this share of rows is rejected.
         shard_size: target Parquet file size in bytes.
         force: re-read sources whose artifacts are unchanged since the last committed run.
+        engine: ``local`` (this process) or ``ray`` (Ray Data tasks on the cluster that
+            ``ray.init()`` finds; same snapshot fingerprint, see ``curata_ingest.engines``).
+        run_id, retrieved_at: pin the run id and retrieval time written to ``_provenance``
+            (both are part of the snapshot fingerprint; default: a new id and now).
 
     Returns:
         An :class:`IngestReport` (``status`` committed or unchanged).
@@ -159,6 +167,13 @@ def ingest(
     states = _states(resolved, opts, source_url)
     if not force and _unchanged(cat, opts, states):
         return _unchanged_report(cat, opts, states, started)
+    opts.extra.update(run_id=run_id, retrieved_at=retrieved_at)
+    if engine == "ray":
+        from curata_ingest.engines.ray import ingest_ray
+
+        return ingest_ray(cat, opts, states, started)
+    if engine != "local":
+        raise UsageError(f"Unknown engine {engine!r} (valid: local, ray)")
     with tempfile.TemporaryDirectory(prefix="curata-ingest-") as spill:
         opts.spill_dir = spill
         for st in states:
@@ -325,7 +340,7 @@ class _Run:
         self.clusters: list[dict[str, Any]] = []
         self.error: BaseException | None = None
         self.bytes_read = 0
-        self.retrieved_at = utcnow()
+        self.retrieved_at = opts.extra.get("retrieved_at") or utcnow()
         self.run_id = ""
         self.text_column: str | None = None
 
@@ -336,6 +351,7 @@ class _Run:
             self.cat,
             opts.dataset,
             operation="ingest",
+            run_id=opts.extra.get("run_id"),
             stats={"sources": [st.uri for st in self.states]},
         )
         for st in self.states:

@@ -100,6 +100,12 @@ class Snapshot:
             ) from exc
         return datasets.Dataset(datasets.table.InMemoryTable(self.to_arrow()))
 
+    def to_ray(self, columns: Sequence[str] | None = None, **options: Any) -> Any:
+        """The snapshot as a ``ray.data.Dataset`` (needs Ray); see ``curata.engines.ray``."""
+        from curata.engines.ray import to_ray
+
+        return to_ray(self, columns=columns, **options)
+
     def files(self) -> list[dict[str, Any]]:
         """The Parquet files of this version: path (relative), size, num_records."""
         actions = self.delta_table().get_add_actions(flatten=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 TABLE_KINDS = ("records", "rejects", "annotations")
@@ -44,7 +45,14 @@ def filesystem(uri: str, storage_options: dict[str, str] | None = None) -> tuple
             kwargs["endpoint_override"] = ep.netloc or endpoint
             kwargs["scheme"] = ep.scheme or "https"
         return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v}), parsed.netloc + parsed.path
-    fs, path = pafs.FileSystem.from_uri(uri)
+    try:  # gs:// (GcsFileSystem), abfs[s]:// (AzureFileSystem), hdfs://; credentials: env
+        fs, path = pafs.FileSystem.from_uri(uri)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Schemes pyarrow does not know (az://, gcs://…) go through fsspec (adlfs, gcsfs).
+        import fsspec
+
+        fspec, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
+        return pafs.PyFileSystem(pafs.FSSpecHandler(fspec)), path
     return fs, path
 
 

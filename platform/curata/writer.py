@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import random
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
@@ -30,6 +32,7 @@ from curata.errors import (
     CurataError,
     LicenseError,
     SchemaMismatchError,
+    StorageError,
 )
 from curata.storage import filesystem, join_uri
 
@@ -45,6 +48,8 @@ TABLE_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
 ROW_GROUP_ROWS = 131_072
 COMMIT_RETRIES = 15
+MERGE_RETRIES = 8
+SCAN_RETRIES = 3
 
 
 # --- types ----------------------------------------------------------------------------------
@@ -263,13 +268,18 @@ def register_source(cat: Any, dataset: str, *, name: str, uri: str, license: str
                     run_id: str | None = None, source_id: str | None = None) -> str:
     """Record a source (license, provenance, artifact hashes); returns its id."""
     sid = source_id or _source_id(dataset, name, uri, license)
+    from curata.catalog._catalog import insert_ignore
+
     with cat.session() as s:
         d = cat._dataset_row(s, dataset)
-        row = s.get(Source, sid)
-        if row is None:
-            s.add(Source(id=sid, dataset_id=d.id, name=name, uri=uri, license=license,
-                         attribution=attribution or "", artifacts=artifacts or [], run_id=run_id))
-        else:
+        # Concurrent ingests of one source both get here: insert-if-absent, then update.
+        created = insert_ignore(s, Source, [{
+            "id": sid, "dataset_id": d.id, "name": name, "uri": uri, "license": license,
+            "attribution": attribution or "", "artifacts": artifacts or [], "run_id": run_id,
+            "retrieved_at": utcnow()}], ["id"])
+        if not created:
+            row = s.get(Source, sid, populate_existing=True)
+            assert row is not None
             row.retrieved_at, row.run_id = utcnow(), run_id
             if artifacts:
                 row.artifacts = artifacts
@@ -356,11 +366,24 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
 
 
 def find_commit(cat: Any, dataset: str, run_id: str) -> int:
-    """The version our commit landed as (other writers may have committed around it)."""
+    """The version our commit landed as (other writers may have committed around it).
+
+    Reads the commit files themselves: ``DeltaTable.history()`` numbers its entries by
+    counting down from the version the table was loaded at, so a commit that lands while it
+    lists the log (concurrent writers on object storage) shifts every number by one.
+    """
+    import json
+
     dt = cat._delta(dataset)
-    for h in dt.history(limit=200):
-        if h.get("curata.run_id") == run_id:
-            return int(h["version"])
+    fs, root = filesystem(cat.table_uri(dataset), cat.storage_options)
+    latest = dt.version()
+    for version in range(latest, max(-1, latest - 500), -1):
+        path = join_uri(root, "_delta_log", f"{version:020d}.json")
+        with fs.open_input_stream(path) as f:
+            for line in f.read().decode().splitlines():
+                info = json.loads(line).get("commitInfo")
+                if info is not None and info.get("curata.run_id") == run_id:
+                    return version
     raise CommitConflictError(dataset, attempts=1, reason=f"commit of run {run_id} not found")
 
 
@@ -389,7 +412,18 @@ def record_version(cat: Any, dataset: str, version: int, *, operation: str,
     from curata.verify import scan_files
 
     dt = cat._delta(dataset, version)
-    acc = scan_files(cat.table_uri(dataset), dt, cat.storage_options).total
+    uri = cat.table_uri(dataset)
+    for attempt in range(SCAN_RETRIES):
+        scan = scan_files(uri, dt, cat.storage_options)
+        if not scan.problems:
+            break
+        # A file that could not be read (an object store under load times out) must never
+        # be summed as if absent: that records a wrong fingerprint forever. Retry, then fail.
+        time.sleep(0.5 * (attempt + 1))
+    else:
+        raise StorageError(uri, reason=f"cannot fingerprint version {version}: "
+                           + "; ".join(scan.problems[:3]))
+    acc = scan.total
     return _store(cat, dataset, version, acc, operation=operation, run_id=run_id,
                   derived_from=derived_from)
 
@@ -403,15 +437,21 @@ def _store(cat: Any, dataset: str, version: int, acc: fp.RowHashSum, *, operatio
                          schema_json=fp.schema_digest(schema), operation=operation,
                          run_id=run_id, derived_from=derived_from or [])
     record_files(cat, dataset, dt, version)
+    from curata.catalog._catalog import insert_ignore
+
     with cat.session() as s:
         d = cat._dataset_row(s, dataset)
-        existing = s.scalar(select(SnapshotRecord).where(
+        # The writer and a reader healing a missing record (or two healers) may store the
+        # same version at once; both compute the same values, the first one is kept.
+        insert_ignore(s, SnapshotRecord, [{
+            "dataset_id": d.id, "version": version, "fingerprint": rec.fingerprint,
+            "num_rows": rec.num_rows, "row_sum": rec.row_sum, "schema_json": rec.schema_json,
+            "operation": operation, "run_id": run_id, "derived_from": derived_from or [],
+            "created_at": utcnow()}], ["dataset_id", "version"])
+        stored = s.scalar(select(SnapshotRecord).where(
             SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version))
-        if existing is not None:
-            return existing
-        rec.dataset_id = d.id
-        s.add(rec)
-    return rec
+        assert stored is not None
+        return stored
 
 
 def file_hash(fs: Any, path: str) -> tuple[str, bytes]:
@@ -433,18 +473,19 @@ def record_files(cat: Any, dataset: str, dt: Any, version: int) -> None:
         known = set(s.scalars(select(DataFile.path).where(DataFile.dataset_id == d.id)))
         ds_id = d.id
     fs, root = filesystem(uri, cat.storage_options)
-    new = []
+    new: list[dict[str, Any]] = []
     for p, size, n in zip(paths, sizes, rows, strict=True):
         if p in known:
             continue
         digest, _ = file_hash(fs, join_uri(root, p))
-        new.append(DataFile(dataset_id=ds_id, path=p, size=size, num_rows=n or 0,
-                            content_hash=digest, added_version=version))
+        new.append({"dataset_id": ds_id, "path": p, "size": size, "num_rows": n or 0,
+                    "content_hash": digest, "added_version": version})
     if not new:
         return
-    with cat.session() as s:
-        seen = set(s.scalars(select(DataFile.path).where(DataFile.dataset_id == ds_id)))
-        s.add_all([f for f in new if f.path not in seen])
+    from curata.catalog._catalog import insert_ignore
+
+    with cat.session() as s:  # concurrent writers record overlapping files: first one wins
+        insert_ignore(s, DataFile, new, ["dataset_id", "path"])
 
 
 # --- update columns (MERGE on _id) -----------------------------------------------------------
@@ -453,7 +494,6 @@ def record_files(cat: Any, dataset: str, dt: Any, version: int) -> None:
 def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "update",
                    derived_from: list[Any] | None = None) -> Any:
     """Set columns of existing records, matched on ``_id``, in one MERGE commit."""
-    from deltalake import CommitProperties
 
     table = pa.Table.from_batches(list(to_batches(data)))
     if "_id" not in table.column_names:
@@ -473,11 +513,7 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation}
     try:
-        (dt.merge(table, predicate="t._id = s._id", source_alias="s", target_alias="t",
-                  merge_schema=True,
-                  commit_properties=CommitProperties(custom_metadata=meta,
-                                                     max_commit_retries=COMMIT_RETRIES))
-         .when_matched_update(updates=updates).execute())
+        _merge_with_retries(cat, dataset, table, updates, meta)
         version = find_commit(cat, dataset, run_id)
         record_version(cat, dataset, version, operation=operation, run_id=run_id,
                        derived_from=derived_from)
@@ -490,3 +526,29 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
         cat.audit("schema.change", dataset=dataset,
                   details={"version": version, "added": added, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
+
+
+def _merge_with_retries(cat: Any, dataset: str, table: pa.Table, updates: dict[str, str],
+                        meta: dict[str, str]) -> None:
+    """MERGE, re-run from the latest version when a concurrent commit touched the same files.
+
+    delta-rs rebases blind appends by itself, but a MERGE that read files another writer
+    changed (or whose predicate may match rows appended meanwhile) must be re-planned; the
+    update is idempotent, so running it again on the newer version is safe.
+    """
+    from deltalake import CommitProperties
+    from deltalake.exceptions import CommitFailedError
+
+    for attempt in range(1, MERGE_RETRIES + 1):
+        dt = cat._delta(dataset)
+        try:
+            (dt.merge(table, predicate="t._id = s._id", source_alias="s", target_alias="t",
+                      merge_schema=True,
+                      commit_properties=CommitProperties(custom_metadata=meta,
+                                                         max_commit_retries=COMMIT_RETRIES))
+             .when_matched_update(updates=updates).execute())
+            return
+        except CommitFailedError as exc:
+            if attempt == MERGE_RETRIES:
+                raise CommitConflictError(dataset, attempts=attempt, reason=str(exc)) from None
+            time.sleep(min(2.0, 0.05 * 2 ** attempt) * random.random())

@@ -40,6 +40,11 @@ _UNITS = {
 }
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class Dedup(StrEnum):
     exact = "exact"
     near = "near"
@@ -102,6 +107,13 @@ def ingest(
     ] = None,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local: this process; ray: Ray Data tasks on the cluster ray.init() finds "
+            "(RAY_ADDRESS), committed once from here."
+        ),
+    ] = Engine.local,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -124,6 +136,7 @@ def ingest(
         max_reject_ratio=max_reject_ratio,
         shard_size=parse_size(shard_size),
         force=force,
+        engine=engine.value,
     )
     try:
         with _progress(sources, options, enabled=show_progress(quiet or json)) as progress:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from curata._util import check_name, current_user, utcnow
@@ -213,15 +214,11 @@ class Catalog:
             row = s.scalar(select(Dataset).where(Dataset.name == name))
             if row is not None:
                 return row.id
-        try:
-            with self.session() as s:
-                row = Dataset(name=name, description=description, created_by=current_user())
-                s.add(row)
-                s.flush()
-                return row.id
-        except Exception:  # another writer created it first
-            with self.session() as s:
-                return self._dataset_row(s, name).id
+            # Two writers may create the same dataset at once: insert-if-absent, then read.
+            insert_ignore(s, Dataset, [{"name": name, "description": description,
+                                        "created_at": utcnow(), "created_by": current_user()}],
+                          ["name"])
+            return self._dataset_row(s, name).id
 
     def _delta(self, dataset: str, version: int | None = None, kind: str = "records") -> Any:
         from deltalake import DeltaTable
@@ -378,20 +375,28 @@ class Catalog:
         snap = self.snapshot(dataset if version is None else f"{dataset}@{version}")
         with self.session() as s:
             d = self._dataset_row(s, dataset)
-            row = s.scalar(select(Tag).where(Tag.dataset_id == d.id, Tag.name == tag))
-            if row is not None and row.version != snap.version and not force:
-                raise TagExistsError(dataset, tag, version=row.version, requested=snap.version)
-            if row is None:
-                s.add(Tag(dataset_id=d.id, name=tag, version=snap.version,
-                          fingerprint=snap.fingerprint, note=note, created_by=current_user()))
+            # Insert first: of two racing `tag` calls exactly one creates the tag; the other
+            # then sees the committed row (and the immutability rule) under a row lock.
+            created = insert_ignore(s, Tag, [{
+                "dataset_id": d.id, "name": tag, "version": snap.version,
+                "fingerprint": snap.fingerprint, "note": note, "created_at": utcnow(),
+                "created_by": current_user()}], ["dataset_id", "name"])
+            if created:
                 self.audit("tag", dataset=dataset, session=s, details={
                     "tag": tag, "version": snap.version, "fingerprint": snap.fingerprint})
-            elif row.version != snap.version:
-                self.audit("tag.force", dataset=dataset, session=s, details={
-                    "tag": tag, "from_version": row.version, "to_version": snap.version,
-                    "fingerprint": snap.fingerprint, "note": note})
-                row.version, row.fingerprint, row.note = snap.version, snap.fingerprint, note
-                row.created_by, row.created_at = current_user(), utcnow()
+            else:
+                row = s.scalars(select(Tag).where(Tag.dataset_id == d.id, Tag.name == tag)
+                                .with_for_update().execution_options(populate_existing=True)
+                                ).one()
+                if row.version != snap.version and not force:
+                    raise TagExistsError(dataset, tag, version=row.version,
+                                         requested=snap.version)
+                if row.version != snap.version:
+                    self.audit("tag.force", dataset=dataset, session=s, details={
+                        "tag": tag, "from_version": row.version, "to_version": snap.version,
+                        "fingerprint": snap.fingerprint, "note": note})
+                    row.version, row.fingerprint, row.note = snap.version, snap.fingerprint, note
+                    row.created_by, row.created_at = current_user(), utcnow()
         return self._snapshot(dataset, snap.version, tag)
 
     def runs(self, dataset: str | None = None) -> list[RunInfo]:
@@ -505,6 +510,34 @@ class Catalog:
         return gc(self, dry_run=dry_run, dataset=dataset)
 
 
+def insert_ignore(s: Session, model: type[Any], rows: list[dict[str, Any]],
+                  keys: list[str]) -> int:
+    """Insert ``rows`` unless a row with the same unique ``keys`` exists; returns how many
+    were inserted.
+
+    A get-then-insert loses the race when two processes (a team catalog on PostgreSQL, several
+    ingest workers) add the same source, dataset, version record or file at once: the loser's
+    transaction fails with an ``IntegrityError`` after its Delta commit already landed. ``ON
+    CONFLICT DO NOTHING`` lets both succeed with one row.
+    """
+    if not rows:
+        return 0
+    name = s.get_bind().dialect.name
+    if name in ("postgresql", "sqlite"):
+        mod = __import__(f"sqlalchemy.dialects.{name}", fromlist=["insert"])
+        stmt = mod.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
+        return int(s.execute(stmt).rowcount or 0)
+    inserted = 0
+    for row in rows:  # other databases: one savepoint per row
+        try:
+            with s.begin_nested():
+                s.add(model(**row))
+            inserted += 1
+        except IntegrityError:
+            pass
+    return inserted
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -519,4 +552,5 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-__all__ = ["Catalog", "DatasetInfo", "VersionInfo", "TagInfo", "RunInfo", "AuditInfo", "connect"]
+__all__ = ["Catalog", "DatasetInfo", "VersionInfo", "TagInfo", "RunInfo", "AuditInfo", "connect",
+           "insert_ignore"]

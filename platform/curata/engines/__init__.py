@@ -1,0 +1,1 @@
+"""Adapters from pinned snapshots to distributed engines (``Snapshot.to_ray()``)."""

@@ -1,0 +1,72 @@
+"""The same scenario on a local warehouse and on the S3 endpoint gives the same fingerprints
+(issue 8 §1): ingest, load, tag, diff, verify, gc and export.
+
+Object-store credentials come only from the environment (``AWS_*``), as in production; the
+catalog is PostgreSQL, shared the way a team would share it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import curata
+import pytest
+from curata_ingest.pipeline import ingest
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+WHEN = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+_results: dict[str, dict[str, Any]] = {}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "one").mkdir()
+    (root / "two").mkdir()
+    (root / "one" / "a.jsonl").write_text("".join(
+        json.dumps({"text": f"review {i}", "stars": i % 5}) + "\n" for i in range(200)))
+    (root / "two" / "b.jsonl").write_text("".join(
+        json.dumps({"text": f"review {i}", "stars": i % 5}) + "\n" for i in range(150, 260))
+        + "not json\n")
+    return root
+
+
+def _scenario(corpus: Path, out: Path) -> dict[str, Any]:
+    cat = curata.connect()
+    first = ingest([str(corpus / "one")], dataset="reviews", license="CC-BY-4.0",
+                   catalog=cat, run_id="run-one", retrieved_at=WHEN, shard_size=8192)
+    cat.tag("reviews", "v1")
+    second = ingest([str(corpus / "two")], dataset="reviews", license="CC-BY-4.0",
+                    catalog=cat, run_id="run-two", retrieved_at=WHEN, shard_size=8192)
+    v1, latest = cat.snapshot("reviews@v1"), cat.snapshot("reviews")
+    loaded = curata.load("reviews@v1", expect_fingerprint=first.fingerprint)
+    table = loaded.to_arrow(columns=["text", "stars"])
+    assert latest.to_polars().height == latest.num_rows
+    diff = cat.diff("reviews@v1", "reviews")
+    gc = cat.gc(dry_run=False)
+    export = v1.export_webdataset(str(out), shard_count=2)
+    return {
+        "fingerprints": [first.fingerprint, second.fingerprint, latest.fingerprint],
+        "counts": [first.rows_written, second.rows_written, second.duplicates, second.rejected],
+        "rows": sorted(table.column("text").to_pylist()),
+        "diff": dict(diff.counts),
+        "verify": [cat.snapshot(r).verify().ok for r in ("reviews@v1", "reviews")],
+        "tagged_kept": v1.version in gc.kept_versions["reviews"],
+        "shards": [(s.name, s.samples, s.sha256) for s in export.shards],
+        "rejects": cat.rejects("reviews").num_rows,
+    }
+
+
+def test_same_fingerprints_local_and_s3(team, corpus: Path, tmp_path: Path) -> None:
+    _results[team.kind] = _scenario(corpus, tmp_path / "export")
+    got = _results[team.kind]
+    assert got["counts"] == [200, 60, 50, 1]
+    assert got["verify"] == [True, True] and got["tagged_kept"]
+    assert got["diff"]["added"] == 60 and got["diff"]["removed"] == 0
+    if team.kind == "s3":  # the local run of this test comes first (fixture parameter order)
+        assert set(_results) == {"local", "s3"}
+        assert got == _results["local"]
+        assert team.env["CURATA_WAREHOUSE"].startswith("s3://")
