@@ -5,20 +5,24 @@ samples of such an export for training loops (split by rank and worker, determin
 resumable); ``curata.export.torch`` wraps it for ``torch.utils.data.DataLoader``.
 """
 
-from typing import Any
+import typing as _typing
 
 from curata.export.errors import ExportOptionError, LoaderStateError, ShardFormatError
 from curata.export.loader import WebDatasetLoader, open_webdataset, webdataset
 from curata.export.manifest import ExportManifest, ShardInfo
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     # The writer pulls in the catalog and governance; loaders for training do not need it.
     if name == "export_webdataset":
         from curata.export.writer import export_webdataset
 
         return export_webdataset
     raise AttributeError(f"module 'curata.export' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"export_webdataset"})
 
 
 __all__ = [
