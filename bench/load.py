@@ -15,9 +15,8 @@ import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_of, record  # noqa: E402
-
 import curata  # noqa: E402
+from _common import best_of, record  # noqa: E402
 
 
 def make_table(rows: int, seed: int = 0) -> pa.Table:

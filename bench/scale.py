@@ -47,7 +47,8 @@ def parse_size(text: str) -> int:
 def make_corpus(root: Path, size: int, files: int, seed: int = 0) -> int:
     """JSONL files of reviews (about 5% exact duplicates); returns the bytes written."""
     rng = np.random.default_rng(seed)
-    words = np.array("data label curate snapshot delta arrow train model great poor".split())
+    words = np.array(["data", "label", "curate", "snapshot", "delta", "arrow", "train", "model",
+                      "great", "poor"])
     total, per_file = 0, size // files
     for f in range(files):
         lines, n = [], 0

@@ -11,10 +11,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import curata  # noqa: E402
 from _common import best_of, record  # noqa: E402
 from load import make_table  # noqa: E402
-
-import curata  # noqa: E402
 
 
 def main() -> None:

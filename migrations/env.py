@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
-
 from curata.catalog.models import Base, load_extensions
+from sqlalchemy import create_engine
 
 load_extensions()
 config = context.config

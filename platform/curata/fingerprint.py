@@ -302,7 +302,10 @@ def _list_bytes(arr: pa.Array, name: str) -> pa.Array:
 
 
 def column_seeds(name: str, tag: str) -> tuple[int, int]:
-    """The two XXH3-64 seeds of a column: the halves of XXH3-128(b"col\\0" + name + b"\\0" + tag)."""
+    """The two XXH3-64 seeds of a column.
+
+    They are the halves of XXH3-128(b"col\\0" + name + b"\\0" + tag).
+    """
     key = column_key(name, tag)
     return int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big")
 
@@ -361,7 +364,9 @@ def _row_u128(data: pa.Table | pa.RecordBatch, columns: Iterable[str] | None = N
     return _combine_cells(cols, types, table.num_rows)
 
 
-def row_hashes(data: pa.Table | pa.RecordBatch, *, columns: Iterable[str] | None = None) -> pa.Array:
+def row_hashes(
+    data: pa.Table | pa.RecordBatch, *, columns: Iterable[str] | None = None
+) -> pa.Array:
     """Row hashes (fixed_size_binary(16), big-endian) over ``columns`` (default: all)."""
     return _row_u128(data, columns).pack()
 

@@ -8,7 +8,6 @@ the catalog never disagrees with the table.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import random
@@ -30,7 +29,6 @@ from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
 from curata.errors import (
     CommitConflictError,
     CurataError,
-    LicenseError,
     SchemaMismatchError,
     StorageError,
 )
@@ -130,40 +128,19 @@ def to_batches(data: Any) -> Iterator[pa.RecordBatch]:
         raise TypeError(f"cannot append {type(data).__name__}; pass Arrow or Polars data")
 
 
-@functools.cache
-def _licensing() -> Any:
-    from license_expression import get_spdx_licensing
-
-    return get_spdx_licensing()
-
-
 def validate_license(expression: str) -> str:
     """Check an SPDX expression (``unknown`` and ``LicenseRef-…`` allowed); return it normalised.
+
+    One implementation for the whole project: ``curata.governance.normalize_license``.
 
     Raises:
         LicenseError: with close matches for typos (``CC-BY-4.O`` → ``CC-BY-4.0``).
     """
-    import difflib
-
-    from license_expression import ExpressionError
+    from curata.governance.licenses import normalize_license
 
     if expression.strip().lower() == "unknown":
         return "unknown"
-    licensing = _licensing()
-    try:
-        parsed = licensing.parse(expression, validate=False, strict=False)
-    except ExpressionError as exc:
-        raise LicenseError(expression, reason=str(exc)) from None
-    if parsed is None:
-        raise LicenseError(expression, reason="empty license expression")
-    unknown = [str(k) for k in licensing.unknown_license_keys(parsed)
-               if not str(k).startswith("LicenseRef-")]
-    if unknown:
-        known = list(licensing.known_symbols)
-        close = [m for u in unknown for m in difflib.get_close_matches(u, known, n=3, cutoff=0.8)]
-        raise LicenseError(expression, reason=f"not SPDX identifiers: {', '.join(unknown)}",
-                           suggestions=close)
-    return str(parsed)
+    return normalize_license(expression.strip())
 
 
 # --- append ---------------------------------------------------------------------------------

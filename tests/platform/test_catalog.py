@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import curata
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-
-import curata
 from curata import errors
 from curata import fingerprint as fp
 

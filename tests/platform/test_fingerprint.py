@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from curata import fingerprint as fp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curata import fingerprint as fp
 from tests.platform import _reference as ref
 
 CASES = Path(__file__).parents[1] / "cases" / "fingerprints.json"

@@ -3,10 +3,9 @@ on a real PostgreSQL 15 server."""
 
 from __future__ import annotations
 
+import curata
 import pytest
 import sqlalchemy as sa
-
-import curata
 from curata import errors
 from curata.catalog import migrate
 from curata.catalog._catalog import _engine

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-from deltalake import DeltaTable
-
 from curata import fingerprint as fp
+from deltalake import DeltaTable
 
 
 def data(n: int, start: int = 0) -> pa.Table:

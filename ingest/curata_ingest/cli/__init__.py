@@ -44,7 +44,8 @@ def _optional(module: str) -> object | None:
 
 _label = _optional("curata_labeling.cli")
 if _label is not None:
-    app.add_typer(_label.app, name="label", help="Label Studio sync, schemas, agreement, adjudication.")
+    app.add_typer(_label.app, name="label",
+                  help="Label Studio sync, schemas, agreement, adjudication.")
 _ui = _optional("curata_ui.cli")
 if _ui is not None:
     app.command(name="ui")(_ui.ui)

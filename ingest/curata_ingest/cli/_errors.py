@@ -14,9 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
-
 from curata.errors import CurataError
+from rich.console import Console
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad usage/input, 3 not found, 4 integrity "

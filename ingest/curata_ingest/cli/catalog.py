@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import curata
 import typer
 
-import curata
 from curata_ingest.cli._output import JsonOpt, console, print_json, table
 
 

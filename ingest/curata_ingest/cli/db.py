@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
 from curata.catalog import migrate
 from curata.catalog._catalog import _engine
 from curata.config import redact_url, resolve
+
 from curata_ingest.cli._output import JsonOpt, console, print_json
 
 app = typer.Typer(help="Catalog database schema (Alembic migrations).", no_args_is_help=True)

@@ -178,7 +178,8 @@ class Catalog:
             raise ValueError(f"bad table kind {kind!r}; known kinds: {TABLE_KINDS}")
         return join_uri(self.settings.warehouse, dataset, kind)
 
-    def audit(self, action: str, *, dataset: str | None = None, details: dict[str, Any] | None = None,
+    def audit(self, action: str, *, dataset: str | None = None,
+              details: dict[str, Any] | None = None,
               session: Session | None = None) -> None:
         """Record who did what, when (tags, overrides, exports, gc, schema changes…)."""
         entry = AuditEntry(at=utcnow(), actor=current_user(), action=action, dataset=dataset,
@@ -306,7 +307,8 @@ class Catalog:
         if r.kind == "tag":
             self._check_tag_fingerprint(snap, tag_rows)
         if expect_fingerprint and not snap.fingerprint.startswith(expect_fingerprint.lower()):
-            raise FingerprintMismatchError(ref, expected=expect_fingerprint, actual=snap.fingerprint)
+            raise FingerprintMismatchError(ref, expected=expect_fingerprint,
+                                           actual=snap.fingerprint)
         return snap
 
     def _resolve(self, s: Session, d: Dataset, r: Any, ref: str,
@@ -335,7 +337,8 @@ class Catalog:
         if not versions:
             raise SnapshotNotFoundError(ref, reason="no version has that fingerprint prefix")
         if len(versions) > 1:
-            raise InvalidRefError(ref, reason=f"prefix matches versions {versions}; use more digits")
+            raise InvalidRefError(
+                ref, reason=f"prefix matches versions {versions}; use more digits")
         return versions[0], None
 
     def _check_tag_fingerprint(self, snap: Snapshot, tag_rows: Sequence[Tag]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-
 from typing import Any
 
 from sqlalchemy import Engine
