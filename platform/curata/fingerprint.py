@@ -170,6 +170,10 @@ def _xxh3(arr: pa.Array, seeds: tuple[int, int] = BASE_SEEDS) -> _U128:
     """
     if pa.types.is_dictionary(arr.type):
         return _take(_xxh3(arr.dictionary, seeds), arr.indices)
+    if _is_constant(arr):  # `_license`, `_source`, provenance of one run: hash once
+        one = _xxh3(arr.slice(0, 1), seeds)
+        n = len(arr)
+        return _U128(np.full(n, one.hi[0]), np.full(n, one.lo[0]), np.ones(n, dtype=bool))
     s = pl.from_arrow(arr)
     assert isinstance(s, pl.Series)
     h = pl.DataFrame({"v": s}).select(hi=plh.col("v").nchash.xxh3_64(seed=seeds[0]),
@@ -178,6 +182,17 @@ def _xxh3(arr: pa.Array, seeds: tuple[int, int] = BASE_SEEDS) -> _U128:
     hi = h["hi"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
     lo = h["lo"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
     return _U128(hi, lo, np.asarray(valid, dtype=bool))
+
+
+def _is_constant(arr: pa.Array) -> bool:
+    """True for a long, null-free array holding one value (checked at 3 rows before all)."""
+    n = len(arr)
+    if n < 256 or arr.null_count:
+        return False
+    first = arr[0]
+    if arr[n // 2] != first or arr[n - 1] != first:
+        return False
+    return bool(pc.all(pc.equal(arr, first)).as_py())
 
 
 def _take(h: _U128, indices: pa.Array) -> _U128:

@@ -169,3 +169,20 @@ def test_unsupported_type_is_an_error_not_a_random_hash() -> None:
     with pytest.raises(FingerprintError) as info:
         fp.record_ids(pa.table({"u": union}))
     assert info.value.column == "u"
+
+
+def test_fast_paths_hash_like_the_reference() -> None:
+    """Constant columns (hashed once) and dictionary columns (distinct values hashed once)
+    give the same ids and snapshot fingerprint as plain columns and the reference."""
+    import pyarrow.compute as pc
+
+    n = 1000
+    t = pa.table({"lic": ["CC0-1.0"] * n, "ts": pa.array([5] * n, pa.timestamp("us", tz="UTC")),
+                  "text": [f"row {i}" for i in range(n)], "src": ["a", "b"] * (n // 2)})
+    assert fp.record_ids(t).to_pylist() == ref.record_ids(t)
+    d = t.set_column(3, "src", pc.dictionary_encode(t.column("src")))
+    assert fp.record_ids(d) == fp.record_ids(t)
+    assert fp.snapshot_fingerprint(d) == fp.snapshot_fingerprint(t)
+    almost = t.set_column(0, "lic", pa.array(["CC0-1.0"] * (n - 1) + ["MIT"]))
+    assert fp.record_ids(almost)[n - 1] != fp.record_ids(t)[n - 1]
+    assert fp.record_ids(almost).to_pylist() == ref.record_ids(almost)
