@@ -45,51 +45,80 @@ class IdIndex:
         return sum(len(hi) for hi, _ in self.runs)
 
     def add(self, hi: np.ndarray, lo: np.ndarray) -> None:
-        if not len(hi):
-            return
-        order = np.argsort(hi)  # runs are sorted by the high half only; see contains()
-        self.runs.append((hi[order], lo[order]))
-        while len(self.runs) > 1 and (
-            len(self.runs) > _MAX_RUNS or len(self.runs[-1][0]) >= len(self.runs[-2][0])
-        ):
-            (h2, l2), (h1, l1) = self.runs.pop(), self.runs.pop()
-            h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
-            order = np.argsort(h)
-            self.runs.append((h[order], lo_[order]))
+        """Add ids (e.g. those already in the dataset); runs are sorted by the high half."""
+        order = np.argsort(hi, kind="stable")
+        self._add_sorted(hi[order], lo[order])
 
     def contains(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        order = np.argsort(hi)
+        found = np.zeros(len(hi), dtype=bool)
+        found[order] = self._contains_sorted(hi[order], lo[order])
+        return found
+
+    def _contains_sorted(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """``contains`` for needles sorted by ``hi``: a sorted search walks each run in
+        order (cache friendly), ~10x faster than looking up random ids."""
         found = np.zeros(len(hi), dtype=bool)
         for rhi, rlo in self.runs:
             left = np.searchsorted(rhi, hi, side="left")
-            right = np.searchsorted(rhi, hi, side="right")
-            single = right - left == 1  # the usual case: one id with that high half
-            idx = np.flatnonzero(single)
-            found[idx] |= rlo[left[idx]] == lo[idx]
-            for i in np.flatnonzero(right - left > 1):  # shared high halves: check each
-                found[i] |= bool(np.any(rlo[left[i] : right[i]] == lo[i]))
+            at = np.minimum(left, len(rhi) - 1)
+            found |= (rhi[at] == hi) & (rlo[at] == lo)
+            # Several ids in this run share a high half (astronomically rare): check each.
+            nxt = np.minimum(left + 1, len(rhi) - 1)
+            for i in np.flatnonzero((rhi[at] == hi) & (nxt > at) & (rhi[nxt] == hi) & ~found):
+                right = int(np.searchsorted(rhi, hi[i], side="right"))
+                found[i] = bool(np.any(rlo[left[i] : right] == lo[i]))
         return found
 
     def new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """Mask of rows whose id is neither already known nor repeated earlier in this call;
         the kept ids are added to the index."""
-        keep = ~_repeats(hi, lo)
-        keep &= ~self.contains(hi, lo)
-        self.add(hi[keep], lo[keep])
+        order = np.argsort(hi, kind="stable")
+        h, low = hi[order], lo[order]
+        # In sorted order: repeats of an earlier row (stable sort: the first occurrence of an
+        # id comes first among equal high halves) and ids the index already holds.
+        drop = _repeats_sorted(h, low) | self._contains_sorted(h, low)
+        keep = np.empty(len(hi), dtype=bool)
+        keep[order] = ~drop
+        self._add_sorted(h[~drop], low[~drop])
         return keep
 
+    def _add_sorted(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        if not len(hi):
+            return
+        self.runs.append((hi, lo))
+        self._merge()
 
-def _repeats(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """Mask of rows whose (hi, lo) appeared at an earlier row (first occurrences are False)."""
-    order = np.argsort(hi, kind="stable")
-    h, lo_sorted = hi[order], lo[order]
-    same_hi = h[1:] == h[:-1]
-    if np.any(same_hi & (lo_sorted[1:] != lo_sorted[:-1])):
-        # Distinct ids sharing a high half (astronomically rare): sort by both halves.
-        order = np.lexsort((lo, hi))
-        h, lo_sorted = hi[order], lo[order]
-        same_hi = h[1:] == h[:-1]
-    repeated = np.zeros(len(hi), dtype=bool)
-    repeated[order[1:][same_hi & (lo_sorted[1:] == lo_sorted[:-1])]] = True
+    def _merge(self) -> None:
+        while len(self.runs) > 1 and (
+            len(self.runs) > _MAX_RUNS or len(self.runs[-1][0]) >= len(self.runs[-2][0])
+        ):
+            (h2, l2), (h1, l1) = self.runs.pop(), self.runs.pop()
+            h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
+            order = np.argsort(h, kind="stable")  # two sorted runs: a merge, not a sort
+            self.runs.append((h[order], lo_[order]))
+
+
+def _repeats_sorted(h: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Which rows (sorted by high half, stably) repeat an id seen at an earlier original row."""
+    repeated = np.zeros(len(h), dtype=bool)
+    same_hi = np.flatnonzero(h[1:] == h[:-1]) + 1
+    if not len(same_hi):
+        return repeated
+    if np.all(lo[same_hi] == lo[same_hi - 1]):  # the usual case: true repeats only
+        repeated[same_hi] = True
+        return repeated
+    # A high half shared by distinct ids (astronomically rare): check those groups exactly,
+    # keeping the first occurrence of every (hi, lo).
+    starts = same_hi[np.concatenate(([True], np.diff(same_hi) > 1))] - 1
+    for start in starts:
+        stop = start + 1
+        while stop < len(h) and h[stop] == h[start]:
+            stop += 1
+        seen: set[int] = set()
+        for i in range(start, stop):
+            repeated[i] = int(lo[i]) in seen
+            seen.add(int(lo[i]))
     return repeated
 
 

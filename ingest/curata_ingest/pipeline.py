@@ -23,7 +23,7 @@ import curata
 import numpy as np
 import pyarrow as pa
 from curata import fingerprint as fp
-from curata._util import utcnow
+from curata._util import current_user, utcnow
 from curata.catalog.models import IngestRun
 from curata.catalog.models import Source as SourceRow
 from curata.errors import (
@@ -32,11 +32,15 @@ from curata.errors import (
     SnapshotNotFoundError,
     UsageError,
 )
+from curata.shards import ShardWriter, commit_files
 from curata.writer import (
+    COMMIT_RETRIES,
     DEFAULT_TARGET_FILE_SIZE,
     PROVENANCE_TYPE,
     _source_id,
+    find_commit,
     finish_run,
+    record_appended,
     register_source,
     start_run,
 )
@@ -343,10 +347,10 @@ class _Run:
         self.retrieved_at = opts.extra.get("retrieved_at") or utcnow()
         self.run_id = ""
         self.text_column: str | None = None
+        self.table_schema = pa.schema([])
 
     def execute(self, started: float) -> IngestReport:
         opts = self.opts
-        first = self.states[0]
         self.run_id = start_run(
             self.cat,
             opts.dataset,
@@ -366,22 +370,7 @@ class _Run:
                 source_id=st.source_id,
             )
         try:
-            snap = self.cat.append(
-                opts.dataset,
-                self._stream(),
-                license=opts.license,
-                source=first.source.name,
-                source_uri=first.uri,
-                attribution=opts.attribution,
-                run_id=self.run_id,
-                schema_evolution=opts.schema_evolution,
-                target_file_size=opts.shard_size,
-                commit_metadata={"curata.ingest": "1"},
-            )
-        except SnapshotNotFoundError:
-            if self.error is not None or any(st.written for st in self.states):
-                raise
-            snap = None  # nothing to write into a dataset that has no version yet
+            snap = self._write()  # None: a new dataset and no row to write
         except BaseException as exc:
             self._write_side_tables()
             finish_run(
@@ -441,20 +430,79 @@ class _Run:
 
     # --- the stream ----------------------------------------------------------------------
 
-    def _stream(self) -> Iterator[pa.RecordBatch]:
+    def _write(self) -> curata.Snapshot | None:
+        """Write the run's rows and commit them as ONE new version (or raise, committing
+        nothing); None when a new dataset gets no rows."""
+        opts = self.opts
         try:
-            yield from _prefetch(self._batches())
-            self._check_ratio()
-        except BaseException as exc:  # remembered: the Delta writer may wrap it
-            self.error = exc
+            rows = self._batches()
+            schema = next(rows)  # the table schema, fixed before the first row is written
+            assert isinstance(schema, pa.Schema)
+            if self.existing is not None and self._adds_columns(schema):
+                # A transaction cannot change a table's schema: delta-rs writes this run.
+                return self.cat.append(
+                    opts.dataset,
+                    (batch for batch, _ in rows),  # type: ignore[misc]
+                    license=opts.license,
+                    source=self.states[0].source.name,
+                    source_uri=self.states[0].uri,
+                    attribution=opts.attribution,
+                    run_id=self.run_id,
+                    schema_evolution=opts.schema_evolution,
+                    target_file_size=opts.shard_size,
+                    commit_metadata={"curata.ingest": "1"},
+                )
+            return self._write_shards(schema, rows)  # type: ignore[arg-type]
+        except BaseException as exc:  # remembered: a writer may wrap it
+            self.error = self.error or exc
             raise
 
-    def _batches(self) -> Iterator[pa.RecordBatch]:
+    def _adds_columns(self, schema: pa.Schema) -> bool:
+        assert self.existing is not None
+        return bool(set(schema.names) - set(self.existing.schema.names))
+
+    def _write_shards(
+        self, schema: pa.Schema, rows: Iterator[tuple[pa.RecordBatch, fp.ContentHashes]]
+    ) -> curata.Snapshot | None:
+        opts, cat = self.opts, self.cat
+        writer = ShardWriter(
+            cat.table_uri(opts.dataset),
+            schema,
+            storage_options=cat.storage_options,
+            target_file_size=opts.shard_size,
+        )
+        try:
+            for batch, content in rows:
+                writer.put(batch, content)
+            files = writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        if not files:
+            return self.existing
+        meta = {
+            "curata.run_id": self.run_id,
+            "curata.user": current_user(),
+            "curata.version": curata.__version__,
+            "curata.operation": "append",
+            "curata.ingest": "1",
+        }
+        commit_files(cat, opts.dataset, schema, files, meta, retries=COMMIT_RETRIES)
+        version = find_commit(cat, opts.dataset, self.run_id)
+        record_appended(
+            cat, opts.dataset, version, writer.row_sum, operation="append", run_id=self.run_id
+        )
+        return cat.snapshot(f"{opts.dataset}@{version}")
+
+    def _batches(self) -> Iterator[pa.Schema | tuple[pa.RecordBatch, fp.ContentHashes]]:
+        """First the table schema, then (rows with system columns, their content hashes)."""
         opened = [self._open(st) for st in self.states]
         existing = self.existing.schema if self.existing is not None else None
         heads = [b.schema for _, peeked in opened for b in peeked]
-        schema, _ = target_schema(existing, heads, self.opts.schema_evolution)
-        self._prepare_dedup(schema)
+        content, _ = target_schema(existing, heads, self.opts.schema_evolution)
+        self._prepare_dedup(content)
+        self.table_schema = _table_schema(existing, content)
+        yield self.table_schema
         hint = (
             "; pass --schema-evolution merge"
             if self.opts.schema_evolution == "none"
@@ -462,13 +510,15 @@ class _Run:
         )
         for st, (it, peeked) in zip(self.states, opened, strict=True):
             conform = Conformer(
-                schema, max_record_size=self.opts.max_record_size, rejects=st.row_rejects, hint=hint
+                content, max_record_size=self.opts.max_record_size, rejects=st.row_rejects, hint=hint
             )
-            for batch in itertools.chain(peeked, it):
+            # Parsing runs on its own thread while this one hashes and the writers encode.
+            for batch in itertools.chain(peeked, _prefetch(it)):
                 st.rows += batch.num_rows
                 out = self._process(st, conform(batch, st.source.name))
-                if out.num_rows:
+                if out is not None:
                     yield out
+        self._check_ratio()
 
     def _open(self, st: _SourceState) -> tuple[Iterator[pa.RecordBatch], list[pa.RecordBatch]]:
         """Start a source and peek its first batches (bounded) so the schema covers them."""
@@ -506,23 +556,30 @@ class _Run:
                 )
             self.near = NearDedup(threshold=self.opts.threshold)
 
-    def _process(self, st: _SourceState, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def _process(
+        self, st: _SourceState, batch: pa.RecordBatch
+    ) -> tuple[pa.RecordBatch, fp.ContentHashes] | None:
         if self.opts.progress:
             self.opts.progress(0, batch.num_rows)
         if not batch.num_rows:
-            return batch
-        content = batch.drop_columns([LOCATOR])
-        hashes = fp.row_hashes(content)
+            return None
+        content = fp.content_hashes(batch)  # `_locator` starts with `_`: not content
+        hashes = content.record_hashes()
         keep = np.ones(batch.num_rows, dtype=bool)
         if self.opts.dedup != "off":
             keep = self.index.new_rows(*id_halves(hashes))
         ids = fp.hex_strings(hashes)
         if self.near is not None and self.text_column is not None:
             keep &= self._near(st, batch, ids, keep)
-        st.duplicates += int((~keep).sum())
-        st.written += int(keep.sum())
-        mask = pa.array(keep)
-        return self._with_system_columns(st, batch.filter(mask), ids.filter(mask))
+        kept = int(keep.sum())
+        st.duplicates += batch.num_rows - kept
+        st.written += kept
+        if not kept:
+            return None
+        if kept < batch.num_rows:
+            mask = pa.array(keep)
+            batch, ids, content = batch.filter(mask), ids.filter(mask), content.filter(keep)
+        return self._with_system_columns(st, batch, ids), content
 
     def _near(
         self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array, keep: np.ndarray
@@ -559,14 +616,22 @@ class _Run:
             ],
             fields=list(PROVENANCE_TYPE),
         )
-        system = {
+        columns = {
             "_id": ids,
             "_source": _repeat(st.source_id, n),
             "_license": _repeat(self.opts.license, n),
             "_provenance": provenance,
         }
-        content = {name: batch.column(name) for name in batch.schema.names if name != LOCATOR}
-        return pa.RecordBatch.from_pydict({**system, **content})
+        names = batch.schema.names
+        arrays = [
+            columns[f.name]
+            if f.name in columns
+            else batch.column(f.name)
+            if f.name in names
+            else pa.nulls(n, f.type)
+            for f in self.table_schema
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.table_schema)
 
     def _check_ratio(self) -> None:
         limit = self.opts.max_reject_ratio
@@ -650,6 +715,19 @@ class _Run:
 
 
 __all__ = ["DedupMode", "IngestReport", "SourceReport", "ingest"]
+
+
+def _table_schema(existing: pa.Schema | None, content: pa.Schema) -> pa.Schema:
+    """The records table's schema after this run: system columns, then content columns."""
+    if existing is None:
+        system = [
+            pa.field("_id", pa.string()),
+            pa.field("_source", pa.string()),
+            pa.field("_license", pa.string()),
+            pa.field("_provenance", PROVENANCE_TYPE),
+        ]
+        return pa.schema(system + list(content))
+    return pa.schema(list(existing) + [f for f in content if f.name not in existing.names])
 
 
 def _repeat(value: str, n: int) -> pa.Array:

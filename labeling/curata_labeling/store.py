@@ -56,7 +56,9 @@ def read_events(cat: Any, dataset: str, *, project: str | None = None) -> pa.Tab
         dt = DeltaTable(_uri(cat, dataset), storage_options=cat.storage_options)
     except TableNotFoundError:
         return ANNOTATIONS_SCHEMA.empty_table()
-    table = dt.to_pyarrow_table()
+    from curata.storage import delta_dataset
+
+    table = delta_dataset(dt, _uri(cat, dataset), cat.storage_options).to_table()
     if project is not None:
         table = table.filter(pc.equal(table["project"], project))
     return table.select(ANNOTATIONS_SCHEMA.names).cast(ANNOTATIONS_SCHEMA)

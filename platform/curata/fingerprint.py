@@ -443,21 +443,59 @@ def accumulate(batches: Iterable[pa.RecordBatch | pa.Table]) -> RowHashSum:
     return acc
 
 
+@dataclass(frozen=True, slots=True)
+class ContentHashes:
+    """Per-row sums of the content cells' hashes: the shared first half of ``_id`` and of the
+    row hash, so a writer that needs both hashes each content cell once."""
+
+    sums: _U128
+
+    def __len__(self) -> int:
+        return len(self.sums.hi)
+
+    def record_hashes(self) -> pa.Array:
+        """The 16-byte record fingerprints (``fixed_size_binary(16)``, big-endian)."""
+        return _mix(self.sums).pack()
+
+    def filter(self, mask: np.ndarray) -> ContentHashes:
+        return ContentHashes(_U128(self.sums.hi[mask], self.sums.lo[mask], self.sums.valid[mask]))
+
+    def slice(self, start: int, length: int) -> ContentHashes:
+        end = start + length
+        return ContentHashes(_U128(self.sums.hi[start:end], self.sums.lo[start:end],
+                                   self.sums.valid[start:end]))
+
+
+def content_hashes(data: pa.Table | pa.RecordBatch) -> ContentHashes:
+    """Hash the content columns of ``data`` (names not starting with ``_``) once."""
+    table = _as_table(data)
+    content = content_columns(table.schema)
+    cols = {c: table.column(c).combine_chunks() for c in content}
+    types = {c: table.schema.field(c).type for c in content}
+    return ContentHashes(_cell_sum(cols, types, table.num_rows))
+
+
+def row_sum_with(data: pa.Table | pa.RecordBatch, content: ContentHashes) -> RowHashSum:
+    """``row_sum(data)`` when ``content`` already holds the hashes of its content columns:
+    only the system columns (``_id``, ``_source``, …) are hashed here."""
+    table = _as_table(data)
+    system = [c for c in table.column_names if c.startswith("_")]
+    cols = {c: table.column(c).combine_chunks() for c in system}
+    types = {c: table.schema.field(c).type for c in system}
+    total = _mix(_cell_sum(cols, types, table.num_rows, start=content.sums))
+    return RowHashSum(table.num_rows, _sum_u128(total.hi, total.lo))
+
+
 def ids_and_row_sum(data: pa.Table | pa.RecordBatch) -> tuple[pa.Array, RowHashSum]:
     """``record_ids`` of the content columns and ``row_sum`` of the rows with those ids in
     their ``_id`` column, hashing each content cell once (the write path's hot loop)."""
     table = _as_table(data)
-    n = table.num_rows
-    types = {c: table.schema.field(c).type for c in table.column_names}
-    cols = {c: table.column(c).combine_chunks() for c in table.column_names}
-    content = content_columns(table.schema)
-    content_sum = _cell_sum({c: cols[c] for c in content}, types, n)
-    ids = hex_strings(_mix(content_sum).pack())
-    system = {c: cols[c] for c in table.column_names if c not in content and c != "_id"}
-    system["_id"] = ids
-    types["_id"] = pa.string()
-    total = _mix(_cell_sum(system, types, n, start=content_sum))
-    return ids, RowHashSum(n, _sum_u128(total.hi, total.lo))
+    content = content_hashes(table)
+    ids = hex_strings(content.record_hashes())
+    idx = table.schema.get_field_index("_id")
+    table = (table.set_column(idx, "_id", ids) if idx >= 0
+             else table.append_column("_id", ids))
+    return ids, row_sum_with(table, content)
 
 
 def row_sum(data: pa.Table | pa.RecordBatch) -> RowHashSum:

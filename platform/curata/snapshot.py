@@ -53,7 +53,9 @@ class Snapshot:
 
     def to_dataset(self) -> pads.Dataset:
         """A ``pyarrow.dataset.Dataset`` over the files of this version."""
-        return self.delta_table().to_pyarrow_dataset()
+        from curata.storage import delta_dataset
+
+        return delta_dataset(self.delta_table(), self.table_uri, self.storage_options)
 
     def to_arrow(
         self, columns: Sequence[str] | None = None, filter: Any = None
@@ -64,11 +66,12 @@ class Snapshot:
             columns: columns to read (default: all).
             filter: a ``pyarrow.compute.Expression`` or DNF filter list, pushed down to Parquet.
         """
-        dt = self.delta_table()
         cols = list(columns) if columns is not None else None
-        if filter is None or isinstance(filter, list):
-            return dt.to_pyarrow_table(columns=cols, filters=filter)
-        return dt.to_pyarrow_dataset().to_table(columns=cols, filter=filter)
+        if isinstance(filter, list):  # DNF [(column, op, value), ...]
+            import pyarrow.parquet as pq
+
+            filter = pq.filters_to_expression(filter)
+        return self.to_dataset().to_table(columns=cols, filter=filter)
 
     def to_batches(
         self, columns: Sequence[str] | None = None, *, batch_size: int = 65_536, filter: Any = None

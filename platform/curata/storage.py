@@ -64,3 +64,34 @@ def delta_storage_options(uri: str, storage_options: dict[str, str] | None) -> d
         if endpoint.startswith("http://"):
             opts.setdefault("AWS_ALLOW_HTTP", "true")
     return opts or None
+
+
+def delta_dataset(dt: object, table_uri: str, storage_options: dict[str, str] | None = None,
+                  ) -> object:
+    """A ``pyarrow.dataset.Dataset`` over the files of a loaded ``DeltaTable`` version.
+
+    Read through pyarrow's own filesystems rather than ``DeltaTable.to_pyarrow_dataset()``:
+    delta-rs's Python filesystem handler leaves threads that abort the interpreter at exit
+    ("terminate called without an active exception", exit 134; delta-rs #2184, polars
+    #24169), which turned successful CLI commands into failures. Curata's tables are
+    unpartitioned and never use deletion vectors or column mapping, so the file list and the
+    table schema describe a version fully; files written before a column was added are read
+    with that column null.
+    """
+    import pyarrow.dataset as pads
+
+    protocol = dt.protocol()  # type: ignore[attr-defined]
+    unsupported = {"deletionVectors", "columnMapping"} & set(protocol.reader_features or ())
+    if unsupported or dt.metadata().partition_columns:  # type: ignore[attr-defined]
+        return dt.to_pyarrow_dataset()  # type: ignore[attr-defined]  # written by another engine
+    schema = pa.schema(dt.schema().to_arrow())  # type: ignore[attr-defined]
+    fs, root = filesystem(table_uri, storage_options)
+    actions = pa.table(dt.get_add_actions(flatten=False))  # type: ignore[attr-defined]
+    paths = [join_uri(root, _unquote(p)) for p in actions.column("path").to_pylist()]
+    return pads.dataset(paths, schema=schema, format="parquet", filesystem=fs)
+
+
+def _unquote(path: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(path)

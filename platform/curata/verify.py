@@ -102,8 +102,11 @@ def _scan_file(fs: Any, full: str, path: str, size: int,
         present = {meta.column(i).path for i in range(len(meta))}
         dicts = [c for c in LOW_CARDINALITY if c in present]
         pf = pq.ParquetFile(pa.BufferReader(data), read_dictionary=dicts)
-        for batch in pf.iter_batches(batch_size=131_072):
-            total = total + fp.row_sum(batch)
+        # One row group at a time: a batch spanning two row groups would hold two dictionaries
+        # of a nested column, which Arrow cannot return as one array.
+        for group in range(pf.num_row_groups):
+            for batch in pf.iter_batches(batch_size=131_072, row_groups=[group]):
+                total = total + fp.row_sum(batch)
     except Exception as exc:  # a corrupt file is a finding, not a crash
         problems.append(f"unreadable file {path}: {type(exc).__name__}: {exc}")
     return total, problems

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -25,6 +26,9 @@ from curata_ingest.sources._base import (
     rows_locators,
     with_locator,
 )
+
+
+_NON_SPACE = re.compile(rb"\S")
 
 
 class JsonlSource(FileSource):
@@ -47,13 +51,13 @@ class JsonlSource(FileSource):
         seen_data = False
         with self.open(path) as fh:
             for block in _blocks(fh, progress):
-                if block.strip():
-                    seen_data = True
-                    parser = _BlockParser(
-                        block, uri=uri, source=self.name, first_line=lines_before + 1
-                    )
-                    yield from parser.parse(rejects)
-                lines_before += block.count(b"\n")
+                if _NON_SPACE.search(block) is None:  # blank: no copy, unlike strip()
+                    lines_before += block.count(b"\n")
+                    continue
+                seen_data = True
+                parser = _BlockParser(block, uri=uri, source=self.name, first_line=lines_before + 1)
+                yield from parser.parse(rejects)
+                lines_before += parser.newlines
         if not seen_data:
             rejects.add(reason="empty_file", source=self.name, locator=uri)
 
@@ -84,6 +88,7 @@ class _BlockParser:
         self.source = source
         arr = np.frombuffer(block, dtype=np.uint8)
         newlines = np.flatnonzero(arr == 10)
+        self.newlines = len(newlines)
         starts = np.concatenate(([0], newlines + 1))
         ends = np.concatenate((newlines, [len(block)]))
         content_end = ends - ((ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13))

@@ -504,7 +504,9 @@ class Catalog:
         dt = self._delta(dataset, kind="rejects")
         if dt is None:
             return pa.table({"reason": pa.array([], pa.string())})
-        return dt.to_pyarrow_table()
+        from curata.storage import delta_dataset
+
+        return delta_dataset(dt, self.table_uri(dataset, kind="rejects"), self.storage_options).to_table()
 
     def gc(self, *, dry_run: bool = True, dataset: str | None = None) -> Any:
         """Delete files no version worth keeping needs; never those of tagged snapshots."""
