@@ -106,11 +106,12 @@ class ShardWriter:
     def __init__(self, table_uri: str, schema: pa.Schema, *,
                  storage_options: dict[str, str] | None = None,
                  target_file_size: int, threads: int | None = None,
-                 dictionary: list[str] | None = None) -> None:
+                 dictionary: list[str] | None = None, hashing: bool = True) -> None:
         self.schema = schema
         self.fs, self.root = filesystem(table_uri, storage_options)
         self.fs.create_dir(self.root, recursive=True)  # a new table has no folder yet
         self.target = target_file_size
+        self.hashing = hashing  # False: the caller sums the row hashes itself
         # Row groups close at ROW_GROUP_ROWS rows or this many bytes in memory, so a file
         # can rotate near a small target and a big one gets row groups of sensible size.
         self.group_bytes = min(64 << 20, max(64 << 10, target_file_size // 4))
@@ -196,8 +197,9 @@ class ShardWriter:
                 if item is _STOP or self.error is not None:
                     break
                 batch, content = item
-                acc = acc + (fp.row_sum(batch) if content is None
-                             else fp.row_sum_with(batch, content))
+                if self.hashing:
+                    acc = acc + (fp.row_sum(batch) if content is None
+                                 else fp.row_sum_with(batch, content))
                 pending.append(batch)
                 rows, size = rows + batch.num_rows, size + batch.nbytes
                 if rows < ROW_GROUP_ROWS and size < self.group_bytes:

@@ -120,6 +120,20 @@ def test_schema_policy_new_columns_and_wrong_types(cat, tmp_path):
         [src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge", force=True
     )
     assert merged.rows_written == 1 and "extra" in cat.snapshot("s").schema.names
+    snap = cat.snapshot("s")
+    rows = {r["t"]: r for r in snap.to_arrow(columns=["t", "extra"]).to_pylist()}
+    assert rows["w"]["extra"] is True and rows["x"]["extra"] is None
+    assert snap.verify().ok
+
+
+def test_ray_engine_refuses_new_columns_before_starting(cat, tmp_path):
+    """A Delta transaction cannot widen a table's schema: the Ray engine says so up front."""
+    ingest([_jsonl(tmp_path / "a.jsonl", [{"t": "x"}])], dataset="s", license="MIT", catalog=cat)
+    src = _jsonl(tmp_path / "b.jsonl", [{"t": "y", "extra": 1}])
+    with pytest.raises(UsageError, match="--engine local"):
+        ingest([src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge",
+               engine="ray")
+    assert [v.version for v in cat.versions("s")] == [0]
 
 
 def test_max_record_size(cat, tmp_path):

@@ -22,23 +22,17 @@ from __future__ import annotations
 import base64
 import io
 import json
-import time
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from curata import fingerprint as fp
-from curata.errors import CommitConflictError, UsageError
-from curata.storage import filesystem, join_uri
+from curata.errors import UsageError
 from curata.writer import (
     COMMIT_RETRIES,
     DEFAULT_TARGET_FILE_SIZE,
     PROVENANCE_TYPE,
-    ROW_GROUP_ROWS,
-    TABLE_CONFIGURATION,
     _Prepared,
     find_commit,
     record_appended,
@@ -200,54 +194,33 @@ class _Writer:
         return pa.table(cols)
 
     def _write(self, table: pa.Table) -> list[dict[str, Any]]:
-        """Write Parquet shards as ``Catalog.append`` would; return add actions + row sums."""
+        """Write Parquet shards as ``Catalog.append`` would; return them with their row sums."""
+        from curata.shards import ShardWriter
+
         ctx = self.ctx
         prep = _Prepared(dataset=ctx["dataset"], source_id="", license=ctx["license"], uri="",
                          run_id=ctx["run_id"], retrieved_at=ctx["retrieved_at"],
                          table_schema=ctx["table_schema"], merge=ctx["merge"])
-        fs, root = filesystem(ctx["table_uri"], ctx["storage_options"])
-        files, writer, current = [], None, None
-        for batch in prep.batches(table):
-            if writer is None:
-                current = _Shard(fs, root)
-                writer = current.open(batch.schema)
-            writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
-            current.add(batch)
-            if current.bytes_in >= ctx["shard_size"]:
-                writer.close()
-                files.append(current.done())
-                writer = None
-        if writer is not None:
-            writer.close()
-            files.append(current.done())
-        schema = prep.schema.serialize().to_pybytes() if prep.schema is not None else b""
-        return [{**f, "schema": base64.b64encode(schema).decode()} for f in files]
-
-
-class _Shard:
-    """One Parquet file being written into the table folder, with its row-hash sum."""
-
-    def __init__(self, fs: Any, root: str) -> None:
-        self.fs, self.root = fs, root
-        self.path = f"part-{uuid.uuid4()}-c000.zstd.parquet"
-        self.acc = fp.RowHashSum()
-        self.bytes_in = 0
-        self.stream: Any = None
-
-    def open(self, schema: pa.Schema) -> pq.ParquetWriter:
-        self.fs.create_dir(self.root, recursive=True)  # a new table has no folder yet
-        self.stream = self.fs.open_output_stream(join_uri(self.root, self.path))
-        return pq.ParquetWriter(self.stream, schema, compression="zstd", compression_level=3)
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        self.acc = self.acc + fp.row_sum(batch)
-        self.bytes_in += batch.nbytes
-
-    def done(self) -> dict[str, Any]:
-        self.stream.close()
-        size = self.fs.get_file_info(join_uri(self.root, self.path)).size
-        return {"path": self.path, "size": size, "rows": self.acc.count,
-                "sum": self.acc.to_json()}
+        writer = None
+        try:
+            for batch in prep.batches(table):  # prep sums the row hashes as it conforms
+                if writer is None:
+                    writer = ShardWriter(ctx["table_uri"], batch.schema,
+                                         storage_options=ctx["storage_options"],
+                                         target_file_size=ctx["shard_size"], threads=1,
+                                         hashing=False)
+                writer.put(batch)
+            files = writer.close() if writer is not None else []
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        if not files:
+            return []
+        schema = base64.b64encode(prep.schema.serialize().to_pybytes()).decode()
+        out = [{**f.to_dict(), "schema": schema} for f in files]
+        out[0]["sum"] = prep.acc.to_json()  # the task's rows, counted once
+        return out
 
 
 # --- the driver --------------------------------------------------------------------------
@@ -322,11 +295,16 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
             if close is not None:
                 close()
         existing = self.existing.schema if self.existing is not None else None
-        return target_schema(existing, heads, self.opts.schema_evolution)[0]
+        schema = target_schema(existing, heads, self.opts.schema_evolution)[0]
+        if existing is not None and set(schema.names) - set(existing.names):
+            # Shards are committed by a transaction, which cannot change a table's schema.
+            raise UsageError("new columns (--schema-evolution merge) are added by the local "
+                             "engine only: run this ingest with --engine local")
+        return schema
 
     def _run(self) -> Any:
+        schema = self._schema()  # first: a refused run needs no cluster
         ray = _ray()
-        schema = self._schema()
         tasks = _tasks(self.states)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         buckets = max(1, min(256, 2 * cpus))
@@ -399,19 +377,20 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
         """ONE Delta commit adding every shard, then the catalog record of the version."""
         from curata import __version__
         from curata._util import current_user
+        from curata.shards import WrittenFile, commit_files
 
         cat, dataset = self.cat, self.opts.dataset
         schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(files[0]["schema"])))
-        now = int(time.time() * 1000)
-        actions = [_add_action(f, now) for f in files]
         meta = {"curata.run_id": self.run_id, "curata.user": current_user(),
                 "curata.version": __version__, "curata.operation": "append",
                 "curata.ingest": "1", "curata.engine": "ray"}
-        _commit_actions(cat, dataset, schema, actions, meta)
+        commit_files(cat, dataset, schema, [WrittenFile.from_dict(f) for f in files], meta,
+                     retries=COMMIT_RETRIES)
         version = find_commit(cat, dataset, self.run_id)
         acc = fp.RowHashSum()
         for f in files:
-            acc = acc + fp.RowHashSum.from_json(f["sum"])
+            if "sum" in f:
+                acc = acc + fp.RowHashSum.from_json(f["sum"])
         record_appended(cat, dataset, version, acc, operation="append", run_id=self.run_id)
         return cat.snapshot(f"{dataset}@{version}")
 
@@ -432,34 +411,3 @@ def _only(kind: str) -> Any:
         return t.filter(pc.equal(t.column(KIND), kind))
 
     return select
-
-
-def _add_action(f: dict[str, Any], now: int) -> Any:
-    from deltalake.transaction import AddAction
-
-    return AddAction(path=f["path"], size=int(f["size"]), partition_values={},
-                     modification_time=now, data_change=True,
-                     stats=json.dumps({"numRecords": int(f["rows"])}))
-
-
-def _commit_actions(cat: Any, dataset: str, schema: pa.Schema, actions: list[Any],
-                    meta: dict[str, str]) -> None:
-    from deltalake import CommitProperties, PostCommitHookProperties
-    from deltalake import Schema as DeltaSchema
-    from deltalake.exceptions import CommitFailedError
-    from deltalake.transaction import create_table_with_add_actions
-
-    props = {"commit_properties": CommitProperties(custom_metadata=meta,
-                                                   max_commit_retries=COMMIT_RETRIES),
-             "post_commithook_properties": PostCommitHookProperties(cleanup_expired_logs=False)}
-    delta_schema = DeltaSchema.from_arrow(schema)
-    try:
-        dt = cat._delta(dataset)
-        if dt is None:
-            create_table_with_add_actions(
-                cat.table_uri(dataset), delta_schema, actions, mode="append",
-                configuration=TABLE_CONFIGURATION, storage_options=cat.storage_options, **props)
-        else:
-            dt.create_write_transaction(actions, mode="append", schema=delta_schema, **props)
-    except CommitFailedError as exc:
-        raise CommitConflictError(dataset, attempts=COMMIT_RETRIES, reason=str(exc)) from None

@@ -27,7 +27,6 @@ from curata_ingest.sources._base import (
     with_locator,
 )
 
-
 _NON_SPACE = re.compile(rb"\S")
 
 
