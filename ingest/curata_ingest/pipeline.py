@@ -268,14 +268,18 @@ def _unchanged(cat: curata.Catalog, opts: _Options, states: list[_SourceState]) 
     """True when every source was committed before with exactly these artifact hashes."""
     with cat.session() as s:
         for st in states:
-            artifacts = _artifact_dicts(st.source)
-            if not artifacts or any(not a["sha256"] for a in artifacts):
-                return False
+            # The catalog first: a source never committed needs no hashing up front (its
+            # artifacts are hashed as the run reads them).
             row = s.get(SourceRow, st.source_id)
-            if row is None or row.artifacts != artifacts or row.run_id is None:
+            if row is None or not row.artifacts or row.run_id is None:
                 return False
             run = s.get(IngestRun, row.run_id)
             if run is None or run.status not in ("committed", "unchanged"):
+                return False
+            artifacts = _artifact_dicts(st.source)
+            if not artifacts or any(not a["sha256"] for a in artifacts):
+                return False
+            if row.artifacts != artifacts:
                 return False
     return True
 

@@ -215,3 +215,49 @@ def test_artifacts_hash_files(tmp_path):
     (src,) = open_sources([str(tmp_path / "a.jsonl")])
     (art,) = src.artifacts()
     assert art.sha256 == hashlib.sha256(b'{"x": 1}\n').hexdigest() and art.size == 9
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "jsonl.zst", "csv", "txt"])
+def test_artifacts_hashed_while_reading_equal_sha256(tmp_path, fmt):
+    """Recording a source's artifacts costs no second pass, and the digest is the file's."""
+    import hashlib
+
+    lines = [json.dumps({"i": i, "t": "x" * (i % 50)}) for i in range(5000)]
+    raw = ("\n".join(lines) + "\n").encode()
+    if fmt == "csv":
+        raw = ("i,t\n" + "\n".join(f"{i},{'x' * (i % 50)}" for i in range(5000)) + "\n").encode()
+    data = gzip.compress(raw) if fmt.endswith(".gz") else (
+        zstandard.ZstdCompressor().compress(raw) if fmt.endswith(".zst") else raw)
+    path = tmp_path / f"a.{fmt}"
+    path.write_bytes(data)
+    src = open_sources([str(path)])[0]
+    assert src.total_bytes() == len(data)  # from the file size, nothing read yet
+    rows, _, _ = read_all(src)
+    assert len(rows) == 5000  # text: a record per line by default
+    if fmt in ("jsonl", "csv"):
+        assert str(path) in src._read  # hashed on the way through, not afterwards
+    assert src.artifacts()[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert src.artifacts()[0].size == len(data)
+
+
+def test_a_reader_that_skips_ahead_gets_no_partial_digest(tmp_path):
+    import hashlib
+
+    path = tmp_path / "a.bin"
+    path.write_bytes(bytes(range(256)) * 100)
+    done = []
+    with open(path, "rb") as fh:
+        r = base._HashingReader(fh, lambda size, digest: done.append((size, digest)))
+        r.read(10)
+        r.seek(0)
+        r.read(5)
+        r.seek(20_000)
+        r.read()
+    assert done == []
+    with open(path, "rb") as fh:
+        r = base._HashingReader(fh, lambda size, digest: done.append((size, digest)))
+        r.read(10)
+        r.seek(0)
+        while r.read(999):
+            pass
+    assert done == [(25_600, hashlib.sha256(path.read_bytes()).hexdigest())]

@@ -193,6 +193,7 @@ class FileSource(Source):
         self.fs, _ = fsspec.core.url_to_fs(spec, **self.storage_options)
         self._files = files
         self._artifacts: list[Artifact] | None = None
+        self._read: dict[str, Artifact] = {}  # hashed while a reader went through them
 
     def files(self) -> list[str]:
         if self._files is None:
@@ -214,8 +215,14 @@ class FileSource(Source):
 
     def artifacts(self) -> list[Artifact]:
         if self._artifacts is None:
-            self._artifacts = [self._hash(path) for path in self.files()]
+            self._artifacts = [self._read.get(path) or self._hash(path) for path in self.files()]
         return self._artifacts
+
+    def total_bytes(self) -> int | None:
+        try:
+            return sum(int(self.fs.size(path)) for path in self.files())
+        except (OSError, TypeError):
+            return None
 
     def _hash(self, path: str) -> Artifact:
         digest = hashlib.sha256()
@@ -235,12 +242,68 @@ class FileSource(Source):
             raw = self.fs.open(path, "rb")
         except OSError as exc:
             raise SourceError(self.uri(path), reason=f"{type(exc).__name__}: {exc}") from exc
+        if self._artifacts is None and path not in self._read:
+            raw = _HashingReader(raw, lambda size, digest: self._read.__setitem__(
+                path, Artifact(uri=self.uri(path), size=size, sha256=digest)))
         return decompressed(raw, path)
 
 
 def _protocol(fs: fsspec.AbstractFileSystem) -> str:
     proto = fs.protocol
     return proto[0] if isinstance(proto, (tuple, list)) else proto
+
+
+class _HashingReader(io.RawIOBase):
+    """Computes the sha256 of a file as a reader goes through it, so recording a source's
+    artifacts costs no second pass over the input. Bytes are hashed once even when the reader
+    seeks back (magic-byte sniffing); a reader that skips ahead or stops early gets no
+    digest, and ``artifacts()`` hashes that file separately."""
+
+    def __init__(self, raw: Any, done: Callable[[int, str], None]) -> None:
+        self.raw, self.done = raw, done
+        self.digest = hashlib.sha256()
+        self.pos = self.hashed = 0
+        self.valid = True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self.raw.read(-1 if size is None else size)
+        self._account(data, whole=size is None or size < 0)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._account(data, whole=not len(buffer))
+        return len(data)
+
+    def _account(self, data: bytes, *, whole: bool) -> None:
+        n = len(data)
+        if self.valid and self.pos + n > self.hashed:
+            self.digest.update(data[self.hashed - self.pos :])
+            self.hashed = self.pos + n
+        self.pos += n
+        if self.valid and (n == 0 or whole):  # end of file: the digest is complete
+            self.done(self.hashed, self.digest.hexdigest())
+            self.valid = False  # reported once
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.pos = self.raw.seek(offset, whence)
+        if self.pos > self.hashed:
+            self.valid = False
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
