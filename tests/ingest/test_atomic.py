@@ -90,3 +90,31 @@ def test_sigkill_leaves_previous_version_intact(home, tmp_path, big_corpus, kill
         Path(u.removeprefix("file://")).resolve() for u in DeltaTable(str(root)).file_uris()
     }
     assert cat.snapshot("k").to_arrow().num_rows == ROWS + 1 and cat.snapshot("k").verify().ok
+
+
+RACE = textwrap.dedent("""
+    import sys
+    from curata_ingest import ingest
+    r = ingest([sys.argv[1]], dataset="race", license="MIT")
+    print(r.status, r.version, r.rows_written, flush=True)
+""")
+
+
+def test_two_ingests_racing_to_create_a_dataset_both_commit(tmp_path, home):
+    """Both runs write their shards, then race to create the table: the loser appends."""
+    corpora = []
+    for k in range(2):
+        path = tmp_path / f"c{k}.jsonl"
+        path.write_text("".join(json.dumps({"k": k, "i": i}) + "\n" for i in range(20_000)))
+        corpora.append(str(path))
+    curata.connect().engine.dispose()  # the catalog exists before the writers start
+    procs = [subprocess.Popen([sys.executable, "-c", RACE, c], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ})
+             for c in corpora]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
+    results = sorted(out.split() for out, _ in outs)
+    assert [r[0] for r in results] == ["committed", "committed"]
+    assert sorted(int(r[1]) for r in results) == [0, 1]
+    snap = curata.connect().snapshot("race")
+    assert snap.num_rows == 40_000 and snap.verify().ok

@@ -88,3 +88,25 @@ def test_stats_of_an_all_null_column_and_an_empty_file(tmp_path):
     json.dumps(st)  # a Delta log line
     pq.write_table(t.slice(0, 0), tmp_path / "y.parquet")
     assert delta_stats(pq.read_metadata(tmp_path / "y.parquet")) == {"numRecords": 0}
+
+
+def test_losing_the_race_to_create_a_table_appends(cat, monkeypatch):
+    """Two writers both saw no table; the second one's create fails and it appends instead."""
+    a, b = _table(3_000, seed=1), _table(2_000, seed=2)
+    cat._ensure_dataset("w")
+    _, files_a = _write(cat, a, 2, target=1 << 20)
+    _, files_b = _write(cat, b, 2, target=1 << 20)
+    commit_files(cat, "w", a.schema, files_a, {"curata.run_id": "a"}, retries=3)
+    real = type(cat)._delta
+    calls = []
+
+    def stale_first(self, dataset, version=None, kind="records"):
+        calls.append(dataset)
+        return None if len(calls) == 1 else real(self, dataset, version, kind)
+
+    monkeypatch.setattr(type(cat), "_delta", stale_first)
+    commit_files(cat, "w", b.schema, files_b, {"curata.run_id": "b"}, retries=3)
+    monkeypatch.undo()
+    dt = DeltaTable(cat.table_uri("w"))
+    assert dt.version() == 1
+    assert delta_dataset(dt, cat.table_uri("w")).count_rows() == 5_000
