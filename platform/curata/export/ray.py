@@ -34,6 +34,7 @@ import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +49,7 @@ from curata.export.selection import Census, Selection
 from curata.export.shuffle import shuffle_order
 from curata.export.tar import BLOCK, RECORD, TarShardWriter
 from curata.export.writer import _ShardSet, shard_name
-from curata.storage import is_local
+from curata.storage import filesystem, is_local, join_uri
 
 INSTALL_HINT = "pip install 'curata-ingest[ray]'"
 _SECRET_WORDS = ("key", "secret", "token", "password", "credential", "session")
@@ -81,17 +82,17 @@ def _connect() -> Any:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Files:
     """A stand-in for the snapshot inside a task: some of its Parquet files, read exactly as
-    ``Snapshot.to_batches`` reads them (same Delta schema, format and per-file expressions).
+    ``Snapshot.to_batches`` reads them (same dataset schema, format and per-file expressions).
 
-    Carries URIs and non-secret options only; the filesystem is built on the worker, so its
-    credentials come from the worker's environment.
+    Carries URIs and non-secret options only; the filesystem is built on the worker
+    (``curata.storage.filesystem``), so its credentials come from the worker's environment.
     """
 
     table_uri: str
     storage_options: dict[str, str] | None
     schema: pa.Schema
     format: Any  # pyarrow.dataset.ParquetFileFormat
-    files: tuple[tuple[str, Any], ...] = ()  # (path relative to the table, its expression)
+    files: tuple[tuple[str, Any], ...] = ()  # (path in that filesystem, its expression)
 
     def only(self, files: Sequence[tuple[str, Any]]) -> _Files:
         return replace(self, files=tuple(files))
@@ -100,11 +101,8 @@ class _Files:
                    filter: Any = None) -> Iterator[pa.RecordBatch]:
         import pyarrow.dataset as pads
 
-        from curata.storage import filesystem, join_uri
-
-        fs, root = filesystem(self.table_uri, self.storage_options)
-        fragments = [self.format.make_fragment(join_uri(root, path), filesystem=fs,
-                                               partition_expression=expr)
+        fs, _ = filesystem(self.table_uri, self.storage_options)
+        fragments = [self.format.make_fragment(path, filesystem=fs, partition_expression=expr)
                      for path, expr in self.files]
         ds = pads.FileSystemDataset(fragments, self.schema, self.format, fs)
         yield from ds.to_batches(columns=list(columns) if columns is not None else None,
@@ -117,8 +115,14 @@ def _files(snapshot: Any) -> tuple[_Files, list[tuple[str, Any]], list[int]]:
     uri = snapshot.table_uri
     if is_local(uri):  # workers do not share the driver's working directory
         uri = os.path.abspath(uri.removeprefix("file://"))
-    entries = [(frag.path, frag.partition_expression) for frag in ds.get_fragments()]
-    sizes = {f["path"]: int(f["size"]) for f in snapshot.files()}
+    _, root = filesystem(uri, snapshot.storage_options)
+    root = root.rstrip("/")
+    entries = []
+    for frag in ds.get_fragments():
+        # a path in curata.storage's filesystem, or one relative to the table (delta-rs's own)
+        path = frag.path if frag.path.startswith(root + "/") else join_uri(root, frag.path)
+        entries.append((path, frag.partition_expression))
+    sizes = {join_uri(root, unquote(f["path"])): int(f["size"]) for f in snapshot.files()}
     reader = _Files(table_uri=uri, storage_options=snapshot.storage_options, schema=ds.schema,
                     format=ds.format)
     return reader, entries, [sizes.get(path, 1) for path, _ in entries]
