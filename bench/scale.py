@@ -4,8 +4,13 @@
    core of this machine); the snapshot fingerprints must be equal.
 2. ``ingest`` into a local-folder warehouse vs into an S3 endpoint (``moto`` on loopback,
    one request at a time, or a real endpoint from ``AWS_ENDPOINT_URL`` with ``--s3-bucket``).
+3. ``curata export`` of one snapshot of that corpus with ``--engine local`` vs ``--engine ray``
+   (shards cut by size, so the Ray engine runs its measuring scan and its write tasks; with
+   ``--export-shuffle`` also the groupby that routes rows to shards); every shard's sha256
+   must be equal.
 
-    python bench/scale.py [--size 64MB] [--files 8] [--skip-ray] [--skip-s3]
+    python bench/scale.py [--size 64MB] [--files 8] [--skip-ray] [--skip-s3] [--skip-export]
+                          [--shard-size 8MB] [--export-shuffle]
     python bench/scale.py --size 2GB --files 32      # the 2 GB run of the issue
 """
 
@@ -103,6 +108,41 @@ def bench_ray(tmp: Path, src: Path, nbytes: int) -> None:
            f"(cluster start {start:.1f}s not counted; fingerprints equal)")
 
 
+def bench_export(tmp: Path, src: Path, nbytes: int, shard_size: str, shuffle: bool) -> None:
+    import ray
+    from curata.export import export_webdataset
+
+    cat = curata.connect(home=tmp / "export")
+    ingest([str(src)], dataset="corpus", license="CC-BY-4.0", catalog=cat, run_id="bench",
+           retrieved_at=WHEN)
+    snap = cat.snapshot("corpus")
+    options = {"shard_size": shard_size, "shuffle": shuffle, "seed": 1}
+    t0 = time.perf_counter()
+    local = export_webdataset(snap, str(tmp / "wds-local"), **options)
+    t_local = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: socket path limits
+    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False,
+             log_to_driver=False, configure_logging=False, _temp_dir=ray_tmp)
+    start = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        distributed = export_webdataset(snap, str(tmp / "wds-ray"), engine="ray", **options)
+        t_ray = time.perf_counter() - t0
+    finally:
+        ray.shutdown()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    same = [(s.name, s.sha256) for s in distributed.shards] == [
+        (s.name, s.sha256) for s in local.shards]
+    assert same, "engines wrote different shards"
+    record("bench/scale.py", f"{nbytes / 1e6:.0f} MB JSONL, {snap.num_rows:,} rows -> "
+           f"{local.num_bytes / 1e6:.0f} MB in {len(local.shards)} shards of {shard_size}"
+           f"{', shuffled' if shuffle else ''}: export --engine ray {t_ray:.2f}s vs "
+           f"--engine local {t_local:.2f}s · "
+           f"ratio {t_ray / t_local:.2f}x (cluster start {start:.1f}s not counted; "
+           f"all {len(local.shards)} shard sha256 equal)")
+
+
 def _moto() -> tuple[subprocess.Popen[bytes], str]:
     from tests.fixtures.s3 import _SERVE  # one request at a time: atomic conditional puts
 
@@ -148,6 +188,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--skip-s3", action="store_true")
+    ap.add_argument("--skip-export", action="store_true")
+    ap.add_argument("--shard-size", default="8MB", help="export shard size")
+    ap.add_argument("--export-shuffle", action="store_true", help="export with --shuffle")
     ap.add_argument("--s3-bucket", help="use this bucket at $AWS_ENDPOINT_URL instead of moto")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as t:
@@ -159,6 +202,8 @@ def main() -> None:
             bench_ray(tmp, src, nbytes)
         if not args.skip_s3:
             bench_s3(tmp, src, nbytes, args.s3_bucket)
+        if not args.skip_export:
+            bench_export(tmp, src, nbytes, args.shard_size, args.export_shuffle)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import curata
-import pyarrow as pa
 import pytest
 
+from tests.export._tables import append_mix as _append_mix
 from tests.export._tables import content_table
 
 N_ROWS = 600
@@ -26,21 +26,6 @@ def require_torch():
 @pytest.fixture
 def catalog(tmp_path: Path) -> curata.Catalog:
     return curata.connect(home=tmp_path / "home")
-
-
-def _append_mix(cat: curata.Catalog, table: pa.Table, dataset: str) -> curata.Snapshot:
-    """Three sources with different licenses, as a curated corpus would have."""
-    n = table.num_rows
-    cuts = [0, n // 2, n // 2 + n // 3, n]
-    parts = [("CC-BY-4.0", "wiki dump", "Text from Wikipedia, CC BY 4.0"),
-             ("CC-BY-NC-4.0", "forum crawl", "Forum posts courtesy of ForumCo"),
-             ("unknown", "scraped misc", None)]
-    for (lic, source, attribution), start, end in zip(parts, cuts[:-1], cuts[1:], strict=True):
-        cat.append(dataset, table.slice(start, end - start), license=lic, source=source,
-                   source_uri=f"https://example.org/{source.replace(' ', '-')}",
-                   attribution=attribution)
-    cat.tag(dataset, "v1")
-    return cat.snapshot(f"{dataset}@v1")
 
 
 @pytest.fixture

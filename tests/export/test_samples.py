@@ -8,7 +8,13 @@ import pyarrow as pa
 import pytest
 from curata.export.errors import SampleKeyError
 from curata.export.jsonarrow import json_array
-from curata.export.samples import check_keys, dedupe_adjacent, image_extension, to_json
+from curata.export.samples import (
+    check_keys,
+    dedupe_adjacent,
+    image_extension,
+    key_runs,
+    to_json,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +56,15 @@ def test_adjacent_duplicates_get_distinct_keys() -> None:
     keys = ["a", "a", "b", "a", "a", "a"]
     assert dedupe_adjacent(keys, None) == ["a", "a-1", "b", "a", "a-1", "a-2"]
     assert dedupe_adjacent(["a", "b"], "a") == ["a-1", "b"]
+
+
+def test_key_numbering_does_not_depend_on_batches() -> None:
+    keys = ["a", "a", "b", "a", "a", "a", "a", "c"]
+    whole, _ = key_runs(keys, None)
+    for cut in range(len(keys) + 1):
+        head, state = key_runs(keys[:cut], None)
+        tail, _ = key_runs(keys[cut:], state)
+        assert head + tail == whole == ["a", "a-1", "b", "a", "a-1", "a-2", "a-3", "c"]
 
 
 @pytest.mark.parametrize("data, ext", [

@@ -7,6 +7,9 @@ passed in code.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,3 +50,29 @@ def team(request: pytest.FixtureRequest, pg_url: str, tmp_path: Path,
 
     curata.connect(upgrade=True).engine.dispose()  # `curata db upgrade`, once, before writers
     yield Team(kind=request.param, env=env)
+
+
+# What the workers of the test cluster find in their environment: the loopback S3 server's
+# credentials (``tests.fixtures.s3.S3Server``), given the way docs/scale.md tells users to give
+# them to a cluster (``runtime_env.env_vars``), never through the export's arguments.
+RAY_WORKER_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                  "AWS_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """One fresh local Ray cluster (2 CPUs) for every Ray test of the session, in its own temp
+    dir, never one found on the host. Yields its GCS address (for ``RAY_ADDRESS``)."""
+    # Under `uv run` Ray would ship the whole working tree (.venv included) to its workers;
+    # the flag is read when Ray is imported.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    ray = pytest.importorskip("ray")  # the [ray] extra; the workspace installs it
+    tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths are limited
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=256 << 20, configure_logging=False, _temp_dir=tmp,
+             runtime_env={"env_vars": RAY_WORKER_ENV})
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)

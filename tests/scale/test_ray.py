@@ -1,6 +1,7 @@
 """The Ray Data engine gives the local engine's snapshot, byte for byte (issue 8 §3).
 
-A local Ray cluster with 2 CPUs is started once for the module. Run ids and retrieval times
+A local Ray cluster with 2 CPUs is started once for the session (``ray_cluster`` in
+``conftest.py``, shared with ``test_ray_export.py``). Run ids and retrieval times
 are pinned because ``_provenance`` is part of the snapshot fingerprint.
 """
 
@@ -8,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,17 +26,9 @@ pytestmark = pytest.mark.slow
 WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    """A fresh local Ray cluster (2 CPUs) in its own temp dir, never one found on the host."""
-    tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths are limited
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=256 << 20, configure_logging=False, _temp_dir=tmp)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        shutil.rmtree(tmp, ignore_errors=True)
+@pytest.fixture
+def cluster(ray_cluster: str) -> None:
+    """The session's 2-CPU local cluster."""
 
 
 def _corpus(root: Path) -> Path:

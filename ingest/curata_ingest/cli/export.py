@@ -16,6 +16,11 @@ class ExportFormat(StrEnum):
     webdataset = "webdataset"
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class Purpose(StrEnum):
     commercial = "commercial"
     research = "research"
@@ -59,6 +64,11 @@ def export(
     reason: Annotated[
         str | None, typer.Option(help="Why the --allow-license override is justified.")
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="local: this process. ray: Ray Data tasks write the shards on the "
+                          "cluster of RAY_ADDRESS (or a local one); same bytes."),
+    ] = Engine.local,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -69,7 +79,7 @@ def export(
         shard_size=shard_size, shard_count=shard_count, columns=cols, filter=filter,
         shuffle=shuffle, seed=seed, split_by=split_by,
         purpose=purpose.value if purpose else None, allow_license=allow_license or (),
-        reason=reason,
+        reason=reason, engine=engine.value,
     )
     if show_progress(quiet or json):
         manifest = _with_progress(snap, out, options)

@@ -51,6 +51,11 @@ class Staging:
         except OSError as exc:
             raise StorageError(tmp, reason=str(exc)) from exc
 
+    def expect(self, name: str) -> None:
+        """Register ``name`` as written by another process (a Ray task opening it with a
+        ``Staging`` of the same token): :meth:`publish` moves it, :meth:`discard` removes it."""
+        self._staged.append((self._temp(name), self.path(name)))
+
     def write(self, name: str, data: bytes) -> None:
         with self.open(name) as f:
             f.write(data)

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from curata.export.errors import ExportOptionError, SampleKeyError
 from curata.export.jsonarrow import json_array
-from curata.export.tar import BLOCK
+from curata.export.tar import BLOCK, MAX_SIZE, NAME_MAX, member_header
 
 SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -145,17 +145,36 @@ def check_keys(ids: pa.Array) -> list[str]:
     return keys
 
 
-def dedupe_adjacent(keys: list[str], previous: str | None) -> list[str]:
+KeyState = tuple[str, int]  # the last raw key of a split and how often it repeated in a row
+
+
+def key_runs(keys: list[str], previous: KeyState | None) -> tuple[list[str], KeyState | None]:
     """Readers group consecutive members by key, so an adjacent repeat of a record (same
-    content, same ``_id``) would merge into one sample: give each repeat its own key."""
-    if not any(a == b for a, b in zip([previous, *keys], keys, strict=False)):
-        return keys
-    out, run, last = [], 0, previous
+    content, same ``_id``) would merge into one sample: give each repeat its own key
+    (``KEY``, ``KEY-1``, ``KEY-2``, ...).
+
+    ``previous`` is the state after the rows before these (in the same split), so a run of
+    repeats is numbered the same however the rows are cut into batches.
+
+    Returns:
+        The keys to write and the state after the last of them.
+    """
+    if not keys:
+        return keys, previous
+    last, run = previous if previous is not None else (None, 0)
+    if not any(a == b for a, b in zip([last, *keys], keys, strict=False)):
+        return keys, (keys[-1], 0)
+    out = []
     for key in keys:
         run = run + 1 if key == last else 0
         last = key
         out.append(f"{key}-{run}" if run else key)
-    return out
+    return out, (keys[-1], run)
+
+
+def dedupe_adjacent(keys: list[str], previous: str | None) -> list[str]:
+    """:func:`key_runs` for a batch after a row whose key was ``previous`` (not a repeat)."""
+    return key_runs(keys, (previous, 0) if previous is not None else None)[0]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -168,6 +187,7 @@ class EncodedBatch:
     sizes: np.ndarray  # payload bytes per member
     member_start: np.ndarray  # index of each row's first member; len rows + 1
     row_bytes: np.ndarray  # archive bytes each row takes (headers, payloads, padding)
+    last: KeyState | None = None  # key state after the last row (see key_runs)
 
     @property
     def num_rows(self) -> int:
@@ -195,26 +215,90 @@ def _column_members(
     return pc.binary_join_element_wise(keys, suffix, b""), payload, valid
 
 
-def encode_batch(
-    batch: pa.RecordBatch, fields: Sequence[Field], previous_key: str | None = None
-) -> EncodedBatch:
-    """Members of every row: ``KEY.json`` first, then each non-null field in field order."""
-    keys = dedupe_adjacent(check_keys(batch.column("_id")), previous_key)
-    key_arr = pa.array(keys, pa.binary())
+def _members(
+    batch: pa.RecordBatch, fields: Sequence[Field], key_arr: pa.Array
+) -> list[tuple[pa.Array, pa.Array, pa.Array]]:
+    """(names, payloads, validity) per member column: ``KEY.json`` first, then each field."""
     system = [n for n in SYSTEM_COLUMNS if n in batch.schema.names]
     meta = pa.StructArray.from_arrays([batch.column(n) for n in system], names=system)
     columns = [(pc.binary_join_element_wise(key_arr, b".json", b""), json_array(meta),
-                pa.array(np.ones(len(keys), bool)))]
+                pa.array(np.ones(len(key_arr), bool)))]
     columns += [_column_members(batch.column(f.column), f, key_arr) for f in fields]
+    return columns
+
+
+def _member_bytes(columns: list[tuple[pa.Array, pa.Array, pa.Array]]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Payload lengths, validity, name lengths and archive bytes (header + payload +
+    padding) per member, as ``(rows, member columns)`` arrays. Headers are one block unless the name or size
+    needs a PAX header (:func:`curata.export.tar.member_header`), which is measured."""
     lengths = np.stack([_lengths(p) for _, p, _ in columns], axis=1)
     valid = np.stack([v.to_numpy(zero_copy_only=False) for _, _, v in columns], axis=1)
+    name_lens = np.stack([_lengths(n) for n, _, _ in columns], axis=1)
+    headers = np.full(lengths.shape, BLOCK, np.int64)
+    for r, c in zip(*np.nonzero(valid & ((name_lens > NAME_MAX) | (lengths > MAX_SIZE))),
+                    strict=True):
+        headers[r, c] = len(member_header(columns[c][0][int(r)].as_py(), int(lengths[r, c])))
+    per_member = np.where(valid, headers + -(-lengths // BLOCK) * BLOCK, 0)
+    return lengths, valid, name_lens, per_member
+
+
+def encode_batch(
+    batch: pa.RecordBatch, fields: Sequence[Field], previous: KeyState | None = None
+) -> EncodedBatch:
+    """Members of every row: ``KEY.json`` first, then each non-null field in field order.
+
+    ``previous`` is the key state of the rows before these in the same split (``last`` of the
+    previous batch); ``row_bytes`` are exact, PAX headers included.
+    """
+    keys, last = key_runs(check_keys(batch.column("_id")), previous)
+    columns = _members(batch, fields, pa.array(keys, pa.binary()))
+    lengths, valid, _, per_member = _member_bytes(columns)
     names = _row_major([n.to_pylist() for n, _, _ in columns], valid)
     payloads = _row_major([payload_list(p) for _, p, _ in columns], valid)
     sizes = lengths[valid]  # boolean indexing keeps row-major order
-    per_member = np.where(valid, BLOCK + -(-lengths // BLOCK) * BLOCK, 0)
     member_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
     return EncodedBatch(keys=keys, names=names, payloads=payloads, sizes=sizes,
-                        member_start=member_start, row_bytes=per_member.sum(axis=1))
+                        member_start=member_start, row_bytes=per_member.sum(axis=1), last=last)
+
+
+_SUFFIX_MAX = 12  # "-<run>" that key_runs may append to a key
+
+
+@dataclass(slots=True, kw_only=True)
+class SampleSizes:
+    """Archive bytes per row as :func:`encode_batch` would write them, without the payloads.
+
+    ``row_bytes`` assume each row keeps its ``_id`` as key. For the rare rows where a repeat
+    suffix (``KEY-1``) could change a header (a member name near tar's 100-byte limit),
+    ``members`` keeps each member's name after the key and payload size, so the exact size
+    under any key follows from :func:`sized_row`.
+    """
+
+    row_bytes: np.ndarray
+    members: dict[int, list[tuple[bytes, int]]]
+
+
+def sample_sizes(batch: pa.RecordBatch, fields: Sequence[Field]) -> SampleSizes:
+    """The archive bytes of every row of ``batch`` (for planning shards by size)."""
+    ids = check_keys(batch.column("_id"))
+    columns = _members(batch, fields, pa.array(ids, pa.binary()))
+    lengths, valid, name_lens, per_member = _member_bytes(columns)
+    key_lens = np.array([len(k) for k in ids], np.int64)[:, None]
+    near = valid & ((name_lens + _SUFFIX_MAX > NAME_MAX) | (lengths > MAX_SIZE))
+    members: dict[int, list[tuple[bytes, int]]] = {}
+    for r in np.flatnonzero(near.any(axis=1)).tolist():
+        cut = int(key_lens[r, 0])
+        members[r] = [(columns[c][0][r].as_py()[cut:], int(lengths[r, c]))
+                      for c in np.flatnonzero(valid[r]).tolist()]
+    return SampleSizes(row_bytes=per_member.sum(axis=1), members=members)
+
+
+def sized_row(key: str, members: list[tuple[bytes, int]]) -> int:
+    """Archive bytes of a row written under ``key`` (see :class:`SampleSizes`)."""
+    prefix = key.encode()
+    return sum(len(member_header(prefix + tail, size)) + size + -size % BLOCK
+               for tail, size in members)
 
 
 def payload_list(payload: pa.Array) -> list[bytes | memoryview | None]:

@@ -70,6 +70,11 @@ class Selection:
             c for c in filter_cols if c not in content and c not in system and c not in extra
         ]
 
+    @property
+    def filter_columns(self) -> list[str]:
+        """Columns the row filter reads (none for a pushed-down pyarrow expression)."""
+        return list(self._filter_cols)
+
     def _batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
         bf: BatchFilter | None = self._batch_filter
         for batch in self.snapshot.to_batches(columns=columns, filter=self._pushdown):
@@ -108,11 +113,20 @@ class Selection:
             return [""] * batch.num_rows
         return [split_label(v) for v in batch.column(self.options.split_by).to_pylist()]
 
+    def scan(self, columns: Sequence[str] | None = None
+             ) -> Iterator[tuple[pa.RecordBatch, list[str]]]:
+        """Batches of selected rows in stored order (no shuffle), with each row's split label.
+
+        ``columns`` defaults to :attr:`read_columns`; any other list must include the
+        ``split_by`` column.
+        """
+        for batch in self._batches(list(columns) if columns is not None else self.read_columns):
+            yield batch, self._split_labels(batch)
+
     def rows(self) -> Iterator[tuple[pa.RecordBatch, list[str]]]:
         """Batches of selected rows in export order, with each row's split label."""
         if not self.options.shuffle:
-            for batch in self._batches(self.read_columns):
-                yield batch, self._split_labels(batch)
+            yield from self.scan()
             return
         ids = (b.column("_id") for b in self._batches(["_id", *self._id_filter_columns()]))
         for batch in shuffled(lambda: self._batches(self.read_columns), ids, self.options.seed):

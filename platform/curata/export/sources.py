@@ -30,8 +30,8 @@ def source_details(snapshot: Any, source_ids: Sequence[str]) -> dict[str, dict[s
         }
 
 
-def record_export(snapshot: Any, manifest: ExportManifest) -> None:
-    """Audit-log the export and, separately, every license override it used."""
+def record_export(snapshot: Any, manifest: ExportManifest, *, engine: str = "local") -> None:
+    """Audit-log the export (with the engine that wrote it) and every license override."""
     catalog = getattr(snapshot, "catalog", None)
     if catalog is None:
         return
@@ -42,4 +42,5 @@ def record_export(snapshot: Any, manifest: ExportManifest) -> None:
                       details={**base, **override})
     catalog.audit("export", dataset=manifest.dataset,
                   details={**base, "samples": manifest.num_samples, "bytes": manifest.num_bytes,
-                           "shards": len(manifest.shards), "options": manifest.options})
+                           "shards": len(manifest.shards), "options": manifest.options,
+                           "engine": engine})

@@ -50,7 +50,8 @@ def _template() -> bytearray:
 
 _TEMPLATE = bytes(_template())
 _TEMPLATE_SUM = sum(_TEMPLATE)
-_MAX_SIZE = 8**11 - 1  # what fits the 11 octal digits of the size field
+MAX_SIZE = 8**11 - 1  # what fits the 11 octal digits of the size field
+NAME_MAX = 100  # bytes of a ustar name field; longer names get a PAX header
 
 
 def member_header(name: bytes, size: int) -> bytes:
@@ -59,7 +60,7 @@ def member_header(name: bytes, size: int) -> bytes:
     Names longer than 100 bytes (or payloads over 8 GiB) fall back to a PAX header written by
     ``tarfile`` with the same fixed fields, so such members stay readable and reproducible.
     """
-    if len(name) > 100 or size > _MAX_SIZE:
+    if len(name) > NAME_MAX or size > MAX_SIZE:
         return _pax_header(name, size)
     size_field = b"%011o\0" % size
     chksum = _TEMPLATE_SUM + sum(name) + sum(size_field)
@@ -89,7 +90,7 @@ def member_headers(names: Sequence[bytes], sizes: np.ndarray) -> list[bytes]:
     n = len(names)
     if n == 0:
         return []
-    if max(map(len, names)) > 100 or int(sizes.max()) > _MAX_SIZE:
+    if max(map(len, names)) > NAME_MAX or int(sizes.max()) > MAX_SIZE:
         return [member_header(nm, int(sz)) for nm, sz in zip(names, sizes.tolist(), strict=True)]
     h = np.empty((n, BLOCK), np.uint8)
     h[:] = _TEMPLATE_NP

@@ -4,6 +4,9 @@ Shards are written under hidden temporary names (``.NAME-000000.tar.<token>.part
 when every shard is complete are they renamed, followed by the ``wids`` index and
 ``ATTRIBUTION.md``, and ``manifest.json`` last. A killed export therefore leaves no manifest
 and no file with a final shard name from this run.
+
+With ``engine="ray"`` the shards are written by Ray Data tasks (``curata.export.ray``); options,
+census, license gate, sidecars and publication stay here, so both engines write the same bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
+from curata.export.errors import ExportOptionError
 from curata.export.gate import check_licenses
 from curata.export.manifest import (
     ATTRIBUTION,
@@ -31,12 +35,19 @@ from curata.export.manifest import (
 )
 from curata.export.options import ExportOptions, build_options
 from curata.export.publish import Staging, read_manifest, unchanged_manifest
-from curata.export.samples import EncodedBatch, Field, encode_batch, plan_fields
+from curata.export.samples import EncodedBatch, Field, KeyState, encode_batch, plan_fields
 from curata.export.selection import Census, Selection
 from curata.export.sources import record_export, source_details
 from curata.export.tar import BLOCK, RECORD, TarShardWriter
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+ENGINES = ("local", "ray")
+
+
+def shard_name(options: ExportOptions, split: str, index: int) -> str:
+    """``NAME-000000.tar``, or ``NAME-<split>-000000.tar`` with ``split_by``."""
+    middle = f"-{split}" if options.split_by is not None else ""
+    return f"{options.name}{middle}-{index:06d}.tar"
 
 
 def export_webdataset(
@@ -55,6 +66,7 @@ def export_webdataset(
     reason: str | None = None,
     storage_options: dict[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: str = "local",
 ) -> ExportManifest:
     """Write ``snapshot`` as WebDataset shards into the folder or URI ``out``.
 
@@ -76,7 +88,12 @@ def export_webdataset(
             in the audit log and the manifest.
         reason: why the override is justified.
         storage_options: fsspec options for ``out``.
-        progress: called with the number of samples written after each batch.
+        progress: called with the number of samples written after each batch (with Ray, after
+            each task).
+        engine: ``local`` (this process) or ``ray``: the driver plans which rows go to which
+            shard and Ray Data tasks on the cluster that ``ray.init()`` finds (``RAY_ADDRESS``)
+            read, encode and write the shards; same bytes as ``local`` (see
+            ``curata.export.ray``). Needs ``pip install 'curata-ingest[ray]'``.
 
     Returns:
         The manifest; ``status`` is ``"unchanged"`` when ``out`` already holds this export.
@@ -87,6 +104,12 @@ def export_webdataset(
         >>> m.num_samples, m.shards[0].name
         (120000, 'reviews-000000.tar')
     """
+    if engine not in ENGINES:
+        raise ExportOptionError("engine", engine, valid=list(ENGINES))
+    if engine == "ray":  # before any work: Ray installed, no credentials to ship
+        from curata.export.ray import check_ray_export
+
+        check_ray_export(storage_options)
     options = build_options(
         name=_NAME_SAFE.sub("_", snapshot.dataset), shard_size=shard_size,
         shard_count=shard_count, columns=columns, filter=filter, shuffle=shuffle, seed=seed,
@@ -104,7 +127,14 @@ def export_webdataset(
     overrides = check_licenses(snapshot, census, options)
     staging = Staging(fs, root, token=uuid.uuid4().hex[:12])
     try:
-        shards = _write_shards(selection, fields, options, census, staging, progress)
+        if engine == "ray":
+            from curata.export.ray import write_shards_ray
+
+            shards = write_shards_ray(snapshot, selection, fields, options, census, staging,
+                                      storage_options=storage_options, filter=filter,
+                                      progress=progress)
+        else:
+            shards = _write_shards(selection, fields, options, census, staging, progress)
         manifest = _manifest(snapshot, options, fields, census, shards, overrides,
                              out=str(out), manifest_uri=staging.uri(MANIFEST))
         _stage_sidecars(staging, manifest, snapshot)
@@ -112,7 +142,7 @@ def export_webdataset(
     except BaseException:
         staging.discard()
         raise
-    record_export(snapshot, manifest)
+    record_export(snapshot, manifest, engine=engine)
     return manifest
 
 
@@ -129,22 +159,28 @@ class _Open:
 
 @dataclass(slots=True, kw_only=True)
 class _ShardSet:
-    """Rotates shards per split by size or by count and collects their ShardInfo."""
+    """Rotates shards per split by size or by count and collects their ShardInfo.
+
+    With ``planned`` (the Ray engine's tasks) every shard takes the number of samples the
+    driver planned for it; ``next_index`` and ``last_key`` then start where the plan says.
+    """
 
     options: ExportOptions
-    census: Census
+    census: Census | None
     staging: Staging
     open: dict[str, _Open] = field(default_factory=dict)
     done: list[ShardInfo] = field(default_factory=list)
     next_index: dict[str, int] = field(default_factory=dict)
-    last_key: dict[str, str] = field(default_factory=dict)
+    last_key: dict[str, KeyState | None] = field(default_factory=dict)
+    planned: dict[tuple[str, int], int] | None = None  # (split, index) -> samples
 
     def shard_name(self, split: str, index: int) -> str:
-        middle = f"-{split}" if self.options.split_by is not None else ""
-        return f"{self.options.name}{middle}-{index:06d}.tar"
+        return shard_name(self.options, split, index)
 
     def _count_limit(self, split: str, index: int) -> int | None:
-        if self.options.shard_count is None:
+        if self.planned is not None:
+            return self.planned[(split, index)]
+        if self.options.shard_count is None or self.census is None:
             return None
         n = self.census.splits[split]
         count = max(1, min(self.options.shard_count, n))
@@ -173,7 +209,7 @@ class _ShardSet:
             a, b = int(enc.member_start[row]), int(enc.member_start[row + take])
             shard.writer.add_members(enc.names[a:b], enc.payloads[a:b], enc.sizes[a:b], take)
             row += take
-        self.last_key[split] = enc.keys[-1]
+        self.last_key[split] = enc.last
 
     def _fits(self, shard: _Open, enc: EncodedBatch, row: int) -> int:
         """How many rows from ``row`` on still go into ``shard``."""

@@ -1,0 +1,606 @@
+"""The Ray Data export engine: the driver plans every shard, Ray tasks write them.
+
+``export_webdataset(..., engine="ray")`` (``curata export --engine ray``) writes the same bytes
+as the local engine: same shard names, same members in the same order, same sha256, same
+manifest. The driver keeps everything that decides *what* goes where; tasks do the heavy part.
+
+1. **driver**: options, census, license gate (``curata.export.writer``, shared with the local
+   engine), then the list of the pinned version's Parquet files.
+2. **scan** (one Ray task per group of files): reads each file with the export's filter and
+   returns, per selected row, its split, what key dedup needs (``_id`` repeats) and, when
+   shards are cut by size, the exact archive bytes of its sample (``samples.sample_sizes``;
+   payloads are encoded to measure them and dropped).
+3. **plan** (driver, :func:`plan_shards`): export order (stored order, or the seeded shuffle of
+   ``shuffle.shuffle_order``), rows per split, the repeat number of every key, and shard
+   boundaries: by count exactly as the local engine spreads rows, by size with the same
+   greedy rule (a shard closes before a sample would push it past ``shard_size``).
+4. **write**: without shuffle each task takes a run of consecutive shards of one split, reads
+   just the files holding their rows and streams them into the shards; with shuffle the rows
+   of every file are routed to their shard by one Ray Data ``groupby`` (each shard is then
+   built in one worker's memory) and each group writes one shard. Tasks write under the run's
+   temporary names (``publish.Staging``) and return name, samples, bytes and sha256; the
+   driver checks them against the plan, writes the ``wids`` index, ``ATTRIBUTION.md`` and the
+   manifest last, and audit-logs the export.
+
+Workers need the warehouse and the export folder under the same URIs (object storage or a
+shared file system) and credentials from their environment: ``storage_options`` holding
+secrets are refused rather than shipped to the cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curata.errors import IntegrityError, UsageError
+from curata.export.manifest import ShardInfo
+from curata.export.options import ExportOptions
+from curata.export.publish import Staging
+from curata.export.samples import Field, check_keys, sample_sizes, sized_row
+from curata.export.selection import Census, Selection
+from curata.export.shuffle import shuffle_order
+from curata.export.tar import BLOCK, RECORD, TarShardWriter
+from curata.export.writer import _ShardSet, shard_name
+from curata.storage import filesystem, is_local, join_uri
+
+INSTALL_HINT = "pip install 'curata-ingest[ray]'"
+_SECRET_WORDS = ("key", "secret", "token", "password", "credential", "session")
+_TASK, _POS = "__curata_task", "__curata_pos"
+SCAN_TASKS_PER_CPU = 2  # scan tasks per cluster CPU (files are grouped by bytes)
+WRITE_TASKS_PER_CPU = 2  # write tasks per cluster CPU without shuffle
+
+
+def require_ray() -> Any:
+    """The ``ray`` module, or a :class:`UsageError` saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the [data] extra)
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"engine='ray' needs Ray Data: {INSTALL_HINT}",
+                         hint="or export with --engine local") from exc
+    return ray
+
+
+def _connect() -> Any:
+    ray = require_ray()
+    if not ray.is_initialized():  # RAY_ADDRESS, or a local cluster, as ray.init() decides
+        ray.init(log_to_driver=False, configure_logging=False)
+    return ray
+
+
+# --- what tasks read: the pinned version's files, rebuilt on the worker ------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Files:
+    """A stand-in for the snapshot inside a task: some of its Parquet files, read exactly as
+    ``Snapshot.to_batches`` reads them (same dataset schema, format and per-file expressions).
+
+    Carries URIs and non-secret options only; the filesystem is built on the worker
+    (``curata.storage.filesystem``), so its credentials come from the worker's environment.
+    """
+
+    table_uri: str
+    storage_options: dict[str, str] | None
+    schema: pa.Schema
+    format: Any  # pyarrow.dataset.ParquetFileFormat
+    files: tuple[tuple[str, Any], ...] = ()  # (path in that filesystem, its expression)
+
+    def only(self, files: Sequence[tuple[str, Any]]) -> _Files:
+        return replace(self, files=tuple(files))
+
+    def to_batches(self, columns: Sequence[str] | None = None, *, batch_size: int = 65_536,
+                   filter: Any = None) -> Iterator[pa.RecordBatch]:
+        import pyarrow.dataset as pads
+
+        fs, _ = filesystem(self.table_uri, self.storage_options)
+        fragments = [self.format.make_fragment(path, filesystem=fs, partition_expression=expr)
+                     for path, expr in self.files]
+        ds = pads.FileSystemDataset(fragments, self.schema, self.format, fs)
+        yield from ds.to_batches(columns=list(columns) if columns is not None else None,
+                                 filter=filter, batch_size=batch_size)
+
+
+def _files(snapshot: Any) -> tuple[_Files, list[tuple[str, Any]], list[int]]:
+    """The task-side reader, every file (in the order the snapshot reads them) and sizes."""
+    ds = snapshot.to_dataset()
+    uri = snapshot.table_uri
+    if is_local(uri):  # workers do not share the driver's working directory
+        uri = os.path.abspath(uri.removeprefix("file://"))
+    _, root = filesystem(uri, snapshot.storage_options)
+    root = root.rstrip("/")
+    entries = []
+    for frag in ds.get_fragments():
+        # a path in curata.storage's filesystem, or one relative to the table (delta-rs's own)
+        path = frag.path if frag.path.startswith(root + "/") else join_uri(root, frag.path)
+        entries.append((path, frag.partition_expression))
+    sizes = {join_uri(root, unquote(f["path"])): int(f["size"]) for f in snapshot.files()}
+    reader = _Files(table_uri=uri, storage_options=snapshot.storage_options, schema=ds.schema,
+                    format=ds.format)
+    return reader, entries, [sizes.get(path, 1) for path, _ in entries]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Job:
+    """Everything a task needs besides its own item (shipped once per operator)."""
+
+    files: _Files
+    options: ExportOptions
+    filter: Any
+    fields: tuple[Field, ...]
+    measure: bool  # shards by size: the scan measures samples
+    key_columns: tuple[str, ...]  # what the scan reads when it does not measure
+    out: str  # export folder as an absolute URI
+    storage_options: dict[str, Any] | None
+    token: str
+
+    def selection(self, files: Sequence[tuple[str, Any]]) -> Selection:
+        return Selection(self.files.only(files), self.options, self.filter,
+                         [f.column for f in self.fields])
+
+    def staging(self) -> Staging:
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(self.out, **(self.storage_options or {}))
+        return Staging(fs, root, token=self.token)
+
+
+def check_ray_export(storage_options: dict[str, Any] | None) -> None:
+    """Refuse a Ray export up front: Ray missing, or credentials in ``storage_options``."""
+    require_ray()
+    secret = [k for k in storage_options or {} if any(w in k.lower() for w in _SECRET_WORDS)]
+    if secret:
+        raise UsageError(
+            f"engine='ray' does not send credentials to the cluster (storage_options {secret})",
+            hint="Set them in the workers' environment (AWS_ACCESS_KEY_ID, ...; Ray's "
+                 "runtime_env env_vars or the worker image) and drop them from storage_options")
+
+
+# --- scan: per selected row, its split, key repeats and (by size) its archive bytes -------------
+
+
+@dataclass(slots=True, kw_only=True)
+class FileScan:
+    """What the scan found in one file (rows in stored order, after the filter)."""
+
+    file: int
+    labels: list[str]  # split labels; ``codes`` index into them
+    codes: np.ndarray
+    ids: pa.Array | None = None  # every _id (shuffle); else only what stitching needs:
+    repeats: np.ndarray | None = None  # row's _id equals the previous row's of its split
+    first: dict[str, str] | None = None  # split -> _id of its first / last row here
+    last: dict[str, str] | None = None
+    row_bytes: np.ndarray | None = None  # by size: archive bytes under the row's own _id
+    members: dict[int, tuple[str, list[tuple[bytes, int]]]] | None = None  # see SampleSizes
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.codes)
+
+
+def scan_file(job: _Job, file: int, entry: tuple[str, Any]) -> FileScan:
+    """Scan one file for the plan (runs in a Ray task; plain function for tests)."""
+    sel = job.selection([entry])
+    labels: dict[str, int] = {}
+    codes, ids, sizes = [], [], []
+    members: dict[int, tuple[str, list[tuple[bytes, int]]]] = {}
+    offset = 0
+    for batch, split in sel.scan(None if job.measure else list(job.key_columns)):
+        codes.append(np.array([labels.setdefault(s, len(labels)) for s in split], np.int32))
+        keys = batch.column("_id")
+        check_keys(keys)
+        ids.append(keys)
+        if job.measure:
+            measured = sample_sizes(batch, job.fields)
+            sizes.append(measured.row_bytes)
+            key_list = keys.to_pylist() if measured.members else []
+            members.update({offset + r: (key_list[r], m) for r, m in measured.members.items()})
+        offset += batch.num_rows
+    out = FileScan(file=file, labels=list(labels),
+                   codes=np.concatenate(codes) if codes else np.empty(0, np.int32))
+    all_ids = pa.chunked_array(ids, pa.string()).combine_chunks()
+    if job.options.shuffle:
+        out.ids = all_ids
+    else:
+        out.repeats, out.first, out.last = _repeats(all_ids, out.codes, out.labels)
+    if job.measure:
+        out.row_bytes = np.concatenate(sizes) if sizes else np.empty(0, np.int64)
+        out.members = members
+    return out
+
+
+def _repeats(ids: pa.Array, codes: np.ndarray, labels: list[str]
+             ) -> tuple[np.ndarray, dict[str, str], dict[str, str]]:
+    repeats = np.zeros(len(codes), bool)
+    first, last = {}, {}
+    for code, label in enumerate(labels):
+        rows = np.flatnonzero(codes == code)
+        split_ids = ids.take(pa.array(rows))
+        if len(rows) > 1:
+            same = pc.equal(split_ids.slice(1), split_ids.slice(0, len(rows) - 1))
+            repeats[rows[1:]] = same.to_numpy(zero_copy_only=False)
+        first[label], last[label] = split_ids[0].as_py(), split_ids[-1].as_py()
+    return repeats, first, last
+
+
+# --- plan (driver) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardPlan:
+    """One shard: its rows (positions in stored order, in export order) and expected size."""
+
+    split: str
+    index: int
+    name: str
+    rows: np.ndarray
+    first_run: int  # repeat number of its first row's key (0: not a repeat)
+    bytes: int | None  # archive size, known when shards are cut by size
+
+    @property
+    def samples(self) -> int:
+        return len(self.rows)
+
+
+def plan_shards(scans: Sequence[FileScan], options: ExportOptions, census: Census
+                ) -> list[ShardPlan]:
+    """Cut the scanned rows into shards exactly as the local engine's ``_ShardSet`` does."""
+    scans = sorted(scans, key=lambda s: s.file)
+    splits = sorted(census.splits)
+    code_of = {s: i for i, s in enumerate(splits)}
+    codes = np.concatenate([np.array([code_of[lab] for lab in s.labels], np.int32)[s.codes]
+                            if s.num_rows else np.empty(0, np.int32) for s in scans] or
+                           [np.empty(0, np.int32)])
+    counts = np.bincount(codes, minlength=len(splits)) if len(codes) else np.zeros(len(splits))
+    if len(codes) != census.total or any(int(counts[code_of[s]]) != n
+                                         for s, n in census.splits.items()):
+        raise IntegrityError(f"the Ray scan found {len(codes)} rows, the census {census.total}",
+                             hint="the snapshot's files changed during the export; run it again")
+    offsets = np.cumsum([0] + [s.num_rows for s in scans])
+    if options.shuffle:
+        ids = pa.chunked_array([s.ids for s in scans if s.num_rows], pa.string())
+        order = shuffle_order(ids, options.seed).to_numpy() if len(codes) else codes
+    else:
+        ids, order = None, np.arange(len(codes))
+        repeats = _stitched_repeats(scans, offsets)
+    sizes = np.concatenate([s.row_bytes for s in scans]) if options.shard_size else None
+    members = {int(offsets[i]) + r: m for i, s in enumerate(scans) for r, m in
+               (s.members or {}).items()}
+    plans: list[ShardPlan] = []
+    for code, split in enumerate(splits):
+        rows = order[codes[order] == code]
+        if ids is not None:
+            split_ids = ids.take(pa.array(rows))
+            same = pc.equal(split_ids.slice(1), split_ids.slice(0, max(0, len(rows) - 1)))
+            rep = np.concatenate([[False], same.to_numpy(zero_copy_only=False)])
+        else:
+            rep = repeats[rows]
+        runs = _runs(rep)
+        if sizes is None:
+            bounds = _count_bounds(len(rows), options.shard_count or 1)
+            row_sizes = None
+        else:
+            row_sizes = sizes[rows]
+            for i in np.flatnonzero(runs).tolist():
+                if int(rows[i]) in members:  # a repeat suffix may change a PAX header
+                    key, m = members[int(rows[i])]
+                    row_sizes[i] = sized_row(f"{key}-{runs[i]}", m)
+            bounds = _size_bounds(row_sizes, int(options.shard_size or 0))
+        for index, (a, b) in enumerate(bounds):
+            nbytes = (TarShardWriter.final_size(int(row_sizes[a:b].sum()))
+                      if row_sizes is not None else None)
+            plans.append(ShardPlan(split=split, index=index, name=shard_name(options, split, index),
+                                   rows=rows[a:b], first_run=int(runs[a]), bytes=nbytes))
+    return plans
+
+
+def _stitched_repeats(scans: Sequence[FileScan], offsets: np.ndarray) -> np.ndarray:
+    """Per-file repeat flags joined across files (a split's first row in a file repeats the
+    last row of that split in an earlier file if their ``_id`` is equal)."""
+    repeats = np.concatenate([s.repeats for s in scans if s.repeats is not None] or
+                             [np.empty(0, bool)])
+    last: dict[str, str] = {}
+    for i, s in enumerate(scans):
+        for code, label in enumerate(s.labels):
+            first_row = int(offsets[i]) + int(np.argmax(s.codes == code))
+            repeats[first_row] = (s.first or {}).get(label) == last.get(label)
+            last[label] = (s.last or {})[label]
+    return repeats
+
+
+def _runs(repeats: np.ndarray) -> np.ndarray:
+    """Repeat number of every row (0, or how many equal keys directly precede it)."""
+    i = np.arange(len(repeats))
+    return i - np.maximum.accumulate(np.where(repeats, 0, i)) if len(i) else i
+
+
+def _count_bounds(n: int, shard_count: int) -> list[tuple[int, int]]:
+    count = max(1, min(shard_count, n))
+    return [(i * n // count, (i + 1) * n // count) for i in range(count)] if n else []
+
+
+def _size_bounds(row_sizes: np.ndarray, shard_size: int) -> list[tuple[int, int]]:
+    """Greedy: a shard takes rows while its closed archive stays within ``shard_size``
+    (at least one row), as ``writer._ShardSet._fits`` decides row by row."""
+    budget = shard_size // RECORD * RECORD - 2 * BLOCK  # room for members in a closed archive
+    cum = np.concatenate([[0], np.cumsum(row_sizes)])
+    bounds, start, n = [], 0, len(row_sizes)
+    while start < n:
+        end = int(np.searchsorted(cum, cum[start] + budget, side="right")) - 1
+        end = max(end, start + 1)
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+# --- write tasks ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _WriteTask:
+    """Consecutive shards of one split, written by one task in order."""
+
+    split: str
+    shards: tuple[tuple[int, int, int | None], ...]  # (index, samples, bytes)
+    first_run: int
+    pieces: tuple[tuple[tuple[str, Any], np.ndarray], ...] = ()  # (file entry, rows in it)
+
+
+def write_tasks(plans: Sequence[ShardPlan], entries: Sequence[tuple[str, Any]],
+                 offsets: np.ndarray, tasks: int, shuffle: bool) -> list[_WriteTask]:
+    """Group shards into tasks: one per shard with shuffle (rows come by groupby), else runs
+    of consecutive shards of a split, each reading just the files that hold its rows."""
+    by_split: dict[str, list[ShardPlan]] = {}
+    for p in plans:
+        by_split.setdefault(p.split, []).append(p)
+    total = max(1, sum(p.samples for p in plans))
+    out = []
+    for split, shards in by_split.items():
+        if shuffle:
+            out += [_task(split, [p], entries, offsets, with_pieces=False) for p in shards]
+            continue
+        n = sum(p.samples for p in shards)
+        groups = max(1, min(len(shards), round(tasks * n / total)))
+        start = 0
+        runs: dict[int, list[ShardPlan]] = {}  # group of a shard: where it starts, 1/groups
+        for p in shards:
+            runs.setdefault(int(start * groups / n + 0.5), []).append(p)
+            start += p.samples
+        out += [_task(split, group, entries, offsets, with_pieces=True) for group in runs.values()]
+    return out
+
+
+def _task(split: str, shards: list[ShardPlan], entries: Sequence[tuple[str, Any]],
+          offsets: np.ndarray, *, with_pieces: bool) -> _WriteTask:
+    pieces: list[tuple[tuple[str, Any], np.ndarray]] = []
+    if with_pieces:
+        rows = np.concatenate([p.rows for p in shards])  # ascending: stored order
+        file_of = np.searchsorted(offsets, rows, side="right") - 1
+        cuts = np.flatnonzero(np.diff(file_of)) + 1
+        for part in np.split(np.arange(len(rows)), cuts):
+            f = int(file_of[part[0]])
+            pieces.append((entries[f], rows[part] - offsets[f]))
+    return _WriteTask(split=split, shards=tuple((p.index, p.samples, p.bytes) for p in shards),
+                      first_run=shards[0].first_run, pieces=tuple(pieces))
+
+
+def _open_set(job: _Job, task: _WriteTask) -> _ShardSet:
+    return _ShardSet(options=job.options, census=None, staging=job.staging(),
+                     planned={(task.split, i): n for i, n, _ in task.shards},
+                     next_index={task.split: task.shards[0][0]})
+
+
+def _write(job: _Job, task: _WriteTask, batches: Iterator[pa.RecordBatch]) -> list[dict]:
+    """Stream ``batches`` (the task's rows, in order) into its planned shards."""
+    shards = _open_set(job, task)
+    try:
+        started = False
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            if not started:  # the key state before the first row, from the plan
+                started = True
+                if task.first_run:
+                    shards.last_key[task.split] = (batch.column("_id")[0].as_py(),
+                                                   task.first_run - 1)
+            shards.add(task.split, batch, job.fields)
+        done = shards.close()
+    except BaseException:
+        shards.abort()
+        raise
+    expected = {shard_name(job.options, task.split, i): (n, b) for i, n, b in task.shards}
+    for s in done:
+        n, b = expected.pop(s.name, (None, None))
+        if n != s.samples or (b is not None and b != s.bytes):
+            raise IntegrityError(f"shard {s.name}: wrote {s.samples} samples / {s.bytes} bytes, "
+                                 f"planned {n} / {b}")
+    if expected:
+        raise IntegrityError(f"shards not written: {sorted(expected)}")
+    return [s.to_dict() for s in done]
+
+
+def write_pieces(job: _Job, task: _WriteTask) -> list[dict]:
+    """Write a task's shards by reading its rows from the files (no shuffle)."""
+
+    def rows() -> Iterator[pa.RecordBatch]:
+        for entry, local in task.pieces:
+            offset = 0
+            for batch, _ in job.selection([entry]).scan():
+                lo, hi = np.searchsorted(local, [offset, offset + batch.num_rows])
+                if hi > lo:
+                    yield batch.take(pa.array(local[lo:hi] - offset))
+                offset += batch.num_rows
+                if offset > local[-1]:
+                    break
+
+    return _write(job, task, rows())
+
+
+# --- Ray plumbing --------------------------------------------------------------------------------
+
+
+def _item(obj: Any) -> dict[str, Any]:
+    return {"blob": pickle.dumps(obj, protocol=5)}
+
+
+def _unpack(table: pa.Table) -> list[Any]:
+    return [pickle.loads(b) for b in table.column("blob").to_pylist()]
+
+
+def _scan_fn(job: _Job) -> Callable[[pa.Table], pa.Table]:
+    def scan(table: pa.Table) -> pa.Table:
+        out = [scan_file(job, f, entry) for group in _unpack(table) for f, entry in group]
+        return pa.table({"blob": [pickle.dumps(s, protocol=5) for s in out]})
+
+    return scan
+
+
+def _write_fn(job: _Job) -> Callable[[pa.Table], pa.Table]:
+    def write(table: pa.Table) -> pa.Table:
+        return pa.Table.from_pylist([r for task in _unpack(table) for r in write_pieces(job, task)],
+                                    schema=_RESULT)
+
+    return write
+
+
+def _route_fn(job: _Job) -> Callable[[pa.Table], Iterator[pa.Table]]:
+    """Shuffle: read each file once and tag its rows with their task and position."""
+
+    def route(table: pa.Table) -> Iterator[pa.Table]:
+        for entry, task_of, pos in _unpack(table):
+            offset = 0
+            for batch, _ in job.selection([entry]).scan():
+                n = batch.num_rows
+                t = pa.Table.from_batches([batch])
+                t = t.append_column(_TASK, pa.array(task_of[offset:offset + n], pa.int32()))
+                yield t.append_column(_POS, pa.array(pos[offset:offset + n], pa.int64()))
+                offset += n
+
+    return route
+
+
+def _group_fn(job: _Job, tasks: list[_WriteTask]) -> Callable[[pa.Table], pa.Table]:
+    def write(group: pa.Table) -> pa.Table:
+        task = tasks[group.column(_TASK)[0].as_py()]
+        group = group.take(pc.sort_indices(group.column(_POS))).drop_columns([_TASK, _POS])
+        return pa.Table.from_pylist(_write(job, task, iter(group.to_batches(8192))),
+                                    schema=_RESULT)
+
+    return write
+
+
+_RESULT = pa.schema([("name", pa.string()), ("split", pa.string()), ("samples", pa.int64()),
+                     ("bytes", pa.int64()), ("sha256", pa.string())])
+
+
+def _balanced(weights: Sequence[int], parts: int) -> list[list[int]]:
+    """Consecutive groups of indices with about equal total weight."""
+    total = max(1, sum(weights))
+    groups: list[list[int]] = [[]]
+    acc = 0
+    for i, w in enumerate(weights):
+        if groups[-1] and acc * parts >= total * len(groups):
+            groups.append([])
+        groups[-1].append(i)
+        acc += w
+    return [g for g in groups if g]
+
+
+def make_job(snapshot: Any, selection: Selection, fields: Sequence[Field], options: ExportOptions,
+             *, filter: Any, staging: Staging, storage_options: dict[str, Any] | None
+             ) -> tuple[_Job, list[tuple[str, Any]], list[int]]:
+    """What every task gets, the snapshot's files (in read order) and their sizes."""
+    reader, entries, sizes = _files(snapshot)
+    key_columns = ["_id"] + [c for c in [options.split_by, *selection.filter_columns]
+                             if c and c != "_id"]
+    job = _Job(files=reader, options=options, filter=filter, fields=tuple(fields),
+               measure=options.shard_size is not None,
+               key_columns=tuple(dict.fromkeys(key_columns)),
+               out=staging.fs.unstrip_protocol(staging.root), storage_options=storage_options,
+               token=staging.token)
+    return job, entries, sizes
+
+
+def write_shards_ray(
+    snapshot: Any, selection: Selection, fields: Sequence[Field], options: ExportOptions,
+    census: Census, staging: Staging, *, storage_options: dict[str, Any] | None, filter: Any,
+    progress: Callable[[int], None] | None,
+) -> tuple[ShardInfo, ...]:
+    """Plan on the driver, write the shards as Ray Data tasks into ``staging``."""
+    if census.total == 0:
+        return ()
+    ray = _connect()
+    from ray.data import DataContext
+
+    job, entries, sizes = make_job(snapshot, selection, fields, options, filter=filter,
+                                   staging=staging, storage_options=storage_options)
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    ctx = DataContext.get_current()
+    bars = ctx.enable_progress_bars
+    if progress is not None:  # the caller shows its own progress (the CLI's bar)
+        ctx.enable_progress_bars = False
+    try:
+        groups = _balanced(sizes, SCAN_TASKS_PER_CPU * cpus)
+        items = [_item([(f, entries[f]) for f in g]) for g in groups]
+        scanned = (ray.data.from_items(items, override_num_blocks=len(items))
+                   .map_batches(_scan_fn(job), batch_size=1, batch_format="pyarrow").take_all())
+        scans = sorted((pickle.loads(r["blob"]) for r in scanned), key=lambda s: s.file)
+        if [s.file for s in scans] != list(range(len(entries))):
+            raise IntegrityError(f"the Ray scan returned {len(scans)} of {len(entries)} files")
+        plans = plan_shards(scans, options, census)
+        offsets = np.cumsum([0] + [s.num_rows for s in scans])
+        tasks = write_tasks(plans, entries, offsets, WRITE_TASKS_PER_CPU * cpus, options.shuffle)
+        for p in sorted(plans, key=lambda p: (p.split, p.name)):
+            staging.expect(p.name)  # so that discard() removes whatever the tasks wrote
+        if options.shuffle:
+            ds = _shuffled_writes(ray, job, scans, plans, tasks, entries, offsets,
+                                  WRITE_TASKS_PER_CPU * cpus)
+        else:
+            items = [_item(t) for t in tasks]
+            ds = (ray.data.from_items(items, override_num_blocks=len(items))
+                  .map_batches(_write_fn(job), batch_size=1, batch_format="pyarrow"))
+        written, done = 0, []
+        for row in ds.iter_rows():
+            done.append(ShardInfo(name=str(row["name"]), split=str(row["split"]),
+                                  samples=int(row["samples"]), bytes=int(row["bytes"]),
+                                  sha256=str(row["sha256"])))
+            written += done[-1].samples
+            if progress is not None:
+                progress(written)
+    finally:
+        ctx.enable_progress_bars = bars
+    if sorted(s.name for s in done) != sorted(p.name for p in plans):
+        raise IntegrityError(f"Ray tasks returned {len(done)} shards, the plan has {len(plans)}")
+    return tuple(sorted(done, key=lambda s: (s.split, s.name)))
+
+
+def _shuffled_writes(ray: Any, job: _Job, scans: Sequence[FileScan], plans: Sequence[ShardPlan],
+                     tasks: list[_WriteTask], entries: Sequence[tuple[str, Any]],
+                     offsets: np.ndarray, partitions: int) -> Any:
+    """Route every row to its shard's group (task id and position), one groupby, then write."""
+    n = int(offsets[-1])
+    task_of = np.empty(n, np.int32)
+    pos = np.empty(n, np.int64)
+    index = {(t.split, t.shards[0][0]): i for i, t in enumerate(tasks)}
+    for p in plans:
+        task_of[p.rows] = index[(p.split, p.index)]
+        pos[p.rows] = np.arange(p.samples)
+    items = [_item((entries[s.file], task_of[offsets[i]:offsets[i + 1]],
+                    pos[offsets[i]:offsets[i + 1]]))
+             for i, s in enumerate(scans) if s.num_rows]
+    return (ray.data.from_items(items, override_num_blocks=len(items))
+            .map_batches(_route_fn(job), batch_size=1, batch_format="pyarrow")
+            .groupby(_TASK, num_partitions=max(1, min(len(tasks), partitions)))
+            .map_groups(_group_fn(job, tasks), batch_format="pyarrow"))
+
+
+__all__ = ["FileScan", "ShardPlan", "check_ray_export", "make_job", "plan_shards", "require_ray",
+           "scan_file", "write_pieces", "write_shards_ray", "write_tasks"]
