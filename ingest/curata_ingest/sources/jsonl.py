@@ -79,23 +79,39 @@ def _blocks(fh: IO[bytes], progress: ProgressFn | None) -> Iterator[bytes]:
 
 
 class _BlockParser:
-    """Parses one block; ``lines`` holds the [start, end) byte span of each non-blank line."""
+    """Parses one block. The usual block (every line a record) is parsed once and numbered
+    by counting newlines; only a block that fails or holds blank lines gets the per-line
+    spans (``starts``/``ends``/``line_numbers``) that bisection and rejects need."""
 
     def __init__(self, block: bytes, *, uri: str, source: str, first_line: int) -> None:
         self.block = block
         self.uri = uri
         self.source = source
+        self.first_line = first_line
+        self.newlines = block.count(b"\n")
+
+    def _spans(self) -> None:
+        block = self.block
         arr = np.frombuffer(block, dtype=np.uint8)
         newlines = np.flatnonzero(arr == 10)
-        self.newlines = len(newlines)
         starts = np.concatenate(([0], newlines + 1))
         ends = np.concatenate((newlines, [len(block)]))
         content_end = ends - ((ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13))
         keep = content_end > starts
         self.starts, self.ends = starts[keep], content_end[keep]
-        self.line_numbers = np.flatnonzero(keep) + first_line
+        self.line_numbers = np.flatnonzero(keep) + self.first_line
 
     def parse(self, rejects: RejectSink) -> Iterator[pa.RecordBatch]:
+        table = _try_read(self.block, whole=True)
+        lines = self.newlines + (0 if self.block.endswith(b"\n") else 1)
+        if table is not None and table.num_rows == lines:  # no blank or bad line
+            numbers = np.arange(self.first_line, self.first_line + lines)
+            yield with_locator(table, rows_locators(f"{self.uri}:", numbers))
+            return
+        self._spans()
+        if table is not None and table.num_rows == len(self.starts):  # blank lines only
+            yield with_locator(table, rows_locators(f"{self.uri}:", self.line_numbers))
+            return
         yield from self._bisect(0, len(self.starts), rejects)
 
     def _bisect(self, lo: int, hi: int, rejects: RejectSink) -> Iterator[pa.RecordBatch]:
@@ -119,9 +135,15 @@ class _BlockParser:
         rejects.add(reason=reason, detail=detail, source=self.source, locator=locator, raw=raw)
 
 
-def _try_read(data: bytes) -> pa.Table | None:
+def _try_read(data: bytes, *, whole: bool = False) -> pa.Table | None:
+    """Parse JSON lines; None if Arrow cannot (a bad line somewhere, or mixed types).
+
+    ``whole``: parse as one Arrow block on this thread. The reader already runs on its own
+    thread beside hashing and writing, and one block needs no ``combine_chunks`` copy.
+    """
+    options = pj.ReadOptions(use_threads=False, block_size=len(data) + 1) if whole else None
     try:
-        table = pj.read_json(io.BytesIO(data))
+        table = pj.read_json(io.BytesIO(data), read_options=options)
         # Arrow's JSON reader does not check UTF-8; a full validation does, per column.
         table.validate(full=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
