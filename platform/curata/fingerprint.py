@@ -339,7 +339,14 @@ def _cell_sum(
             raise FingerprintError(prefix + col, type=exc.type, reason=exc.reason) from None
         if tag == "null":
             continue
-        cell = _xxh3(canonical_bytes(columns[col], prefix + col), column_seeds(col, tag))
+        arr = columns[col]
+        if tag not in ("struct", "list", "map") and _is_constant(arr):
+            # One value in every row (`_license`, `_source`, a run's provenance): encode and
+            # hash it once instead of building n canonical values first.
+            one = _xxh3(canonical_bytes(arr.slice(0, 1), prefix + col), column_seeds(col, tag))
+            cell = _U128(np.full(n, one.hi[0]), np.full(n, one.lo[0]), np.ones(n, dtype=bool))
+        else:
+            cell = _xxh3(canonical_bytes(arr, prefix + col), column_seeds(col, tag))
         c_hi = np.where(cell.valid, cell.hi, np.uint64(0))
         c_lo = np.where(cell.valid, cell.lo, np.uint64(0))
         new_lo = lo + c_lo  # uint64 wraps; the carry is where the sum got smaller
