@@ -438,6 +438,15 @@ def file_hash(fs: Any, path: str) -> tuple[str, bytes]:
     return xxhash.xxh3_128_hexdigest(data), data
 
 
+def _stream_hash(fs: Any, path: str) -> str:
+    """XXH3-128 of a file's bytes (same digest as ``file_hash``) in bounded memory."""
+    h = xxhash.xxh3_128()
+    with fs.open_input_stream(path) as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def record_files(cat: Any, dataset: str, dt: Any, version: int) -> None:
     """Hash the bytes of files of ``version`` the catalog has not seen, for ``verify``."""
     uri = cat.table_uri(dataset)
@@ -454,7 +463,7 @@ def record_files(cat: Any, dataset: str, dt: Any, version: int) -> None:
     for p, size, n in zip(paths, sizes, rows, strict=True):
         if p in known:
             continue
-        digest, _ = file_hash(fs, join_uri(root, p))
+        digest = _stream_hash(fs, join_uri(root, p))
         new.append({"dataset_id": ds_id, "path": p, "size": size, "num_rows": n or 0,
                     "content_hash": digest, "added_version": version})
     if not new:
