@@ -149,8 +149,8 @@ class _U128:
         buf = np.empty((len(self.hi), 2), dtype=">u8")
         buf[:, 0] = self.hi
         buf[:, 1] = self.lo
-        out = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(16), len(self.hi), [None, pa.py_buffer(buf.tobytes())]
+        out = pa.FixedSizeBinaryArray.from_buffers(  # wraps the numpy buffer, no copy
+            pa.binary(16), len(self.hi), [None, pa.py_buffer(buf)]
         )
         if not self.valid.all():
             out = pc.if_else(pa.array(~self.valid), pa.scalar(None, pa.binary(16)), out)
@@ -207,8 +207,8 @@ def _take(h: _U128, indices: pa.Array) -> _U128:
 def _fixed_bytes(values: np.ndarray, width: int, valid: np.ndarray) -> pa.Array:
     """Fixed-width little-endian bytes of a numeric numpy array as a binary array."""
     raw = np.ascontiguousarray(values).view(np.uint8).reshape(len(values), width)
-    arr = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(width), len(values), [None, pa.py_buffer(raw.tobytes())]
+    arr = pa.FixedSizeBinaryArray.from_buffers(  # wraps the numpy buffer, no copy
+        pa.binary(width), len(values), [None, pa.py_buffer(raw)]
     )
     if not valid.all():
         arr = pc.if_else(pa.array(~valid), pa.scalar(None, pa.binary(width)), arr)
