@@ -176,12 +176,17 @@ def _xxh3(arr: pa.Array, seeds: tuple[int, int] = BASE_SEEDS) -> _U128:
         return _U128(np.full(n, one.hi[0]), np.full(n, one.lo[0]), np.ones(n, dtype=bool))
     s = pl.from_arrow(arr)
     assert isinstance(s, pl.Series)
-    h = pl.DataFrame({"v": s}).select(hi=plh.col("v").nchash.xxh3_64(seed=seeds[0]),
-                                      lo=plh.col("v").nchash.xxh3_64(seed=seeds[1]))
-    valid = h["hi"].is_not_null().to_numpy()
-    hi = h["hi"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
-    lo = h["lo"].fill_null(0).to_numpy().astype(np.uint64, copy=False)
-    return _U128(hi, lo, np.asarray(valid, dtype=bool))
+    # One query does the hashing and the null handling (each Series method is a query too).
+    exprs = {"hi": plh.col("v").nchash.xxh3_64(seed=seeds[0]).fill_null(0),
+             "lo": plh.col("v").nchash.xxh3_64(seed=seeds[1]).fill_null(0)}
+    if arr.null_count:
+        exprs["valid"] = pl.col("v").is_not_null()
+    h = pl.DataFrame({"v": s}).select(**exprs)
+    valid = (np.asarray(h["valid"].to_numpy(), dtype=bool) if arr.null_count
+             else np.ones(len(arr), dtype=bool))
+    hi = h["hi"].to_numpy().astype(np.uint64, copy=False)
+    lo = h["lo"].to_numpy().astype(np.uint64, copy=False)
+    return _U128(hi, lo, valid)
 
 
 def _is_constant(arr: pa.Array) -> bool:
@@ -475,22 +480,25 @@ class ContentHashes:
 
 def content_hashes(data: pa.Table | pa.RecordBatch) -> ContentHashes:
     """Hash the content columns of ``data`` (names not starting with ``_``) once."""
-    table = _as_table(data)
-    content = content_columns(table.schema)
-    cols = {c: table.column(c).combine_chunks() for c in content}
-    types = {c: table.schema.field(c).type for c in content}
-    return ContentHashes(_cell_sum(cols, types, table.num_rows))
+    content = content_columns(data.schema)
+    cols = {c: _column(data, c) for c in content}
+    types = {c: data.schema.field(c).type for c in content}
+    return ContentHashes(_cell_sum(cols, types, data.num_rows))
 
 
 def row_sum_with(data: pa.Table | pa.RecordBatch, content: ContentHashes) -> RowHashSum:
     """``row_sum(data)`` when ``content`` already holds the hashes of its content columns:
     only the system columns (``_id``, ``_source``, …) are hashed here."""
-    table = _as_table(data)
-    system = [c for c in table.column_names if c.startswith("_")]
-    cols = {c: table.column(c).combine_chunks() for c in system}
-    types = {c: table.schema.field(c).type for c in system}
-    total = _mix(_cell_sum(cols, types, table.num_rows, start=content.sums))
-    return RowHashSum(table.num_rows, _sum_u128(total.hi, total.lo))
+    system = [c for c in data.schema.names if c.startswith("_")]
+    cols = {c: _column(data, c) for c in system}
+    types = {c: data.schema.field(c).type for c in system}
+    total = _mix(_cell_sum(cols, types, data.num_rows, start=content.sums))
+    return RowHashSum(data.num_rows, _sum_u128(total.hi, total.lo))
+
+
+def _column(data: pa.Table | pa.RecordBatch, name: str) -> pa.Array:
+    col = data.column(name)
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
 
 
 def ids_and_row_sum(data: pa.Table | pa.RecordBatch) -> tuple[pa.Array, RowHashSum]:
