@@ -46,7 +46,7 @@ class IdIndex:
 
     def add(self, hi: np.ndarray, lo: np.ndarray) -> None:
         """Add ids (e.g. those already in the dataset); runs are sorted by the high half."""
-        order = np.argsort(hi, kind="stable")
+        order = np.argsort(hi)
         self._add_sorted(hi[order], lo[order])
 
     def contains(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -73,10 +73,16 @@ class IdIndex:
     def new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """Mask of rows whose id is neither already known nor repeated earlier in this call;
         the kept ids are added to the index."""
-        order = np.argsort(hi, kind="stable")
+        order = np.argsort(hi)  # SIMD quicksort: 3-5x faster than a stable sort
         h, low = hi[order], lo[order]
-        # In sorted order: repeats of an earlier row (stable sort: the first occurrence of an
-        # id comes first among equal high halves) and ids the index already holds.
+        # Equal high halves (repeated ids) back in input order, as a stable sort would leave
+        # them: the first occurrence of an id must come first.
+        ties = np.flatnonzero(h[1:] == h[:-1])
+        if ties.size:
+            tied = np.unique(np.concatenate((ties, ties + 1)))
+            perm = np.lexsort((order[tied], h[tied]))
+            order[tied], low[tied] = order[tied][perm], low[tied][perm]
+        # In sorted order: repeats of an earlier row and ids the index already holds.
         drop = _repeats_sorted(h, low) | self._contains_sorted(h, low)
         keep = np.empty(len(hi), dtype=bool)
         keep[order] = ~drop
@@ -95,7 +101,7 @@ class IdIndex:
         ):
             (h2, l2), (h1, l1) = self.runs.pop(), self.runs.pop()
             h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
-            order = np.argsort(h, kind="stable")  # two sorted runs: a merge, not a sort
+            order = np.argsort(h, kind="stable")  # two sorted runs: timsort merges them
             self.runs.append((h[order], lo_[order]))
 
 
