@@ -581,8 +581,8 @@ class _Run:
         if not kept:
             return None
         if kept < batch.num_rows:
-            mask = pa.array(keep)
-            batch, ids, content = batch.filter(mask), ids.filter(mask), content.filter(keep)
+            rows = pa.array(np.flatnonzero(keep))  # `take` copies ~3x faster than `filter`
+            batch, ids, content = batch.take(rows), ids.take(rows), content.filter(keep)
         return self._with_system_columns(st, batch, ids), content
 
     def _near(
