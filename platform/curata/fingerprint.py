@@ -384,11 +384,10 @@ def _as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
 
 
 def _row_u128(data: pa.Table | pa.RecordBatch, columns: Iterable[str] | None = None) -> _U128:
-    table = _as_table(data)
-    names = list(columns) if columns is not None else table.column_names
-    cols = {c: table.column(c).combine_chunks() for c in names}
-    types = {c: table.schema.field(c).type for c in names}
-    return _combine_cells(cols, types, table.num_rows)
+    names = list(columns) if columns is not None else data.schema.names
+    cols = {c: _column(data, c) for c in names}
+    types = {c: data.schema.field(c).type for c in names}
+    return _combine_cells(cols, types, data.num_rows)
 
 
 def row_hashes(

@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 from curata import fingerprint as fp
 from curata.errors import CommitConflictError
 from curata.storage import filesystem, join_uri
+from curata.writer import ROW_GROUP_ROWS, TABLE_CONFIGURATION
 
-ROW_GROUP_ROWS = 131_072
 # Exact string bounds only: a truncated max is not an upper bound (Delta's own writers
 # truncate to 32 characters too, but then they have to bump the last character).
 _MAX_STAT_CHARS = 32
@@ -357,8 +357,6 @@ def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenF
     from deltalake import Schema as DeltaSchema
     from deltalake.exceptions import CommitFailedError, DeltaError
     from deltalake.transaction import create_table_with_add_actions
-
-    from curata.writer import TABLE_CONFIGURATION
 
     now = int(time.time() * 1000)
     actions = [f.add_action(now) for f in files]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures._services import require_module
+
 
 @dataclass(frozen=True, slots=True)
 class Team:
@@ -66,7 +68,7 @@ def ray_cluster() -> Iterator[str]:
     # Under `uv run` Ray would ship the whole working tree (.venv included) to its workers;
     # the flag is read when Ray is imported.
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    ray = pytest.importorskip("ray")  # the [ray] extra; the workspace installs it
+    ray = require_module("ray", "uv sync --all-packages (the curata-ingest[ray] extra)")
     tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths are limited
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              object_store_memory=256 << 20, configure_logging=False, _temp_dir=tmp,

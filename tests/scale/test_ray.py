@@ -16,10 +16,12 @@ import curata
 import pyarrow as pa
 import pytest
 
+from tests.fixtures._services import require_module
+
 # Under `uv run` Ray would ship the whole working tree (.venv included) to its workers; the
 # flag is read when Ray is imported.
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-ray = pytest.importorskip("ray")  # the [ray] extra; the workspace installs it
+ray = require_module("ray", "uv sync --all-packages (the curata-ingest[ray] extra)")
 from curata_ingest.pipeline import ingest  # noqa: E402
 
 pytestmark = pytest.mark.slow
