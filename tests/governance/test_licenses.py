@@ -131,3 +131,26 @@ def test_purposes():
         check_purpose("fun")
     assert err.value.purpose == "fun"
     assert err.value.exit_code == 2
+
+
+def test_single_id_fast_path_agrees_with_the_full_parser():
+    """A lone table id skips building the SPDX index; the result must be what the parser gives."""
+    from curata.governance import licenses as lic
+
+    spellings = set(KNOWN_LICENSES) | set(lic._ALIASES) | {k.lower() for k in KNOWN_LICENSES}
+    spellings |= {k.upper() for k in KNOWN_LICENSES} | {" MIT ", "Apache-2.0"}
+    fast_hits = 0
+    for text in sorted(spellings):
+        fast = lic._single_known(text)
+        if fast is None:
+            continue
+        fast_hits += 1
+        tree = lic.parse_expression(text)
+        assert fast == lic.render(tree), text
+    assert fast_hits >= len(KNOWN_LICENSES)
+    # Not single table ids: the full parser decides (and still rejects typos).
+    for text in ("MIT OR Apache-2.0", "GPL-2.0-only WITH Classpath-exception-2.0", "CC-BY-4.O",
+                 "LicenseRef-acme", "0BSD", "(MIT)"):
+        assert lic._single_known(text) is None or text == "0BSD"
+    with pytest.raises(LicenseError):
+        normalize_license("CC-BY-4.O")
