@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from curata_ingest.dedup import IdIndex, hex_halves, id_halves, shingles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
+@pytest.mark.parametrize("spread", [0, 37, 61])
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), max_size=30),
-    st.lists(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), max_size=40), max_size=12),
+    existing=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), max_size=30),
+    batches=st.lists(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), max_size=40),
+                     max_size=12),
 )
-def test_index_matches_a_python_set(existing, batches):
+def test_index_matches_a_python_set(existing, batches, spread):
     """Tiny value ranges force shared high halves, the rare path; ``existing`` are ids
-    already in the dataset, added before the run."""
+    already in the dataset, added before the run. ``spread`` moves the high halves into the
+    top bits, so the "maybe seen" filter both clears and passes ids."""
     index, seen = IdIndex(), set(existing)
-    index.add(np.array([h for h, _ in existing], dtype=np.uint64),
+    index.add(np.array([h << spread for h, _ in existing], dtype=np.uint64),
               np.array([lo for _, lo in existing], dtype=np.uint64))
     for batch in batches:
-        hi = np.array([h for h, _ in batch], dtype=np.uint64)
+        hi = np.array([h << spread for h, _ in batch], dtype=np.uint64)
         lo = np.array([lo for _, lo in batch], dtype=np.uint64)
         keep = index.new_rows(hi, lo)
         expected = []
