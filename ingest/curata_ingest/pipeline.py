@@ -9,6 +9,7 @@ commit, so nothing is committed either.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import queue
 import tempfile
@@ -519,9 +520,7 @@ class _Run:
             # Parsing runs on its own thread while this one hashes and the writers encode.
             for batch in itertools.chain(peeked, _prefetch(it)):
                 st.rows += batch.num_rows
-                out = self._process(st, conform(batch, st.source.name))
-                if out is not None:
-                    yield out
+                yield from self._process(st, conform(batch, st.source.name))
         self._check_ratio()
 
     def _open(self, st: _SourceState) -> tuple[Iterator[pa.RecordBatch], list[pa.RecordBatch]]:
@@ -562,11 +561,12 @@ class _Run:
 
     def _process(
         self, st: _SourceState, batch: pa.RecordBatch
-    ) -> tuple[pa.RecordBatch, fp.ContentHashes] | None:
+    ) -> list[tuple[pa.RecordBatch, fp.ContentHashes]]:
+        """The batch's new rows with system columns, in one or more pieces."""
         if self.opts.progress:
             self.opts.progress(0, batch.num_rows)
         if not batch.num_rows:
-            return None
+            return []
         content = fp.content_hashes(batch)  # `_locator` starts with `_`: not content
         hashes = content.record_hashes()
         keep = np.ones(batch.num_rows, dtype=bool)
@@ -579,11 +579,19 @@ class _Run:
         st.duplicates += batch.num_rows - kept
         st.written += kept
         if not kept:
-            return None
-        if kept < batch.num_rows:
+            return []
+        out = self._with_system_columns(st, batch, ids)
+        if kept == batch.num_rows:
+            return [(out, content)]
+        dropped = np.flatnonzero(~keep)
+        if len(dropped) > _MAX_PIECES:
             rows = pa.array(np.flatnonzero(keep))  # `take` copies ~3x faster than `filter`
-            batch, ids, content = batch.take(rows), ids.take(rows), content.filter(keep)
-        return self._with_system_columns(st, batch, ids), content
+            return [(out.take(rows), content.filter(keep))]
+        # A few duplicates (the usual case): the rows between them, as zero-copy slices.
+        starts = np.concatenate(([0], dropped + 1))
+        stops = np.concatenate((dropped, [batch.num_rows]))
+        return [(out.slice(a, b - a), content.slice(a, b - a))
+                for a, b in zip(starts.tolist(), stops.tolist(), strict=True) if b > a]
 
     def _near(
         self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array, keep: np.ndarray
@@ -616,7 +624,7 @@ class _Run:
                 _repeat(st.uri, n),
                 batch.column(LOCATOR),
                 _repeat(self.run_id, n),
-                pa.repeat(pa.scalar(self.retrieved_at, pa.timestamp("us", tz="UTC")), n),
+                _repeat(self.retrieved_at, n, pa.timestamp("us", tz="UTC")),
             ],
             fields=list(PROVENANCE_TYPE),
         )
@@ -734,8 +742,23 @@ def _table_schema(existing: pa.Schema | None, content: pa.Schema) -> pa.Schema:
     return pa.schema(list(existing) + [f for f in content if f.name not in existing.names])
 
 
-def _repeat(value: str, n: int) -> pa.Array:
-    return pa.repeat(pa.scalar(value, pa.string()), n)
+# A batch with up to this many duplicates is written as the slices between them (no copy);
+# with more, its kept rows are copied into one batch.
+_MAX_PIECES = 16
+
+
+_STRING = pa.string()
+
+
+def _repeat(value: object, n: int, type: pa.DataType = _STRING) -> pa.Array:
+    """``value`` n times: a zero-copy slice of an array built once per value (the same few
+    values, a run's uri, license and id, fill every batch)."""
+    return _repeated(value, type, max(1024, 1 << max(0, n - 1).bit_length())).slice(0, n)
+
+
+@functools.lru_cache(maxsize=64)
+def _repeated(value: object, type: pa.DataType, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, type), n)
 
 
 _DONE = object()

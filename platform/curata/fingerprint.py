@@ -183,7 +183,7 @@ def _xxh3(arr: pa.Array, seeds: tuple[int, int] = BASE_SEEDS) -> _U128:
              "lo": plh.col("v").nchash.xxh3_64(seed=seeds[1]).fill_null(0)}
     if arr.null_count:
         exprs["valid"] = pl.col("v").is_not_null()
-    h = pl.DataFrame({"v": s}).select(**exprs)
+    h = s.to_frame("v").select(**exprs)
     valid = (np.asarray(h["valid"].to_numpy(), dtype=bool) if arr.null_count
              else np.ones(len(arr), dtype=bool))
     hi = h["hi"].to_numpy().astype(np.uint64, copy=False)

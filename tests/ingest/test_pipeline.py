@@ -44,6 +44,29 @@ def test_commit_system_columns_and_provenance(cat, tmp_path):
     assert [r.status for r in cat.runs("docs")] == ["committed"]
 
 
+@pytest.mark.parametrize("repeats", [3, 40])
+def test_dedup_keeps_first_occurrences_in_order_with_their_lines(cat, tmp_path, repeats):
+    """A few duplicates in a batch are cut out as slices, many by a copy: either way the
+    first occurrence of each record is kept, in input order, with its own line number."""
+    rng = random.Random(repeats)
+    rows = [{"k": i, "text": f"doc {i}"} for i in range(2000)]
+    for _ in range(repeats):
+        rows.insert(rng.randrange(len(rows)), dict(rng.choice(rows)))
+    src = _jsonl(tmp_path / "dups.jsonl", rows)
+    report = ingest([src], dataset="dups", license="MIT", catalog=cat)
+    first = {}
+    for line, row in enumerate(rows, start=1):
+        first.setdefault(json.dumps(row, sort_keys=True), line)
+    expected = sorted(first.values())
+    table = cat.snapshot("dups").to_arrow()
+    got = sorted((int(p["locator"].rsplit(":", 1)[1]), k) for p, k in zip(
+        table.column("_provenance").to_pylist(), table.column("k").to_pylist(), strict=True))
+    assert got == [(n, rows[n - 1]["k"]) for n in expected]
+    assert report.duplicates == len(rows) - len(expected) and report.rows_written == len(expected)
+    check = cat.snapshot("dups").verify()
+    assert check.ok and check.actual == report.fingerprint
+
+
 def test_exact_dedup_within_run_and_against_dataset_per_source(cat, tmp_path):
     a = _jsonl(tmp_path / "a.jsonl", [{"t": i % 5} for i in range(20)])
     ingest([a], dataset="d", license="MIT", catalog=cat)
