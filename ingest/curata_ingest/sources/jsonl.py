@@ -3,10 +3,10 @@
 The file is read in blocks of ~8 MB on the source's thread (which also updates the artifact's
 sha256 and counts lines) and each block is parsed whole by Arrow's JSON reader on a small
 pool, so parsing is not one serial step; batches and rejects still come out in file order.
-When a block fails (a
-malformed line, invalid UTF-8, a value whose type changes mid-block) it is bisected by lines
-until the bad lines are isolated, so one bad line costs O(log n) re-parses rather than a slow
-per-line path, and every good line still becomes a row with its exact line number.
+When a block fails (a malformed line, invalid UTF-8, a value whose type changes mid-block) it
+is bisected by lines until the bad lines are isolated, so one bad line costs O(log n)
+re-parses rather than a slow per-line path, and every good line still becomes a row with its
+exact line number.
 """
 
 from __future__ import annotations
