@@ -223,14 +223,15 @@ def _take(h: _U128, indices: pa.Array) -> _U128:
 
 
 def _fixed_bytes(values: np.ndarray, width: int, valid: np.ndarray) -> pa.Array:
-    """Fixed-width little-endian bytes of a numeric numpy array as a binary array."""
+    """Fixed-width little-endian bytes of a numeric numpy array (``fixed_size_binary``;
+    ``_xxh3`` turns it into views without an intermediate ``binary`` copy)."""
     raw = np.ascontiguousarray(values).view(np.uint8).reshape(len(values), width)
     arr = pa.FixedSizeBinaryArray.from_buffers(  # wraps the numpy buffer, no copy
         pa.binary(width), len(values), [None, pa.py_buffer(raw)]
     )
     if not valid.all():
         arr = pc.if_else(pa.array(~valid), pa.scalar(None, pa.binary(width)), arr)
-    return arr.cast(pa.binary())
+    return arr
 
 
 def _valid(arr: pa.Array) -> np.ndarray:
