@@ -11,7 +11,6 @@ exact line number.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -192,7 +191,7 @@ def _try_read(data: bytes, *, whole: bool = False) -> pa.Table | None:
     """
     options = pj.ReadOptions(use_threads=False, block_size=len(data) + 1) if whole else None
     try:
-        table = pj.read_json(io.BytesIO(data), read_options=options)
+        table = pj.read_json(pa.BufferReader(data), read_options=options)  # no copy, no GIL
         # Arrow's JSON reader does not check UTF-8; a full validation does, per column.
         table.validate(full=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
