@@ -49,9 +49,9 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
     log "installing CPU torch from $wheel"
     "${UV[@]}" pip install --quiet --python .venv/bin/python "$wheel"
   else
-    log "installing CPU torch from the PyTorch CPU index"
-    "${UV[@]}" pip install --quiet --python .venv/bin/python torch \
-      --index-url https://download.pytorch.org/whl/cpu
+    # No local CPU wheel: PyPI's build (several GB, CUDA included; it runs on the CPU too).
+    log "installing torch 2.13.0 from PyPI (no local CPU wheel in /opt/wheels)"
+    "${UV[@]}" pip install --quiet --python .venv/bin/python "torch==2.13.0"
   fi
 fi
 log "ready"
