@@ -9,18 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
-@pytest.mark.parametrize("spread", [0, 37, 61])
+@pytest.mark.parametrize("spread,filter_bits", [(0, 27), (37, 27), (61, 27), (0, 4), (59, 4)])
 @settings(max_examples=150, deadline=None)
 @given(
     existing=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), max_size=30),
     batches=st.lists(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), max_size=40),
                      max_size=12),
 )
-def test_index_matches_a_python_set(existing, batches, spread):
+def test_index_matches_a_python_set(existing, batches, spread, filter_bits):
     """Tiny value ranges force shared high halves, the rare path; ``existing`` are ids
     already in the dataset, added before the run. ``spread`` moves the high halves into the
-    top bits, so the "maybe seen" filter both clears and passes ids."""
-    index, seen = IdIndex(), set(existing)
+    top bits, so the "maybe seen" filter both clears and passes ids; a 16-bit filter grows
+    (and is rebuilt from the runs) many times over."""
+    index, seen = IdIndex(filter_bits=filter_bits), set(existing)
     index.add(np.array([h << spread for h, _ in existing], dtype=np.uint64),
               np.array([lo for _, lo in existing], dtype=np.uint64))
     for batch in batches:
@@ -33,6 +34,7 @@ def test_index_matches_a_python_set(existing, batches, spread):
             seen.add(pair)
         assert keep.tolist() == expected
     assert len(index) == len(existing) + len(seen) - len(set(existing))  # kept ids added once
+    assert len(index) <= (1 << index.filter_bits) / 8 or index.filter_bits == filter_bits
 
 
 def test_hex_and_binary_halves_agree():
