@@ -38,7 +38,9 @@ def _corpus(root: Path) -> Path:
     root.mkdir()
     rows = [{"text": f"doc {i % 40}", "n": i % 40} for i in range(60)]
     (root / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:30]) + "\n")
-    (root / "b.jsonl").write_text("\n".join(json.dumps(r) for r in rows[30:]) + "\n{oops\n")
+    # The bad line is longer than the raw bytes a reject keeps: it must say it was truncated.
+    (root / "b.jsonl").write_text("\n".join(json.dumps(r) for r in rows[30:])
+                                  + "\n{oops" + "x" * 70_000 + "\n")
     (root / "c.jsonl").write_text(json.dumps({"text": "typed", "n": "not a number"}) + "\n"
                                   + json.dumps({"text": "doc 1", "n": 1}) + "\n")
     return root
@@ -64,7 +66,11 @@ def test_ray_engine_matches_local(tmp_path: Path, cluster: None) -> None:
         assert getattr(b, attr) == getattr(a, attr), attr
     assert a.rows_written == 40 and a.duplicates > 0 and a.rejected == 2
     assert distributed.snapshot("corpus").verify().ok
-    assert distributed.rejects("corpus").num_rows == local.rejects("corpus").num_rows
+    keep = ["reason", "source", "locator", "raw", "raw_truncated"]
+    rows_of = [sorted(cat.rejects("corpus").select(keep).to_pylist(), key=lambda r: r["locator"])
+               for cat in (local, distributed)]
+    assert rows_of[0] == rows_of[1]
+    assert [r["raw_truncated"] for r in rows_of[0]].count(True) == 1
 
     # A second run dedups against the dataset in both engines alike.
     more = tmp_path / "more"

@@ -338,7 +338,8 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
                 table = _from_ipc(base64.b64decode(data))
                 for r in (table.to_pylist() if table is not None else []):
                     sink.add(reason=r["reason"], source=r["source"], locator=r["locator"],
-                             raw=r["raw"] or b"", detail=r["detail"] or "")
+                             raw=r["raw"] or b"", detail=r["detail"] or "",
+                             truncated=bool(r["raw_truncated"]))
 
     def _absorb_written(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         files: list[dict[str, Any]] = []

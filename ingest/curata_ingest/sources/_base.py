@@ -87,8 +87,10 @@ class RejectSink:
     SPILL_ROWS: ClassVar[int] = 10_000
 
     def add(
-        self, *, reason: str, source: str, locator: str, raw: bytes | str = b"", detail: str = ""
+        self, *, reason: str, source: str, locator: str, raw: bytes | str = b"", detail: str = "",
+        truncated: bool = False,
     ) -> None:
+        """``truncated``: ``raw`` was already cut to the limit elsewhere (a Ray task's sink)."""
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
         self.rows.append(
             {
@@ -97,7 +99,7 @@ class RejectSink:
                 "source": source,
                 "locator": locator,
                 "raw": data[: self.raw_limit],
-                "raw_truncated": len(data) > self.raw_limit,
+                "raw_truncated": truncated or len(data) > self.raw_limit,
             }
         )
         self.counts[reason] += 1
