@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,20 +90,26 @@ def timed_ingest(home: Path, src: Path, engine: str, env: dict[str, str] | None 
                 os.environ[k] = v
 
 
-def bench_ray(tmp: Path, src: Path, nbytes: int) -> None:
+@contextlib.contextmanager
+def _ray_cluster() -> Iterator[float]:
+    """A local Ray cluster on every core for the ``with`` body; yields its start-up seconds."""
     import ray
 
-    t_local, fp_local, rows = timed_ingest(tmp / "local", src, "local")
     t0 = time.perf_counter()
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: socket path limits
     ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False,
              log_to_driver=False, configure_logging=False, _temp_dir=ray_tmp)
-    start = time.perf_counter() - t0
     try:
-        t_ray, fp_ray, _ = timed_ingest(tmp / "ray", src, "ray")
+        yield time.perf_counter() - t0
     finally:
         ray.shutdown()
         shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def bench_ray(tmp: Path, src: Path, nbytes: int) -> None:
+    t_local, fp_local, rows = timed_ingest(tmp / "local", src, "local")
+    with _ray_cluster() as start:
+        t_ray, fp_ray, _ = timed_ingest(tmp / "ray", src, "ray")
     assert fp_ray == fp_local, "engines disagree on the snapshot fingerprint"
     record("bench/scale.py", f"{nbytes / 1e6:.0f} MB JSONL, {rows:,} rows: ingest --engine ray "
            f"{t_ray:.2f}s vs --engine local {t_local:.2f}s · ratio {t_ray / t_local:.2f}x "
@@ -109,7 +117,6 @@ def bench_ray(tmp: Path, src: Path, nbytes: int) -> None:
 
 
 def bench_export(tmp: Path, src: Path, nbytes: int, shard_size: str, shuffle: bool) -> None:
-    import ray
     from curata.export import export_webdataset
 
     cat = curata.connect(home=tmp / "export")
@@ -120,18 +127,10 @@ def bench_export(tmp: Path, src: Path, nbytes: int, shard_size: str, shuffle: bo
     t0 = time.perf_counter()
     local = export_webdataset(snap, str(tmp / "wds-local"), **options)
     t_local = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: socket path limits
-    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False,
-             log_to_driver=False, configure_logging=False, _temp_dir=ray_tmp)
-    start = time.perf_counter() - t0
-    try:
+    with _ray_cluster() as start:
         t0 = time.perf_counter()
         distributed = export_webdataset(snap, str(tmp / "wds-ray"), engine="ray", **options)
         t_ray = time.perf_counter() - t0
-    finally:
-        ray.shutdown()
-        shutil.rmtree(ray_tmp, ignore_errors=True)
     same = [(s.name, s.sha256) for s in distributed.shards] == [
         (s.name, s.sha256) for s in local.shards]
     assert same, "engines wrote different shards"
