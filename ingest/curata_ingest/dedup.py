@@ -113,9 +113,10 @@ class IdIndex:
         if not len(hi):
             return
         self.size += len(hi)
-        if self.size > (1 << self.filter_bits) * _IDS_PER_BIT:
-            while self.size > (1 << self.filter_bits) * _IDS_PER_BIT:
-                self.filter_bits += 1
+        bits = self.filter_bits
+        while self.size > (1 << self.filter_bits) * _IDS_PER_BIT:
+            self.filter_bits += 1
+        if self.filter_bits != bits:  # grown: rebuild from the runs
             self.bits = np.zeros(1 << (self.filter_bits - 3), np.uint8)
             for rhi, _ in self.runs:
                 self._mark(rhi)
@@ -142,8 +143,6 @@ class IdIndex:
             h, lo_ = np.concatenate((h1, h2)), np.concatenate((l1, l2))
             order = np.argsort(h, kind="stable")  # two sorted runs: timsort merges them
             self.runs.append((h[order], lo_[order]))
-
-
 
 
 def _repeats_sorted(h: np.ndarray, lo: np.ndarray) -> np.ndarray:

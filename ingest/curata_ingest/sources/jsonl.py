@@ -116,12 +116,12 @@ class _BlockParser:
     spans (``starts``/``ends``/``line_numbers``) that bisection and rejects need."""
 
     def __init__(self, block: bytes, *, uri: str, source: str, first_line: int,
-                 newlines: int | None = None) -> None:
+                 newlines: int) -> None:
         self.block = block
         self.uri = uri
         self.source = source
         self.first_line = first_line
-        self.newlines = block.count(b"\n") if newlines is None else newlines
+        self.newlines = newlines  # counted by the reading thread, which numbers the blocks
 
     def parse_all(self) -> tuple[list[pa.RecordBatch], list[dict[str, Any]]]:
         """``parse`` run to the end on a pool thread: the batches and the rejects, in order."""
@@ -186,8 +186,8 @@ class _Collected:
 def _try_read(data: bytes, *, whole: bool = False) -> pa.Table | None:
     """Parse JSON lines; None if Arrow cannot (a bad line somewhere, or mixed types).
 
-    ``whole``: parse as one Arrow block on this thread. The reader already runs on its own
-    thread beside hashing and writing, and one block needs no ``combine_chunks`` copy.
+    ``whole``: parse as one Arrow block on the calling thread. Blocks already parse side by
+    side on the source's pool, and one Arrow block needs no ``combine_chunks`` copy.
     """
     options = pj.ReadOptions(use_threads=False, block_size=len(data) + 1) if whole else None
     try:
