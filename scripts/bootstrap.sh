@@ -12,11 +12,10 @@ PY=${PYTHON:-python3}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-if ! "$PY" -m uv --version >/dev/null 2>&1; then
-  log "installing uv from PyPI"
-  "$PY" -m pip install --quiet --disable-pip-version-check uv
-fi
-UV=("$PY" -m uv)
+# Every install step is pinned: uv by scripts/uv.sh, the workspace by uv.lock, Label Studio by
+# scripts/label-studio.lock.txt, torch by TORCH_VERSION below; Debian packages are named.
+TORCH_VERSION=2.13.0
+UV=("$(bash scripts/uv.sh --path)")
 
 log "syncing the workspace environment (.venv) from uv.lock"
 "${UV[@]}" sync --all-packages --frozen --inexact --quiet  # --inexact keeps the CPU torch build
@@ -38,20 +37,19 @@ apt_install() {
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_install postgresql; fi
 apt_install chromium fonts-dejavu-core
 
-if [ -x scripts/install_label_studio.sh ] || [ -f scripts/install_label_studio.sh ]; then
-  bash scripts/install_label_studio.sh
-fi
+bash scripts/install_label_studio.sh
 
 # torch is an optional extra; the tests use a CPU build (a CUDA build is several GB).
-if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
-  wheel=$(ls /opt/wheels/torch-*+cpu-cp311-*.whl 2>/dev/null | head -n1 || true)
+if ! .venv/bin/python -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" \
+    >/dev/null 2>&1; then
+  wheel=$(ls /opt/wheels/torch-"$TORCH_VERSION"+cpu-cp311-*.whl 2>/dev/null | head -n1 || true)
   if [ -n "$wheel" ]; then
     log "installing CPU torch from $wheel"
     "${UV[@]}" pip install --quiet --python .venv/bin/python "$wheel"
   else
     # No local CPU wheel: PyPI's build (several GB, CUDA included; it runs on the CPU too).
-    log "installing torch 2.13.0 from PyPI (no local CPU wheel in /opt/wheels)"
-    "${UV[@]}" pip install --quiet --python .venv/bin/python "torch==2.13.0"
+    log "installing torch $TORCH_VERSION from PyPI (no local CPU wheel in /opt/wheels)"
+    "${UV[@]}" pip install --quiet --python .venv/bin/python "torch==$TORCH_VERSION"
   fi
 fi
 log "ready"

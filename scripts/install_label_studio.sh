@@ -1,37 +1,32 @@
 #!/usr/bin/env bash
-# Install Label Studio into its OWN virtual environment (its pins clash with the workspace's).
+# Install Label Studio into its OWN virtual environment (its pins clash with the workspace's),
+# exactly as scripts/label-studio.lock.txt says: every package pinned and hash-checked.
 #
-# Idempotent: does nothing when .tools/label-studio/venv already runs the pinned version.
-# Usage: scripts/install_label_studio.sh            (from the repository root)
-# Env:   LABEL_STUDIO_VERSION (default 1.23.2), LABEL_STUDIO_PYTHON (default python3.11)
+# Idempotent on the lock's sha256 (stored in the venv as .curata-lock.sha256): a venv made from
+# another lock, or from none, is re-synced; `uv pip sync` also removes packages the lock lacks.
+# Usage: scripts/install_label_studio.sh            (from anywhere)
+# Env:   LABEL_STUDIO_VENV (default .tools/label-studio/venv), LABEL_STUDIO_PYTHON (python3.11)
+# Refresh the lock (e.g. to upgrade Label Studio): scripts/lock_label_studio.sh NEW_VERSION
 set -euo pipefail
 
-VERSION="${LABEL_STUDIO_VERSION:-1.23.2}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCK="$ROOT/scripts/label-studio.lock.txt"
 VENV="${LABEL_STUDIO_VENV:-$ROOT/.tools/label-studio/venv}"
 PY="${LABEL_STUDIO_PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
+STAMP="$VENV/.curata-lock.sha256"
+want=$(sha256sum "$LOCK" | cut -d' ' -f1)
+version=$(sed -n 's/^label-studio==\([^ ]*\).*/\1/p' "$LOCK")
 
-installed_version() {
-  "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("label-studio"))' \
-    2>/dev/null || true
-}
-
-if [[ -x "$VENV/bin/label-studio" && "$(installed_version)" == "$VERSION" ]]; then
-  echo "label-studio $VERSION already installed in $VENV"
+if [[ -x "$VENV/bin/label-studio" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
+  echo "label-studio $version already installed in $VENV (lock ${want:0:12})"
   exit 0
 fi
 
+UV="$(bash "$ROOT/scripts/uv.sh" --path)"
 mkdir -p "$(dirname "$VENV")"
-if command -v uv >/dev/null 2>&1; then
-  # uv is much faster than pip here; --seed is not needed, label-studio runs without pip.
-  uv venv --quiet --allow-existing --python "$PY" "$VENV"
-  uv pip install --quiet --python "$VENV/bin/python" "label-studio==$VERSION"
-else
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet "label-studio==$VERSION"
-fi
-
-test "$(installed_version)" == "$VERSION"
-echo "label-studio $VERSION installed in $VENV"
+rm -f "$STAMP"
+"$UV" venv --quiet --allow-existing --python "$PY" "$VENV"
+"$UV" pip sync --quiet --require-hashes --python "$VENV/bin/python" "$LOCK"
+echo "$want" >"$STAMP"
+echo "label-studio $version installed in $VENV from the lock (${want:0:12})"

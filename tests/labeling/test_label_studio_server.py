@@ -1,6 +1,10 @@
 """The Label Studio fixture runs a real server with the known admin token."""
 
+from pathlib import Path
+
 import pytest
+
+from tests.fixtures.label_studio import OFFLINE_ENV
 
 pytestmark = [pytest.mark.label_studio, pytest.mark.slow]
 
@@ -30,3 +34,12 @@ def test_annotator_posts_annotation_as_itself(label_studio):
         assert ann.completed_by == user
     finally:
         client.projects.delete(id=project.id)
+
+
+def test_server_runs_offline_and_quiet(label_studio):
+    """No Sentry reports, analytics or PyPI version checks leave the test machine."""
+    raw = Path(f"/proc/{label_studio.pid}/environ").read_bytes()
+    env = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+    for name, value in OFFLINE_ENV.items():
+        assert env.get(name) == value, name
+    assert OFFLINE_ENV["SENTRY_DSN"] == "" and OFFLINE_ENV["COLLECT_ANALYTICS"] == "false"
