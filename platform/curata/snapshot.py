@@ -36,6 +36,9 @@ class Snapshot:
     table_uri: str
     storage_options: dict[str, str] | None = field(default=None, repr=False)
     catalog: Catalog | None = field(default=None, repr=False, compare=False)
+    # The scheme ``fingerprint`` was computed with (``curata.fingerprint.SCHEMES``); None: the
+    # current one. Versions recorded before a scheme change keep verifying under their own.
+    fingerprint_scheme: str | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> str:

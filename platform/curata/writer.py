@@ -376,7 +376,9 @@ def record_appended(cat: Any, dataset: str, version: int, added: fp.RowHashSum, 
             d = cat._dataset_row(s, dataset)
             prev = s.scalar(select(SnapshotRecord).where(
                 SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version - 1))
-    if version > 0 and prev is None:
+    if version > 0 and (prev is None or prev.fp_scheme != fp.FINGERPRINT_VERSION):
+        # No record of the version below, or one under an older fingerprint scheme: the sum
+        # cannot be carried on, so the whole version is hashed under the current scheme.
         return record_version(cat, dataset, version, operation=operation, run_id=run_id)
     acc = (fp.RowHashSum.from_json(prev.row_sum) if prev else fp.RowHashSum()) + added
     return _store(cat, dataset, version, acc, operation=operation, run_id=run_id)
@@ -407,12 +409,14 @@ def record_version(cat: Any, dataset: str, version: int, *, operation: str,
 
 def _store(cat: Any, dataset: str, version: int, acc: fp.RowHashSum, *, operation: str,
            run_id: str | None, derived_from: list[Any] | None = None) -> SnapshotRecord:
+    """Record ``version`` with the row-hash sum ``acc`` (current fingerprint scheme)."""
     dt = cat._delta(dataset, version)
     schema = pa.schema(dt.schema().to_arrow())
     rec = SnapshotRecord(version=version, fingerprint=fp.combine(schema, acc),
                          num_rows=acc.count, row_sum=acc.to_json(),
                          schema_json=fp.schema_digest(schema), operation=operation,
-                         run_id=run_id, derived_from=derived_from or [])
+                         run_id=run_id, derived_from=derived_from or [],
+                         fp_scheme=fp.FINGERPRINT_VERSION)
     record_files(cat, dataset, dt, version)
     from curata.catalog._catalog import insert_ignore
 
@@ -424,7 +428,7 @@ def _store(cat: Any, dataset: str, version: int, acc: fp.RowHashSum, *, operatio
             "dataset_id": d.id, "version": version, "fingerprint": rec.fingerprint,
             "num_rows": rec.num_rows, "row_sum": rec.row_sum, "schema_json": rec.schema_json,
             "operation": operation, "run_id": run_id, "derived_from": derived_from or [],
-            "created_at": utcnow()}], ["dataset_id", "version"])
+            "fp_scheme": rec.fp_scheme, "created_at": utcnow()}], ["dataset_id", "version"])
         stored = s.scalar(select(SnapshotRecord).where(
             SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version))
         assert stored is not None

@@ -11,6 +11,19 @@ from curata import errors
 from curata import fingerprint as fp
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cat(request: pytest.FixtureRequest, home, monkeypatch: pytest.MonkeyPatch):
+    """Every test of this module runs on the embedded SQLite catalog and on a real
+    PostgreSQL 15 team catalog (a fresh database, migrated as `curata init` does)."""
+    if request.param == "postgres":
+        monkeypatch.setenv("CURATA_CATALOG_URL", request.getfixturevalue("pg_url"))
+        c = curata.connect(upgrade=True)
+    else:
+        c = curata.connect()
+    yield c
+    c.engine.dispose()
+
+
 def reviews(n: int = 5, start: int = 0) -> pa.Table:
     return pa.table({"text": [f"review {i}" for i in range(start, start + n)],
                      "stars": pa.array([i % 5 + 1 for i in range(start, start + n)], pa.int8())})
@@ -186,3 +199,17 @@ def test_datasets_listing(cat) -> None:
     ds = cat.datasets()
     assert [d.name for d in ds] == ["a", "b"]
     assert ds[0].num_rows == 2 and ds[0].tags == ["v1"]
+
+
+def test_insert_ignore_counts_only_the_rows_it_inserted(cat) -> None:
+    """Every caller (datasets, sources, version records, files, tags) relies on this count."""
+    from curata.catalog._catalog import insert_ignore
+    from curata.catalog.models import Dataset
+
+    row = {"name": "x", "description": "", "created_by": "t"}
+    with cat.session() as s:
+        assert insert_ignore(s, Dataset, [row, {**row, "name": "y"}], ["name"]) == 2
+    with cat.session() as s:
+        assert insert_ignore(s, Dataset, [row], ["name"]) == 0
+        assert insert_ignore(s, Dataset, [row, {**row, "name": "z"}], ["name"]) == 1
+    assert sorted(d.name for d in cat.datasets()) == ["x", "y", "z"]

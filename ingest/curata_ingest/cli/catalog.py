@@ -15,8 +15,9 @@ def _short(fp: str | None) -> str:
 
 
 def init(json: JsonOpt = False) -> None:
-    """Create (or upgrade) the catalog and warehouse under CURATA_HOME."""
-    cat = curata.connect()
+    """Create the catalog (an embedded one under CURATA_HOME, or the schema of an empty
+    CURATA_CATALOG_URL database) and the warehouse."""
+    cat = curata.connect(create=True)
     info = {"catalog": repr(cat), "home": str(cat.settings.home),
             "warehouse": cat.settings.warehouse}
     if json:

@@ -118,12 +118,14 @@ def connect(
     *,
     storage_options: dict[str, str] | None = None,
     upgrade: bool | None = None,
+    create: bool = False,
 ) -> Catalog:
     """Open the catalog (``CURATA_HOME`` / ``CURATA_CATALOG_URL`` / ``CURATA_WAREHOUSE``).
 
     An embedded SQLite catalog is created and upgraded automatically; a server catalog
     (PostgreSQL) at an older schema revision is refused with a ``CatalogSchemaError`` that names
-    ``curata db upgrade``.
+    ``curata db upgrade``. ``create=True`` (``curata init``) creates the schema in an empty
+    server database, and still refuses an older one.
 
     Example:
         >>> cat = curata.connect()
@@ -136,7 +138,8 @@ def connect(
     head = migrate.head_revision()
     current = migrate.current_revision(engine)
     if current != head:
-        if upgrade if upgrade is not None else settings.is_embedded:
+        if upgrade if upgrade is not None else (settings.is_embedded or
+                                                (create and current is None)):
             migrate.upgrade(engine, settings.catalog_url)
         else:
             raise CatalogSchemaError(
@@ -351,7 +354,8 @@ class Catalog:
         rec = self._fingerprint_record(dataset, version)
         return Snapshot(dataset=dataset, version=version, fingerprint=rec.fingerprint,
                         num_rows=rec.num_rows, tag=tag, table_uri=self.table_uri(dataset),
-                        storage_options=self.storage_options, catalog=self)
+                        storage_options=self.storage_options, catalog=self,
+                        fingerprint_scheme=rec.fp_scheme)
 
     def _fingerprint_record(self, dataset: str, version: int) -> SnapshotRecord:
         """The catalog's record of a version; computed from the data if missing (self-healing
@@ -530,8 +534,12 @@ def insert_ignore(s: Session, model: type[Any], rows: list[dict[str, Any]],
     name = s.get_bind().dialect.name
     if name in ("postgresql", "sqlite"):
         mod = __import__(f"sqlalchemy.dialects.{name}", fromlist=["insert"])
-        stmt = mod.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
-        return int(s.execute(stmt).rowcount or 0)
+        # Count the rows RETURNING gives back, never `rowcount`: for a multi-row
+        # INSERT … ON CONFLICT the PostgreSQL driver may report -1 (truthy), which once made a
+        # refused `tag` look created.
+        stmt = (mod.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
+                .returning(*[model.__table__.c[k] for k in keys]))
+        return len(s.execute(stmt).all())
     inserted = 0
     for row in rows:  # other databases: one savepoint per row
         try:

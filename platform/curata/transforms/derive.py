@@ -304,7 +304,8 @@ def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
         d = cat._dataset_row(s, into)
         rec = s.scalar(select(SnapshotRecord).where(SnapshotRecord.dataset_id == d.id,
                                                     SnapshotRecord.version == version))
-        row_sum = dict(rec.row_sum) if rec else None
+        # A record under an older fingerprint scheme cannot be reused: recompute instead.
+        row_sum = dict(rec.row_sum) if rec and rec.fp_scheme == fp.FINGERPRINT_VERSION else None
     if row_sum is None:
         return None
     run_id = writer.start_run(cat, into, operation=OPERATION + ".restore")
