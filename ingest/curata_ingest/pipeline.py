@@ -27,6 +27,7 @@ from curata import fingerprint as fp
 from curata._util import current_user, utcnow
 from curata.catalog.models import IngestRun
 from curata.catalog.models import Source as SourceRow
+from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import (
     DatasetNotFoundError,
     RejectRatioError,
@@ -38,9 +39,10 @@ from curata.writer import (
     COMMIT_RETRIES,
     DEFAULT_TARGET_FILE_SIZE,
     PROVENANCE_TYPE,
-    _source_id,
+    check_source_license,
     find_commit,
     finish_run,
+    make_source_id,
     record_appended,
     register_source,
     start_run,
@@ -48,7 +50,7 @@ from curata.writer import (
 
 from curata_ingest import rejects as rejects_table
 from curata_ingest.conform import Conformer, SchemaEvolution, target_schema
-from curata_ingest.dedup import IdIndex, NearDedup, hex_halves, id_halves, pick_text_column
+from curata_ingest.dedup import NearDedup, pick_text_column
 from curata_ingest.licenses import UNKNOWN, check_license
 from curata_ingest.report import IngestReport, SourceReport
 from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
@@ -121,6 +123,7 @@ def ingest(
     engine: Literal["local", "ray"] = "local",
     run_id: str | None = None,
     retrieved_at: datetime | None = None,
+    relicense: bool = False,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -140,13 +143,16 @@ def ingest(
         engine: ``local`` (this process) or ``ray`` (Ray Data tasks on the cluster that
             ``ray.init()`` finds; same snapshot fingerprint, see ``curata_ingest.engines``).
         run_id, retrieved_at: pin the run id and retrieval time written to ``_provenance``
-            (both are part of the snapshot fingerprint; default: a new id and now).
+            (default: a new id and now; neither is part of the snapshot fingerprint).
+        relicense: a source ingested before under another license gets this one on all its
+            records (a new version, audit-logged) instead of a ``SourceLicenseChangedError``.
 
     Returns:
         An :class:`IngestReport` (``status`` committed or unchanged).
 
     Raises:
-        LicenseError, SourceError, RejectRatioError, SchemaMismatchError: nothing committed.
+        LicenseError, SourceError, RejectRatioError, SchemaMismatchError,
+        SourceLicenseChangedError: nothing committed.
 
     Example:
         >>> report = ingest(["reviews/*.jsonl"], dataset="reviews", license="CC-BY-4.0")
@@ -170,6 +176,9 @@ def ingest(
     resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options)
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
+    for st in states:  # before the unchanged check: a license change is never "unchanged"
+        check_source_license(cat, dataset, source_id=st.source_id, name=st.source.name,
+                             license=opts.license, relicense=relicense)
     if not force and _unchanged(cat, opts, states):
         return _unchanged_report(cat, opts, states, started)
     opts.extra.update(run_id=run_id, retrieved_at=retrieved_at)
@@ -255,7 +264,7 @@ def _states(sources: list[Source], opts: _Options, source_url: str | None) -> li
                 uri=uri,
                 read_rejects=RejectSink(),
                 row_rejects=RejectSink(),
-                source_id=_source_id(opts.dataset, src.name, uri, opts.license),
+                source_id=make_source_id(opts.dataset, src.name),
             )
         )
     return states

@@ -194,6 +194,23 @@ class CommitConflictError(ConflictError):
         )
 
 
+class SourceLicenseChangedError(ConflictError):
+    """A source is ingested again under another license than the one its records carry."""
+
+    def __init__(self, dataset: str, source: str, *, recorded: str, requested: str) -> None:
+        self.dataset = dataset
+        self.source = source
+        self.recorded = recorded
+        self.requested = requested
+        super().__init__(
+            f"Source {source!r} of dataset {dataset!r} is licensed {recorded}, this run says "
+            f"{requested}; nothing was written",
+            hint="Run it again with --relicense (Python: relicense=True) to give its records "
+            "the new license as a new version (audit-logged), or with --source-name NAME to "
+            "ingest it as another source",
+        )
+
+
 class CatalogSchemaError(ConflictError):
     """The catalog database schema is older (or newer) than this version of Curata."""
 

@@ -25,12 +25,15 @@ from sqlalchemy import select
 from curata import __version__
 from curata import fingerprint as fp
 from curata._util import current_user, new_run_id, utcnow
+from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
 from curata.errors import (
     CommitConflictError,
     CurataError,
     SchemaMismatchError,
+    SourceLicenseChangedError,
     StorageError,
+    UsageError,
 )
 from curata.storage import filesystem, join_uri
 
@@ -150,11 +153,14 @@ class _Prepared:
     """Adds system columns to each batch and accumulates the row-hash sum as it streams."""
 
     def __init__(self, *, dataset: str, source_id: str, license: str, uri: str, run_id: str,
-                 retrieved_at: datetime, table_schema: pa.Schema | None, merge: bool) -> None:
+                 retrieved_at: datetime, table_schema: pa.Schema | None, merge: bool,
+                 index: IdIndex | None = None) -> None:
         self.dataset, self.source_id, self.license = dataset, source_id, license
         self.uri, self.run_id, self.retrieved_at = uri, run_id, retrieved_at
         self.table_schema, self.merge = table_schema, merge
+        self.index = index  # exact dedup of rows without an `_id` (None: keep every row)
         self.acc = fp.RowHashSum()
+        self.duplicates = 0
         self.schema: pa.Schema | None = None
         self.new_columns: list[str] = []
 
@@ -205,15 +211,98 @@ class _Prepared:
             batch = conform(batch, self.schema, self.dataset)
             if "_id" in raw.schema.names:
                 self.acc = self.acc + fp.row_sum(batch)
-            else:  # `_id` of the stored (conformed) content; each content cell hashed once
-                ids, acc = fp.ids_and_row_sum(batch)
-                batch = batch.set_column(batch.schema.get_field_index("_id"), "_id", ids)
-                self.acc = self.acc + acc
-            yield batch
+            else:
+                batch = self._with_ids(batch)
+            if batch.num_rows:
+                yield batch
+
+    def _with_ids(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Fill `_id` from the stored (conformed) content, drop rows already seen, and add
+        the rest to the row-hash sum; each content cell is hashed once."""
+        content = fp.content_hashes(batch)
+        hashes = content.record_hashes()
+        if self.index is not None:
+            keep = self.index.new_rows(*id_halves(hashes))
+            if not keep.all():
+                self.duplicates += int((~keep).sum())
+                mask = pa.array(keep)
+                batch, hashes, content = batch.filter(mask), hashes.filter(mask), content.filter(keep)
+        batch = batch.set_column(batch.schema.get_field_index("_id"), "_id", fp.hex_strings(hashes))
+        self.acc = self.acc + fp.row_sum_with(batch, content)
+        return batch
 
 
-def _source_id(dataset: str, name: str, uri: str, license: str) -> str:
-    return "src-" + xxhash.xxh3_64_hexdigest(f"{dataset}\0{name}\0{uri}\0{license}".encode())
+def make_source_id(dataset: str, name: str) -> str:
+    """A source's identity in ``_source``: its dataset and name, nothing machine-specific.
+
+    Not its URI (an absolute path differs from machine to machine, and a rebuild elsewhere must
+    give the same snapshot fingerprint) and not its license (a license change of a source is
+    an explicit ``relicense``, see ``check_source_license``).
+    """
+    return "src-" + xxhash.xxh3_64_hexdigest(f"{dataset}\0{name}".encode())
+
+
+def recorded_license(cat: Any, dataset: str, source_id: str) -> str | None:
+    """The license the catalog records for a source (None: the source is new)."""
+    with cat.session() as s:
+        row = s.get(Source, source_id)
+        return row.license if row is not None else None
+
+
+def check_source_license(cat: Any, dataset: str, *, source_id: str, name: str, license: str,
+                         relicense: bool) -> Any:
+    """Refuse (or, with ``relicense``, apply) a license change of an existing source.
+
+    Re-ingesting a source under another license once kept the old ``_license`` silently on
+    every row it deduplicated. Returns the relicensing snapshot when one was written.
+
+    Raises:
+        SourceLicenseChangedError: the source is licensed otherwise and ``relicense`` is off.
+    """
+    recorded = recorded_license(cat, dataset, source_id)
+    if recorded is None or recorded == license:
+        return None
+    if not relicense:
+        raise SourceLicenseChangedError(dataset, name, recorded=recorded, requested=license)
+    return relicense_source(cat, dataset, source_id=source_id, name=name, license=license)
+
+
+def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
+    """Give every record of a source the license ``license``: ONE new version (a Delta
+    update of ``_license``), the source's catalog row, and an audit entry."""
+    from deltalake import CommitProperties
+
+    before = recorded_license(cat, dataset, source_id)
+    run_id = start_run(cat, dataset, operation="relicense")
+    meta = {"curata.run_id": run_id, "curata.user": current_user(),
+            "curata.version": __version__, "curata.operation": "relicense"}
+    try:
+        dt = cat._delta(dataset)
+        rows = 0
+        if dt is not None:
+            # Both values are validated first: a source id is hex, an SPDX expression has no
+            # quote, so the SQL literals need no escaping.
+            assert "'" not in license and "'" not in source_id
+            out = dt.update(updates={"_license": f"'{license}'"},
+                            predicate=f"_source = '{source_id}'",
+                            commit_properties=CommitProperties(
+                                custom_metadata=meta, max_commit_retries=COMMIT_RETRIES))
+            rows = int(out.get("num_updated_rows", 0))
+        version = find_commit(cat, dataset, run_id) if dt is not None else None
+        if version is not None:
+            record_version(cat, dataset, version, operation="relicense", run_id=run_id)
+        with cat.session() as s:
+            row = s.get(Source, source_id)
+            assert row is not None
+            row.license = license
+            cat.audit("relicense", dataset=dataset, session=s, details={
+                "source": name, "source_id": source_id, "from": before, "to": license,
+                "records": rows, "version": version, "run_id": run_id})
+    except BaseException as exc:
+        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finish_run(cat, run_id, status="committed", version=version, stats={"rows_updated": rows})
+    return cat.snapshot(f"{dataset}@{version}") if version is not None else None
 
 
 def start_run(cat: Any, dataset: str, *, run_id: str | None = None, operation: str = "append",
@@ -244,7 +333,7 @@ def register_source(cat: Any, dataset: str, *, name: str, uri: str, license: str
                     attribution: str = "", artifacts: list[Any] | None = None,
                     run_id: str | None = None, source_id: str | None = None) -> str:
     """Record a source (license, provenance, artifact hashes); returns its id."""
-    sid = source_id or _source_id(dataset, name, uri, license)
+    sid = source_id or make_source_id(dataset, name)
     from curata.catalog._catalog import insert_ignore
 
     with cat.session() as s:
@@ -267,34 +356,56 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
            source_uri: str | None = None, attribution: str | None = None,
            run_id: str | None = None, schema_evolution: Literal["none", "merge"] = "none",
            commit_metadata: dict[str, str] | None = None, target_file_size: int | None = None,
-           description: str = "", operation: str = "append") -> Any:
+           description: str = "", operation: str = "append",
+           dedup: Literal["exact", "off"] = "exact", relicense: bool = False) -> Any:
     license = validate_license(license)
+    if dedup not in ("exact", "off"):
+        raise UsageError(f"Unknown dedup mode {dedup!r} (valid: exact, off)")
     cat._ensure_dataset(dataset, description)
+    sid = make_source_id(dataset, source)
+    check_source_license(cat, dataset, source_id=sid, name=source, license=license,
+                         relicense=relicense)
     run_id = start_run(cat, dataset, run_id=run_id, operation=operation)
     try:
-        sid = register_source(cat, dataset, name=source, uri=source_uri or source,
-                              license=license, attribution=attribution or "", run_id=run_id)
+        register_source(cat, dataset, name=source, uri=source_uri or source, license=license,
+                        attribution=attribution or "", run_id=run_id, source_id=sid)
         existing = cat._delta(dataset)
         prep = _Prepared(
             dataset=dataset, source_id=sid, license=license, uri=source_uri or source,
             run_id=run_id, retrieved_at=utcnow(),
             table_schema=pa.schema(existing.schema().to_arrow()) if existing else None,
-            merge=schema_evolution == "merge")
-        version = write_batches(cat, dataset, prep, data, run_id=run_id, operation=operation,
+            merge=schema_evolution == "merge",
+            index=_existing_ids(cat, dataset, existing) if dedup == "exact" else None)
+        # `_id` is the hash of the content, always: one passed in is recomputed.
+        rows = (b.drop_columns(["_id"]) if "_id" in b.schema.names else b
+                for b in to_batches(data))
+        version = write_batches(cat, dataset, prep, rows, run_id=run_id, operation=operation,
                                 commit_metadata=commit_metadata,
                                 target_file_size=target_file_size)
     except BaseException as exc:
         finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    stats = {"rows_written": prep.acc.count, "duplicates": prep.duplicates}
     if version is None:  # nothing to write
-        finish_run(cat, run_id, status="unchanged", stats={"rows_written": 0})
+        finish_run(cat, run_id, status="unchanged", stats=stats)
         return cat.snapshot(dataset)
-    finish_run(cat, run_id, status="committed", version=version,
-               stats={"rows_written": prep.acc.count})
+    finish_run(cat, run_id, status="committed", version=version, stats=stats)
     if prep.new_columns:
         cat.audit("schema.change", dataset=dataset,
                   details={"version": version, "added": prep.new_columns, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
+
+
+def _existing_ids(cat: Any, dataset: str, dt: Any) -> IdIndex:
+    """An index of the `_id`s of the table version ``dt`` (empty for a new table)."""
+    from curata.storage import delta_dataset
+
+    index = IdIndex()
+    if dt is not None:
+        rows = delta_dataset(dt, cat.table_uri(dataset), cat.storage_options)
+        for batch in rows.to_batches(columns=["_id"]):  # type: ignore[attr-defined]
+            index.add(*hex_halves(batch.column(0)))
+    return index
 
 
 def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id: str,

@@ -110,9 +110,11 @@ def verify(ref: Annotated[str, typer.Argument(help="Snapshot ref.")], json: Json
 def diff(a: Annotated[str, typer.Argument(help="Older ref.")],
          b: Annotated[str, typer.Argument(help="Newer ref.")],
          limit: Annotated[int, typer.Option(help="Records to show per kind.")] = 5,
+         key: Annotated[list[str] | None, typer.Option(
+             "--key", help="Column(s) naming a record: same key, new content = changed.")] = None,
          json: JsonOpt = False) -> None:
-    """Records added, removed and changed between two snapshots (by _id)."""
-    d = curata.connect().diff(a, b)
+    """Records added, removed and changed between two snapshots (a multiset diff by _id)."""
+    d = curata.connect().diff(a, b, key=key or ())
     if json:
         print_json(d.to_dict(limit=limit))
         return

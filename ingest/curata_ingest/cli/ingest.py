@@ -107,6 +107,11 @@ def ingest(
     ] = None,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
+    relicense: Annotated[
+        bool,
+        typer.Option(help="A source ingested before under another license: give all its "
+                     "records this --license (a new version, audit-logged)."),
+    ] = False,
     engine: Annotated[
         Engine,
         typer.Option(
@@ -136,6 +141,7 @@ def ingest(
         max_reject_ratio=max_reject_ratio,
         shard_size=parse_size(shard_size),
         force=force,
+        relicense=relicense,
         engine=engine.value,
     )
     try:

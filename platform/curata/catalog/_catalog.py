@@ -434,8 +434,13 @@ class Catalog:
                source_uri: str | None = None, attribution: str | None = None,
                run_id: str | None = None, schema_evolution: Literal["none", "merge"] = "none",
                commit_metadata: dict[str, str] | None = None,
-               target_file_size: int | None = None, description: str = "") -> Snapshot:
+               target_file_size: int | None = None, description: str = "",
+               dedup: Literal["exact", "off"] = "exact", relicense: bool = False) -> Snapshot:
         """Append rows in one Delta commit and return the new snapshot.
+
+        Like ``ingest``, rows whose content (``_id``) is already in the dataset or earlier in
+        this call are dropped (``dedup="off"`` keeps every row); when every row is a duplicate
+        nothing is committed and the latest snapshot is returned.
 
         Args:
             dataset: dataset name (created on first append).
@@ -445,6 +450,9 @@ class Catalog:
             source: source name; the source id is stored in ``_source``.
             source_uri: where the data came from (``_provenance.uri``).
             schema_evolution: ``"merge"`` to allow new columns.
+            relicense: the source was appended before under another license: give all its
+                records this one (a new version, audit-logged) instead of refusing with
+                ``SourceLicenseChangedError``.
 
         Example:
             >>> cat.append("reviews", table, license="CC-BY-4.0", source="upload 2026-11")
@@ -454,7 +462,8 @@ class Catalog:
         return append(self, dataset, data, license=license, source=source,
                       source_uri=source_uri, attribution=attribution, run_id=run_id,
                       schema_evolution=schema_evolution, commit_metadata=commit_metadata,
-                      target_file_size=target_file_size, description=description)
+                      target_file_size=target_file_size, description=description,
+                      dedup=dedup, relicense=relicense)
 
     def update_columns(self, dataset: str, data: Any, *, operation: str = "update",
                        derived_from: list[dict[str, Any]] | None = None) -> Snapshot:
@@ -495,11 +504,13 @@ class Catalog:
 
         return lineage(self, ref, direction=direction)
 
-    def diff(self, a: str, b: str) -> Any:
-        """Added, removed and changed records between two refs (by ``_id``)."""
+    def diff(self, a: str, b: str, *, key: Sequence[str] = ()) -> Any:
+        """Added, removed and changed records between two refs: a multiset diff by ``_id``;
+        with ``key`` (columns that name a record), a record whose content changed under the
+        same key is "changed" rather than removed and added (``curata.diff.Diff``)."""
         from curata.diff import diff
 
-        return diff(self.snapshot(a), self.snapshot(b))
+        return diff(self.snapshot(a), self.snapshot(b), key=key)
 
     def rejects(self, dataset: str) -> pa.Table:
         """Quarantined input of a dataset with reason, source and locator."""
