@@ -124,6 +124,7 @@ def ingest(
     run_id: str | None = None,
     retrieved_at: datetime | None = None,
     relicense: bool = False,
+    path_column: str | None = None,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -144,6 +145,9 @@ def ingest(
             ``ray.init()`` finds; same snapshot fingerprint, see ``curata_ingest.engines``).
         run_id, retrieved_at: pin the run id and retrieval time written to ``_provenance``
             (default: a new id and now; neither is part of the snapshot fingerprint).
+        path_column: for sources of one record per file (text, imagefolder), store each
+            file's path relative to the ingested folder in this content column (by default a
+            path is provenance only, so identical files under two names are duplicates).
         relicense: a source ingested before under another license gets this one on all its
             records (a new version, audit-logged) instead of a ``SourceLicenseChangedError``.
 
@@ -173,7 +177,8 @@ def ingest(
         progress,
     )
     cat = catalog if catalog is not None else curata.connect()
-    resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options)
+    resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options,
+                        path_column=path_column)
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
     for st in states:  # before the unchanged check: a license change is never "unchanged"
@@ -239,6 +244,7 @@ def _resolve(
     format: str | None,
     name: str | None,
     storage_options: dict[str, Any] | None,
+    path_column: str | None = None,
 ) -> list[Source]:
     items = [sources] if isinstance(sources, (str, Source)) else list(sources)
     if not items:
@@ -249,7 +255,8 @@ def _resolve(
             out.append(item)
         else:
             out.extend(
-                open_sources([str(item)], format=format, name=name, storage_options=storage_options)
+                open_sources([str(item)], format=format, name=name, storage_options=storage_options,
+                             path_column=path_column)
             )
     return out
 

@@ -74,3 +74,45 @@ def test_same_fingerprints_local_and_s3(team, corpus: Path, tmp_path: Path) -> N
         assert {k: v for k, v in got.items() if k != "run_ids"} == {
             k: v for k, v in _results["local"].items() if k != "run_ids"}
         assert team.env["CURATA_WAREHOUSE"].startswith("s3://")
+
+
+def test_croissant_written_outside_the_warehouse_loads_the_records(team, tmp_path: Path) -> None:
+    """`curata bom --format croissant --out` anywhere: mlcroissant reads every record (it once
+    read zero, the FileSet naming files relative to a folder that did not hold them)."""
+    import os
+    import subprocess
+    import sys
+
+    import mlcroissant as mlc
+    import pyarrow as pa
+
+    cat = curata.connect()
+    cat.append("c", pa.table({"text": [f"t{i}" for i in range(30)], "n": list(range(30))}),
+               license="CC0-1.0", source="s")
+    cat.append("c", pa.table({"text": ["late"], "n": [99]}), license="CC0-1.0", source="s")
+    cat.tag("c", "v1")
+    out = tmp_path / "elsewhere" / "meta" / "croissant.json"
+    for _ in range(2):  # a second write replaces the file view it made
+        r = subprocess.run([sys.executable, "-c", "from curata_ingest.cli import main; main()",
+                            "bom", "c@v1", "--format", "croissant", "--out", str(out), "--json"],
+                           capture_output=True, text=True, env={**os.environ}, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["file_view"] == str(out.parent / "croissant.json.files")
+    ds = mlc.Dataset(jsonld=str(out))
+    got = sorted((rec["records/text"].decode(), rec["records/n"]) for rec in ds.records("records"))
+    t = cat.snapshot("c@v1").to_arrow(columns=["text", "n"])
+    assert got == sorted(zip(t["text"].to_pylist(), t["n"].to_pylist(), strict=True))
+    assert len(got) == 31
+    doc = json.loads(out.read_text())
+    same = [d["sameAs"] for d in doc["distribution"] if d.get("@type") == "cr:FileObject"]
+    assert same and all(u.startswith("s3://" if team.kind == "s3" else "file://") for u in same)
+    # A folder of that name Curata did not make is never replaced.
+    other = tmp_path / "mine" / "croissant.json.files"
+    other.mkdir(parents=True)
+    (other / "keep.txt").write_text("mine")
+    r = subprocess.run([sys.executable, "-c", "from curata_ingest.cli import main; main()",
+                        "bom", "c@v1", "--format", "croissant", "--out",
+                        str(other.parent / "croissant.json")],
+                       capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert r.returncode == 2 and (other / "keep.txt").read_text() == "mine"
+    cat.engine.dispose()

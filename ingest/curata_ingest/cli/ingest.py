@@ -92,6 +92,11 @@ def ingest(
     attribution: Annotated[str | None, typer.Option(help="Attribution text to keep.")] = None,
     source_url: Annotated[str | None, typer.Option(help="Where the data came from.")] = None,
     source_name: Annotated[str | None, typer.Option(help="Name recorded in _source.")] = None,
+    path_column: Annotated[
+        str | None,
+        typer.Option(help="text/imagefolder: store each file's relative path in this column "
+                     "(default: the path is provenance only; identical files are duplicates)."),
+    ] = None,
     dedup: Annotated[Dedup, typer.Option(help="Duplicate removal.")] = Dedup.exact,
     threshold: Annotated[float, typer.Option(help="Jaccard threshold for --dedup near.")] = 0.9,
     text_column: Annotated[str | None, typer.Option(help="Column for --dedup near.")] = None,
@@ -133,6 +138,7 @@ def ingest(
         attribution=attribution,
         source_url=source_url,
         source_name=source_name,
+        path_column=path_column,
         dedup=dedup.value,
         threshold=threshold,
         text_column=text_column,

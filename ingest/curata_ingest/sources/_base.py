@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import os
+import posixpath
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from typing import IO, Any, ClassVar
 
 import fsspec
 import pyarrow as pa
-from curata.errors import SourceError
+from curata.errors import SourceError, UsageError
 
 #: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
 BATCH_ROWS = 8192
@@ -150,13 +151,30 @@ class Source(ABC):
     """
 
     format: ClassVar[str]
+    # One record per file: the file's path is provenance (`_provenance.locator`), never
+    # content, unless the user asks for it as a column (`--path-column`).
+    per_file: ClassVar[bool] = False
 
     def __init__(
-        self, spec: str, *, name: str | None = None, storage_options: dict[str, Any] | None = None
+        self,
+        spec: str,
+        *,
+        name: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+        path_column: str | None = None,
     ) -> None:
         self.spec = spec
         self.name = name or spec
         self.storage_options = dict(storage_options or {})
+        if path_column is not None and not self.per_file:
+            raise UsageError(
+                f"--path-column applies to sources of one record per file (text, "
+                f"imagefolder), not {self.format}; the file of every record is in "
+                "_provenance.locator"
+            )
+        if path_column is not None and (not path_column or path_column.startswith("_")):
+            raise UsageError(f"--path-column {path_column!r}: a column name not starting with _")
+        self.path_column = path_column
 
     @abstractmethod
     def batches(
@@ -190,16 +208,20 @@ class FileSource(Source):
 
     extensions: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, spec: str, *, files: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, spec: str, *, files: list[str] | None = None, all_files: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
         self.fs, _ = fsspec.core.url_to_fs(spec, **self.storage_options)
         self._files = files
+        # The user named the format (`--format text`): every regular file in a folder is
+        # input, whatever its extension (Debian's license texts have none).
+        self.all_files = all_files
         self._artifacts: list[Artifact] | None = None
         self._read: dict[str, Artifact] = {}  # hashed while a reader went through them
 
     def files(self) -> list[str]:
         if self._files is None:
-            self._files = expand(self.fs, self.spec, self.extensions)
+            self._files = expand(self.fs, self.spec, () if self.all_files else self.extensions)
             if not self._files:
                 raise self.error("no files match")
         return self._files
@@ -210,6 +232,18 @@ class FileSource(Source):
         if _protocol(self.fs) == "file" and "://" not in self.spec:
             return os.path.abspath(self.spec)
         return self.spec
+
+    def root(self) -> str:
+        """The folder the spec names (a glob's fixed prefix, a file's folder)."""
+        path = self.fs._strip_protocol(self.spec)
+        if any(ch in path for ch in "*?["):
+            path = path.split("*")[0].split("?")[0].split("[")[0]
+        return path.rstrip("/") if self.fs.isdir(path) else posixpath.dirname(path)
+
+    def relative(self, path: str) -> str:
+        """``path`` relative to :meth:`root` (what ``--path-column`` stores)."""
+        root = self.root()
+        return posixpath.relpath(path, root) if root else path
 
     def uri(self, path: str) -> str:
         """A path as a full URI (keeps ``s3://`` so locators stay unambiguous)."""

@@ -65,6 +65,7 @@ def open_sources(
     format: str | None = None,
     name: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    path_column: str | None = None,
 ) -> list[Source]:
     """Resolve specs (paths, globs, folders, URIs, SQL URLs) to sources.
 
@@ -75,9 +76,12 @@ def open_sources(
         raise UsageError(f"Unknown format {format!r} (valid: {', '.join(sorted(FORMATS))})")
     out: list[Source] = []
     for spec in specs:
-        kwargs: dict[str, Any] = {"name": name, "storage_options": storage_options}
+        kwargs: dict[str, Any] = {"name": name, "storage_options": storage_options,
+                                  "path_column": path_column}
         if format is not None:
-            out.append(FORMATS[format](spec, **kwargs))
+            cls = FORMATS[format]
+            extra = {"all_files": True} if issubclass(cls, FileSource) else {}
+            out.append(cls(spec, **kwargs, **extra))
             continue
         out.extend(_detect(spec, kwargs))
     return out

@@ -17,14 +17,16 @@ from curata_ingest.sources._base import (
 from curata_ingest.sources.jsonl import _blocks
 
 _TEXT_EXTENSIONS = (".txt", ".text", ".md", ".rst")
-_SCHEMA = pa.schema([("text", pa.string()), ("path", pa.string())])
 
 
 class TextSource(FileSource):
-    """One record per file: columns ``text`` and ``path``. Invalid UTF-8 or empty → reject."""
+    """One record per file: column ``text`` (the file's path is its locator; ``path_column``
+    adds the path relative to the ingested folder as content). Invalid UTF-8 or empty →
+    reject."""
 
     format = "text"
     extensions = _TEXT_EXTENSIONS
+    per_file = True
 
     def batches(
         self, rejects: RejectSink, progress: ProgressFn | None = None
@@ -41,12 +43,19 @@ class TextSource(FileSource):
             if text is None:
                 continue
             texts.append(text)
-            paths.append(uri)
+            paths.append(path)
             if len(texts) >= BATCH_ROWS or sum(map(len, texts)) > 64 << 20:
-                yield _batch(texts, paths)
+                yield self._batch(texts, paths)
                 texts, paths = [], []
         if texts:
-            yield _batch(texts, paths)
+            yield self._batch(texts, paths)
+
+    def _batch(self, texts: list[str], paths: list[str]) -> pa.RecordBatch:
+        columns = {"text": pa.array(texts, pa.string())}
+        if self.path_column:
+            columns[self.path_column] = pa.array([self.relative(p) for p in paths], pa.string())
+        locators = pa.array([self.uri(p) for p in paths], pa.string())
+        return with_locator(pa.RecordBatch.from_pydict(columns), locators)
 
 
 def _decode(raw: bytes, source: str, locator: str, rejects: RejectSink) -> str | None:
@@ -58,11 +67,6 @@ def _decode(raw: bytes, source: str, locator: str, rejects: RejectSink) -> str |
     except UnicodeDecodeError as exc:
         rejects.add(reason="invalid_utf8", source=source, locator=locator, raw=raw, detail=str(exc))
         return None
-
-
-def _batch(texts: list[str], paths: list[str]) -> pa.RecordBatch:
-    batch = pa.RecordBatch.from_pydict({"text": texts, "path": paths}, schema=_SCHEMA)
-    return with_locator(batch, pa.array(paths, pa.string()))
 
 
 class LinesSource(FileSource):
