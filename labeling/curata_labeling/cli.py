@@ -23,10 +23,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Click's plain help: Rich's option panels cut option names at 80 columns.
+    rich_markup_mode=None,
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Curata label project name.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary (errors still print).")]
 
 
 def _default(o: Any) -> Any:
@@ -39,10 +42,10 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
-def _out(obj: Any, as_json: bool, text: str) -> None:
+def _out(obj: Any, as_json: bool, text: str, *, quiet: bool = False) -> None:
     if as_json:
         sys.stdout.write(json.dumps(obj, default=_default) + "\n")
-    else:
+    elif not quiet:
         typer.echo(text)
 
 
@@ -84,6 +87,7 @@ def push_cmd(
     filter: Annotated[str | None, typer.Option(help="Polars SQL filter, e.g. 'stars < 3'.")] = None,
     overlap: Annotated[int, typer.Option(help="Annotators per task.")] = 1,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Create or update the project and import the snapshot's records as tasks (idempotent)."""
     from curata_labeling.sync import push
@@ -103,6 +107,7 @@ def push_cmd(
         as_json,
         f"{project}: {res.tasks_created} task(s) created, "
         f"{res.tasks_existing} already there (Label Studio project {res.project_id})",
+        quiet=quiet,
     )
 
 
@@ -111,6 +116,7 @@ def pull_cmd(
     project: ProjectOpt,
     overlap_s: Annotated[float, typer.Option("--overlap-seconds", help="Re-read window.")] = 30,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Append new, changed and deleted annotations to the dataset's annotations table."""
     from curata_labeling.sync import pull
@@ -121,6 +127,7 @@ def pull_cmd(
         as_json,
         f"{project}: {res.annotations_new} new, {res.annotations_changed} changed,"
         f" {res.annotations_deleted} deleted annotation(s)",
+        quiet=quiet,
     )
 
 
@@ -161,6 +168,7 @@ def resolve_cmd(
         bool, typer.Option(help="Push the review list to Label Studio.")
     ] = False,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write resolved labels into the records as a new version; list items needing review."""
     from curata_labeling.adjudicate import resolve
@@ -176,6 +184,7 @@ def resolve_cmd(
         as_json,
         f"{project}: {res.items_resolved} item(s) resolved into {res.ref}, "
         f"{res.items_for_review} for review",
+        quiet=quiet,
     )
 
 
@@ -232,6 +241,7 @@ def import_cmd(
     dataset: Annotated[str | None, typer.Option(help="Dataset, for a project not pushed.")] = None,
     schema: Annotated[Path | None, typer.Option(help="Labeling config of the export.")] = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Import a Label Studio JSON export into the annotations table (idempotent)."""
     from curata_labeling.imports import import_export
@@ -243,4 +253,5 @@ def import_cmd(
         dataset=dataset,
         schema_xml=_read(schema, "schema") if schema else None,
     )
-    _out(res, as_json, f"{project}: {res.annotations_new} annotation(s) imported from {file}")
+    _out(res, as_json, f"{project}: {res.annotations_new} annotation(s) imported from {file}",
+         quiet=quiet)

@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 
 from curata.errors import InvalidNameError
 
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
+# Matched with ``fullmatch``: ``$`` alone also matches before a trailing newline, which once let
+# ``"name\n"`` into the catalog (a folder name Delta cannot open; `curata datasets` then failed).
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
+NAME_RULE = "use letters, digits, '_', '.', '-' (at most 128) and start with a letter"
 
 
 def utcnow() -> datetime:
@@ -29,10 +32,19 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+def is_valid_name(name: object) -> bool:
+    """Whether ``name`` is a valid dataset or tag name (the whole string, ASCII only)."""
+    return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
+
+
 def check_name(kind: str, name: str) -> str:
-    """Validate a dataset or tag name (letters, digits, ``_.-``; starts with a letter)."""
-    if not _NAME_RE.match(name):
-        raise InvalidNameError(
-            kind, name, rule="use letters, digits, '_', '.', '-' and start with a letter"
-        )
+    """Validate a dataset or tag name (letters, digits, ``_.-``; starts with a letter).
+
+    The one validator for names: the CLI, the Python API and the catalog all call it.
+
+    Raises:
+        InvalidNameError: anything else, including a trailing newline or Rich markup.
+    """
+    if not is_valid_name(name):
+        raise InvalidNameError(kind, name if isinstance(name, str) else repr(name), rule=NAME_RULE)
     return name

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from curata._util import is_valid_name
+
 if TYPE_CHECKING:
     from curata.catalog import Catalog
 
@@ -30,7 +32,8 @@ def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None) -> GcR
     Kept: the latest version of each table and every tagged version of ``records``
     (Delta ``vacuum`` with ``keep_versions``), with zero retention.
     """
-    names = [dataset] if dataset else [d.name for d in cat.datasets()]
+    # Names stored before they were validated whole have no table (see Catalog.datasets).
+    names = [dataset] if dataset else [d.name for d in cat.datasets() if is_valid_name(d.name)]
     files: dict[str, list[str]] = {}
     kept: dict[str, list[int]] = {}
     for name in names:

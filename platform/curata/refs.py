@@ -8,7 +8,7 @@ from typing import Literal
 
 from curata.errors import InvalidRefError
 
-_HEX = re.compile(r"^[0-9a-f]{4,64}$")
+_HEX = re.compile(r"[0-9a-f]{4,64}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +47,7 @@ def parse_ref(ref: str) -> Ref:
         raise InvalidRefError(ref, reason="nothing after '@'")
     if selector.startswith("fp:"):
         prefix = selector[3:].lower()
-        if not _HEX.match(prefix):
+        if not _HEX.fullmatch(prefix):
             raise InvalidRefError(ref, reason="a fingerprint prefix is 4 to 64 hex digits")
         return Ref(dataset=name, kind="fingerprint", value=prefix)
     if selector.isdigit():

@@ -87,6 +87,23 @@ class Snapshot:
             batch_size=batch_size,
         )
 
+    def head(self, n: int = 5, columns: Sequence[str] | None = None) -> pa.Table:
+        """The first ``n`` records, reading only what they need.
+
+        Files are read in the order of the version's file list, without read-ahead, and the
+        scan stops once ``n`` rows are in hand: a preview of a snapshot with huge records or
+        many files costs about one row group, never the whole snapshot.
+
+        Example:
+            >>> curata.load("reviews@v3").head(3).column("text").to_pylist()  # doctest: +SKIP
+        """
+        ds = self.to_dataset()
+        cols = list(columns) if columns is not None else None
+        if n <= 0:
+            return ds.head(0, columns=cols)
+        return ds.head(n, columns=cols, batch_size=max(1, min(n, 65_536)), batch_readahead=0,
+                       fragment_readahead=0, use_threads=False)
+
     def to_polars(self, lazy: bool = False) -> pl.DataFrame | pl.LazyFrame:
         """The snapshot as a Polars ``DataFrame`` or, with ``lazy=True``, a ``LazyFrame``."""
         import polars as pl
@@ -129,21 +146,15 @@ class Snapshot:
         return verify_snapshot(self)
 
     def licenses(self) -> list[dict[str, Any]]:
-        """License mix: one entry per ``_license`` and ``_source`` with its record count."""
-        import polars as pl
+        """License mix: one entry per ``_license`` and ``_source`` with its record count.
 
-        lf = self.to_polars(lazy=True)
-        assert isinstance(lf, pl.LazyFrame)
-        mix = (
-            lf.group_by("_license", "_source")
-            .agg(pl.len().alias("records"))
-            .sort("records", descending=True)
-            .collect()
-        )
-        return [
-            {"license": r["_license"], "source": r["_source"], "records": r["records"]}
-            for r in mix.iter_rows(named=True)
-        ]
+        Counted from the Delta log's per-file stats where they pin one license and source,
+        else from those two columns only (``curata.license_mix``); most records first.
+        """
+        from curata.license_mix import license_mix
+
+        return [{"license": lic, "source": src, "records": n}
+                for lic, src, n in license_mix(self)]
 
     def export_webdataset(self, out: str, **options: Any) -> Any:
         """Write WebDataset shards of this snapshot; see ``curata.export.export_webdataset``."""

@@ -67,7 +67,7 @@ def delta_storage_options(uri: str, storage_options: dict[str, str] | None) -> d
 
 
 def delta_dataset(dt: object, table_uri: str, storage_options: dict[str, str] | None = None,
-                  ) -> object:
+                  *, only: set[str] | None = None) -> object:
     """A ``pyarrow.dataset.Dataset`` over the files of a loaded ``DeltaTable`` version.
 
     Read through pyarrow's own filesystems rather than ``DeltaTable.to_pyarrow_dataset()``:
@@ -76,7 +76,7 @@ def delta_dataset(dt: object, table_uri: str, storage_options: dict[str, str] | 
     #24169), which turned successful CLI commands into failures. Curata's tables are
     unpartitioned and never use deletion vectors or column mapping, so the file list and the
     table schema describe a version fully; files written before a column was added are read
-    with that column null.
+    with that column null. ``only``: just these files (paths as the Delta log spells them).
     """
     import pyarrow.dataset as pads
 
@@ -87,7 +87,8 @@ def delta_dataset(dt: object, table_uri: str, storage_options: dict[str, str] | 
     schema = pa.schema(dt.schema().to_arrow())  # type: ignore[attr-defined]
     fs, root = filesystem(table_uri, storage_options)
     actions = pa.table(dt.get_add_actions(flatten=False))  # type: ignore[attr-defined]
-    paths = [join_uri(root, _unquote(p)) for p in actions.column("path").to_pylist()]
+    paths = [join_uri(root, _unquote(p)) for p in actions.column("path").to_pylist()
+             if only is None or p in only]
     return pads.dataset(paths, schema=schema, format="parquet", filesystem=fs)
 
 

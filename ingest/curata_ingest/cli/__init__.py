@@ -6,6 +6,9 @@ One module per command group; members that are installed add their groups (label
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
+from typing import Annotated
 
 import typer
 
@@ -14,15 +17,36 @@ from curata_ingest.cli import derive as derive_cli
 from curata_ingest.cli import export as export_cli
 from curata_ingest.cli import ingest as ingest_cmd
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
+from curata_ingest.cli._output import typer_app
 
-app = typer.Typer(
+app = typer_app(
     name="curata",
     help="Curata: dataset curation, labeling and versioning.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"curata {_dist_version('curata')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+            from curata import __version__
+
+            typer.echo(f"curata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version of curata and exit.", callback=_version,
+        is_eager=True)] = False,
+) -> None:
+    """Curata: dataset curation, labeling and versioning."""
+
+
 app.command(name="ingest")(ingest_cmd.ingest)
 app.command(name="rejects")(ingest_cmd.rejects)
 catalog.register(app)

@@ -16,6 +16,7 @@ from typing import Any
 
 from curata.errors import CurataError
 from rich.console import Console
+from rich.markup import escape
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad usage/input, 3 not found, 4 integrity "
@@ -23,7 +24,13 @@ EXIT_CODES_HELP = (
     "Set CURATA_DEBUG=1 for tracebacks."
 )
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup off: messages carry user values (names, refs, paths) that must print literally.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def error_line(exc: BaseException, label: str = "error") -> str:
+    """``error: MESSAGE`` as Rich markup, the message escaped (print with ``markup=True``)."""
+    return f"[bold red]{label}:[/] {escape(str(exc))}"
 
 
 def debug() -> bool:
@@ -39,7 +46,7 @@ def run(app: Callable[..., Any]) -> None:
             raise
         if "--json" in sys.argv:
             print(json.dumps(exc.to_dict(), default=str))
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+        err_console.print(error_line(exc), markup=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -48,6 +55,6 @@ def run(app: Callable[..., Any]) -> None:
         if debug():
             raise
         err_console.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. "
+            f"[bold red]unexpected error:[/] {escape(f'{type(exc).__name__}: {exc}')}. "
             "Run again with CURATA_DEBUG=1 for a traceback.", markup=True)
         sys.exit(1)

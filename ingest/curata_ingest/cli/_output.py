@@ -1,22 +1,53 @@
-"""Printing: JSON for scripts (``--json``), rich tables for people."""
+"""Printing: JSON for scripts (``--json``), rich tables for people.
+
+Values from users and data (dataset, tag and file names, refs, licenses, error messages) are
+printed literally: the consoles have Rich markup off, and the few styled lines go through
+:func:`styled`, which escapes every value it is given. A name like ``x[/x]`` can never raise
+``MarkupError`` or swallow part of a message.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-console = Console(highlight=False)
+console = Console(highlight=False, markup=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q",
+                                        help="No progress bar and no summary (errors still print).")]
+
+
+def typer_app(**options: Any) -> typer.Typer:
+    """A Typer app with Curata's defaults.
+
+    Help is Click's plain formatter (``rich_markup_mode=None``): Rich's option panels squeeze
+    and cut option names to fit narrow terminals (``--max-reject-r…`` at 80 columns), Click's
+    layout always prints them whole and wraps only the help text.
+    """
+    defaults: dict[str, Any] = dict(rich_markup_mode=None, pretty_exceptions_enable=False,
+                                    add_completion=False)
+    return typer.Typer(**{**defaults, **options})
+
+
+def styled(template: str, /, **values: object) -> Text:
+    """Rich markup ``template`` with ``{name}`` fields filled by escaped ``values``.
+
+    Example:
+        >>> styled("[bold]{ref}[/] tagged", ref="x[/x]").plain
+        'x[/x] tagged'
+    """
+    return Text.from_markup(template.format(**{k: escape(str(v)) for k, v in values.items()}))
 
 
 def _default(o: Any) -> Any:
@@ -48,3 +79,37 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 def show_progress(quiet: bool) -> bool:
     """Progress bars only on a terminal and without --quiet/--json."""
     return not quiet and sys.stderr.isatty()
+
+
+def when(at: datetime | None) -> str:
+    """A timestamp to the second, as tables show it."""
+    return "" if at is None else at.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def summarize(details: Mapping[str, Any] | None, *, max_value: int = 40) -> str:
+    """``k=v`` pairs for a table cell: nested values flattened, long ones cut, empty ones left
+    out (``{"rows": 3, "sources": ["a.jsonl"], "reasons": {"bad_json": 1}}`` →
+    ``rows=3 sources=a.jsonl reasons=bad_json:1``)."""
+    parts = []
+    for key, value in (details or {}).items():
+        if value is None or value == "" or (isinstance(value, (list, tuple, dict)) and not value):
+            continue
+        parts.append(f"{key}={_short(value, max_value)}")
+    return " ".join(parts)
+
+
+def _short(value: Any, max_value: int) -> str:
+    if isinstance(value, dict):
+        text = ",".join(f"{k}:{_short(v, max_value)}" for k, v in value.items()
+                        if v not in (None, "", [], {}))
+    elif isinstance(value, (list, tuple)):
+        shown = [_short(v, max_value) for v in value[:3]]
+        text = ",".join(shown) + (f",…({len(value)})" if len(value) > 3 else "")
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        text = value[:16]  # a fingerprint: the prefix `NAME@fp:PREFIX` takes
+    else:
+        text = str(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= max_value else text[: max_value - 1] + "…"

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import curata
 import typer
 
-from curata_ingest.cli._output import JsonOpt, console, print_json, table
+from curata_ingest.cli import _preview
+from curata_ingest.cli._output import (
+    JsonOpt,
+    QuietOpt,
+    console,
+    print_json,
+    styled,
+    summarize,
+    table,
+    when,
+)
+from curata_ingest.cli._params import dataset_name, tag_name
+
+if TYPE_CHECKING:
+    from curata.catalog import RunInfo
 
 
 def _short(fp: str | None) -> str:
     return (fp or "")[:16]
 
 
-def init(json: JsonOpt = False) -> None:
+def init(json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Create the catalog (an embedded one under CURATA_HOME, or the schema of an empty
     CURATA_CATALOG_URL database) and the warehouse."""
     cat = curata.connect(create=True)
@@ -22,7 +36,7 @@ def init(json: JsonOpt = False) -> None:
             "warehouse": cat.settings.warehouse}
     if json:
         print_json(info)
-    else:
+    elif not quiet:
         console.print(f"Curata catalog ready: {cat!r}\nNext: `ingest PATH --dataset NAME "
                       "--license SPDX` to load data.")
 
@@ -47,62 +61,99 @@ def versions(dataset: Annotated[str, typer.Argument(help="Dataset name.")],
         return
     table(f"Versions of {dataset}", ["version", "when", "operation", "rows", "fingerprint",
                                      "tags", "user"],
-          [[v.version, v.timestamp, v.operation, v.num_rows, _short(v.fingerprint),
+          [[v.version, when(v.timestamp), v.operation, v.num_rows, _short(v.fingerprint),
             ", ".join(v.tags), v.user] for v in vs])
 
 
 def show(ref: Annotated[str, typer.Argument(help="NAME, NAME@TAG, NAME@VERSION or NAME@fp:PREFIX.")],
          rows: Annotated[int, typer.Option(help="How many records to print.")] = 5,
+         max_chars: Annotated[int, typer.Option(
+             help="Cut longer text values to this many characters (the length is shown).")] = 100,
          json: JsonOpt = False) -> None:
-    """Show one snapshot: fingerprint, schema, license mix and the first records."""
+    """Show one snapshot: fingerprint, schema, license mix and a preview of the first records.
+
+    Reads only the first records (from the first files of the version) and the license
+    columns; long text is cut and binaries are described (`<png 48x48, 2.1 KB>`).
+    """
     snap = curata.connect().snapshot(ref)
-    head = snap.to_arrow().slice(0, rows).to_pylist()
+    head = _preview.records(snap.head(max(rows, 0)), max(max_chars, 1))
     info = {"ref": snap.ref, "dataset": snap.dataset, "version": snap.version, "tag": snap.tag,
             "fingerprint": snap.fingerprint, "num_rows": snap.num_rows,
             "schema": {f.name: str(f.type) for f in snap.schema},
-            "licenses": snap.licenses(), "head": head}
+            "licenses": snap.licenses()}
     if json:
-        print_json(info)
+        print_json({**info, **_json_head(head, max_chars)})
         return
-    console.print(f"[bold]{snap.ref}[/]  version {snap.version}  rows {snap.num_rows}\n"
-                  f"fingerprint {snap.fingerprint}")
+    console.print(styled("[bold]{ref}[/]  version {v}  rows {n}", ref=snap.ref, v=snap.version,
+                         n=f"{snap.num_rows:,}"))
+    console.print(f"fingerprint {snap.fingerprint}")
     table("Schema", ["column", "type"], list(info["schema"].items()))
     table("Licenses", ["license", "source", "records"],
           [[x["license"], x["source"], x["records"]] for x in info["licenses"]])
-    table("First records", ["_id", "content"],
-          [[r["_id"], {k: v for k, v in r.items() if not k.startswith("_")}] for r in head])
+    _print_records(f"First {len(head)} of {snap.num_rows:,} records", head, max_chars)
     console.print(f"Load it in Python: curata.load({snap.ref!r}, "
-                  f"expect_fingerprint={snap.fingerprint[:16]!r})", markup=False)
+                  f"expect_fingerprint={snap.fingerprint[:16]!r})")
 
 
-def tag(dataset: Annotated[str, typer.Argument(help="Dataset name.")],
-        name: Annotated[str, typer.Argument(help="Tag name (not all digits).")],
+def _json_head(head: list[dict[str, object]], max_chars: int) -> dict[str, object]:
+    """``head`` with cut values, and where each cut was (row, column, full length)."""
+    rows, cuts = [], []
+    for i, record in enumerate(head):
+        out = {}
+        for column, value in record.items():
+            out[column], length = _preview.json_value(value, max_chars)
+            if length is not None:
+                cuts.append({"row": i, "column": column, "length": length})
+        rows.append(out)
+    return {"head": rows, "truncated": cuts}
+
+
+def _print_records(title: str, head: list[dict[str, object]], max_chars: int) -> None:
+    """Each record as `column  value` lines: readable at any width, whatever the columns."""
+    from rich.table import Table
+
+    t = Table(title=title, show_header=False, show_lines=True)
+    t.add_column("column", style="bold", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    for record in head:
+        names = sorted(record, key=lambda c: (c != "_id", c.startswith("_"), c))
+        lines = [(c, _preview.text(record[c], max_chars)) for c in names
+                 if c == "_id" or not c.startswith("_")]
+        t.add_row("\n".join(c for c, _ in lines), "\n".join(v for _, v in lines))
+    console.print(t)
+
+
+def tag(dataset: Annotated[str, typer.Argument(help="Dataset name.", callback=dataset_name)],
+        name: Annotated[str, typer.Argument(help="Tag name (not all digits).",
+                                            callback=tag_name)],
         version: Annotated[int | None, typer.Option(help="Version to tag (default: latest).")] = None,
         note: Annotated[str, typer.Option(help="Why this snapshot matters.")] = "",
         force: Annotated[bool, typer.Option(help="Move an existing tag (audit-logged).")] = False,
-        json: JsonOpt = False) -> None:
+        json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Pin a version under a name; tagged snapshots are immutable and survive gc."""
     snap = curata.connect().tag(dataset, name, version=version, note=note, force=force)
     if json:
         print_json({"ref": snap.ref, "version": snap.version, "fingerprint": snap.fingerprint,
                     "num_rows": snap.num_rows})
-    else:
+    elif not quiet:
         console.print(f"Tagged {snap.ref} -> version {snap.version} "
                       f"(fingerprint {snap.fingerprint})")
 
 
-def verify(ref: Annotated[str, typer.Argument(help="Snapshot ref.")], json: JsonOpt = False) -> None:
+def verify(ref: Annotated[str, typer.Argument(help="Snapshot ref.")], json: JsonOpt = False,
+           quiet: QuietOpt = False) -> None:
     """Recompute a snapshot's fingerprint from its files; exit 4 if anything is wrong."""
     report = curata.connect().snapshot(ref).verify()
     if json:
         print_json(report.to_dict())
     elif report.ok:
-        console.print(f"OK {report.ref}: {report.num_rows} rows in {report.files_checked} files, "
-                      f"fingerprint {report.actual}")
+        if not quiet:
+            console.print(f"OK {report.ref}: {report.num_rows} rows in {report.files_checked} "
+                          f"files, fingerprint {report.actual}")
     else:
-        console.print(f"[bold red]FAILED[/] {report.ref}")
+        console.print(styled("[bold red]FAILED[/] {ref}", ref=report.ref))
         for p in report.problems:
-            console.print(f"  - {p}", markup=False)
+            console.print(f"  - {p}")
     if not report.ok:
         raise typer.Exit(4)
 
@@ -122,22 +173,32 @@ def diff(a: Annotated[str, typer.Argument(help="Older ref.")],
     console.print(f"{d.a} -> {d.b}: +{c['added']} added, -{c['removed']} removed, "
                   f"~{c['changed']} changed")
     for kind in ("added", "removed", "changed"):
-        rows = getattr(d, kind).slice(0, limit).to_pylist()
+        rows = _preview.records(getattr(d, kind).slice(0, limit), _DIFF_CHARS)
         if rows:
-            table(kind, ["_id", "content"], [[r["_id"], {k: v for k, v in r.items()
-                                                         if not k.startswith("_")}] for r in rows])
+            _print_records(kind, rows, _DIFF_CHARS)
+
+
+_DIFF_CHARS = 100
 
 
 def gc(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
        dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
-       json: JsonOpt = False) -> None:
+       json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Delete files no kept version needs (never those of tagged snapshots)."""
     report = curata.connect().gc(dry_run=dry_run, dataset=dataset)
     if json:
         print_json(report.to_dict())
         return
+    if dry_run:  # the list is what --dry-run is for; -q keeps it to the file names
+        for name, paths in sorted(report.files.items()):
+            for path in paths:
+                console.print(f"{name}/{path}")
+    if quiet:
+        return
     verb = "Would remove" if dry_run else "Removed"
-    console.print(f"{verb} {report.count} files; kept versions {report.kept_versions}")
+    kept = "; ".join(f"{name} {', '.join(map(str, vs))}"
+                     for name, vs in sorted(report.kept_versions.items()))
+    console.print(f"{verb} {report.count} files; kept versions: {kept or 'none'}")
 
 
 def runs(dataset: Annotated[str | None, typer.Argument(help="Dataset (default: all).")] = None,
@@ -147,9 +208,18 @@ def runs(dataset: Annotated[str | None, typer.Argument(help="Dataset (default: a
     if json:
         print_json({"runs": rs})
         return
-    table("Runs", ["run", "dataset", "operation", "status", "started", "version", "stats"],
-          [[r.id[:12], r.dataset, r.operation, r.status, r.started_at, r.version, r.stats]
-           for r in rs])
+    table("Runs", ["run", "dataset", "operation", "status", "started", "version", "summary"],
+          [[r.id[:12], r.dataset, r.operation, r.status, when(r.started_at), r.version,
+            _run_summary(r)] for r in rs])
+
+
+def _run_summary(r: RunInfo) -> str:
+    """The counts of a run as `k=v` (sources counted, not listed), and its error if it failed."""
+    stats = dict(r.stats or {})
+    sources = stats.pop("sources", None)
+    text = summarize({**({"sources": len(sources)} if isinstance(sources, list) else {}),
+                      **stats})
+    return f"{text} error={r.error[:80]}" if r.error else text
 
 
 def register(app: typer.Typer) -> None:

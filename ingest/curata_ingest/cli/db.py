@@ -10,14 +10,14 @@ from curata.catalog import migrate
 from curata.catalog._catalog import _engine
 from curata.config import redact_url, resolve
 
-from curata_ingest.cli._output import JsonOpt, console, print_json
+from curata_ingest.cli._output import JsonOpt, QuietOpt, console, print_json, typer_app
 
-app = typer.Typer(help="Catalog database schema (Alembic migrations).", no_args_is_help=True)
+app = typer_app(help="Catalog database schema (Alembic migrations).", no_args_is_help=True)
 
 
 @app.command()
 def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
-            json: JsonOpt = False) -> None:
+            json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Migrate the catalog (CURATA_CATALOG_URL) to the newest schema."""
     settings = resolve()
     if settings.is_embedded:
@@ -36,6 +36,8 @@ def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
     if json:
         print_json(out)
         return
+    if quiet:
+        return
     console.print(f"Catalog {out['catalog']}: {before or 'empty'} -> {after}")
     for r in out["refingerprinted"]:  # type: ignore[attr-defined]
         if r.fingerprint_to is None:
@@ -43,7 +45,7 @@ def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
                           markup=False)
         else:
             console.print(f"  {r.dataset}@{r.version}: {r.fingerprint_from[:16]} ({r.scheme_from})"
-                          f" -> {r.fingerprint_to[:16]} ({r.scheme_to})", markup=False)
+                          f" -> {r.fingerprint_to[:16]} ({r.scheme_to})")
 
 
 @app.command()

@@ -9,19 +9,23 @@ from typing import Annotated, Literal
 import curata
 import typer
 
-from curata_ingest.cli._output import JsonOpt, console, print_json, table
+from curata_ingest.cli._output import JsonOpt, QuietOpt, console, print_json, styled, table
+from curata_ingest.cli._params import dataset_name, tag_name
 
 
 def derive(
     src: Annotated[str, typer.Argument(help="Input snapshot: NAME, NAME@TAG, NAME@VERSION.")],
     pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline file "
                                            "(.yaml, .yml, .toml or .json).")],
-    into: Annotated[str, typer.Option(help="Derived dataset to commit a new version of.")],
-    tag: Annotated[str | None, typer.Option(help="Tag the derived version.")] = None,
+    into: Annotated[str, typer.Option(help="Derived dataset to commit a new version of.",
+                                      callback=dataset_name)],
+    tag: Annotated[str | None, typer.Option(help="Tag the derived version.",
+                                            callback=tag_name)] = None,
     imports: Annotated[list[str] | None, typer.Option(
         "--import", help="Python module to import first (registers `apply` functions); "
                          "repeatable.")] = None,
     json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Stream SRC through a pipeline into a new version of --into (nothing is committed when
     the same transform fingerprint was already derived)."""
@@ -36,6 +40,8 @@ def derive(
     if json:
         print_json(info)
         return
+    if quiet:
+        return
     verb = {"committed": "Derived", "unchanged": "Unchanged (cached)",
             "restored": "Restored (cached)"}[result.status]
     console.print(f"{verb} {snap.ref}: {snap.num_rows} rows, fingerprint {snap.fingerprint}\n"
@@ -43,7 +49,7 @@ def derive(
     steps = {k: v for k, v in result.stats.items() if ":" in k}
     if steps:
         table("Rows out of each step", ["step", "rows"], list(steps.items()))
-    console.print(f"Next: `curata lineage {snap.ref}`", markup=False)
+    console.print(f"Next: `curata lineage {snap.ref}`")
 
 
 def lineage(
@@ -64,11 +70,13 @@ def lineage(
     from rich.tree import Tree
 
     root = graph.node(graph.root)
-    console.print(f"[bold]{root.label}[/] fingerprint {root.fingerprint}")
+    console.print(styled("[bold]{label}[/] fingerprint {fp}", label=root.label,
+                         fp=root.fingerprint))
     if direction in ("both", "up"):
-        console.print(_tree(graph, graph.root, Tree("[bold]upstream[/]"), up=True, seen=set()))
+        console.print(_tree(graph, graph.root, Tree(styled("[bold]upstream[/]")), up=True,
+                            seen=set()))
     if direction in ("both", "down"):
-        console.print(_tree(graph, graph.root, Tree("[bold]downstream[/]"), up=False,
+        console.print(_tree(graph, graph.root, Tree(styled("[bold]downstream[/]")), up=False,
                             seen=set()))
 
 
@@ -78,7 +86,8 @@ def _tree(graph, node_id: str, tree, *, up: bool, seen: set[str]):  # type: igno
         other = graph.node(e.source if up else e.target)
         fp = f" {other.fingerprint[:16]}" if other.fingerprint else ""
         tf = f" transform {e.transform_fingerprint[:12]}" if e.transform_fingerprint else ""
-        branch = tree.add(f"{e.kind}: [bold]{other.label}[/] ({other.kind}){fp}{tf}")
+        branch = tree.add(styled("{kind}: [bold]{label}[/] ({other}){rest}", kind=e.kind,
+                                 label=other.label, other=other.kind, rest=f"{fp}{tf}"))
         if other.id not in seen:
             seen.add(other.id)
             _tree(graph, other.id, branch, up=up, seen=seen)

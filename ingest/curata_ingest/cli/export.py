@@ -87,7 +87,7 @@ def export(
         manifest = export_webdataset(snap, out, **options)
     if json:
         print_json(manifest.to_dict())
-    else:
+    elif not quiet:
         _report(manifest)
 
 

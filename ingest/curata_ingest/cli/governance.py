@@ -18,9 +18,19 @@ from curata.governance.collect import collect_facts
 from curata.governance.licenses import PURPOSES, check_purpose
 from curata.governance.report import LicenseReport, check_license, license_report
 
-from curata_ingest.cli._output import JsonOpt, console, print_json, table
+from curata_ingest.cli._output import (
+    JsonOpt,
+    QuietOpt,
+    console,
+    print_json,
+    styled,
+    summarize,
+    table,
+    typer_app,
+    when,
+)
 
-app = typer.Typer(
+app = typer_app(
     help="Governance: license policy, bills of materials, audit log.", no_args_is_help=True
 )
 
@@ -67,8 +77,8 @@ def license_command(
 
 def _print_report(report: LicenseReport) -> None:
     v = report.verdict
-    console.print(f"[bold]{report.ref}[/bold]  fingerprint {report.fingerprint[:16]}  "
-                  f"{report.total_records} records")
+    console.print(styled("[bold]{ref}[/bold]  fingerprint {fp}  {n} records", ref=report.ref,
+                         fp=report.fingerprint[:16], n=report.total_records))
     table("License mix", ["license", "source", "records"],
           [[m.license, m.source_name, m.records] for m in report.mix])
     if v.obligations:
@@ -82,12 +92,13 @@ def _print_report(report: LicenseReport) -> None:
         console.print(f"Share-alike: a derived dataset must be released under "
                       f"{v.binding_license}")
     for c in v.conflicts:
-        console.print(f"[yellow]Conflict ({c.kind})[/yellow]: {c.reason}")
+        console.print(styled("[yellow]Conflict ({kind})[/yellow]: {reason}", kind=c.kind,
+                             reason=c.reason))
     for lic, n in v.overridden.items():
-        console.print(f"[yellow]Override[/yellow]: {lic} ({n} records) allowed by "
-                      "--allow-license")
+        console.print(styled("[yellow]Override[/yellow]: {lic} ({n} records) allowed by "
+                             "--allow-license", lic=lic, n=n))
     verdict = "[green]ALLOWED[/green]" if v.allowed else "[red]REFUSED[/red]"
-    console.print(f"Verdict for {v.purpose} use: {verdict}")
+    console.print(styled(f"Verdict for {{purpose}} use: {verdict}", purpose=v.purpose))
     for e in v.expressions:
         if not e.permitted:
             console.print(f"  {e.expression}: {e.records} records: {e.reason}")
@@ -101,6 +112,7 @@ def bom_command(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
     json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a dataset bill of materials: CycloneDX 1.6, Croissant 1.1, SPDX 3 or a datasheet.
 
@@ -117,7 +129,7 @@ def bom_command(
                        storage_options=cat.storage_options)
     if json:
         print_json(asdict(result))
-    else:
+    elif not quiet:
         typer.echo(
             f"Wrote {result.format} BOM of {result.ref} to {result.path} "
             f"({result.files} data files, {result.derived_from} provenance entries)"
@@ -143,8 +155,8 @@ def audit_command(
         "Audit log",
         ["id", "when (UTC)", "who", "action", "dataset", "details"],
         [
-            [e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.dataset or "",
-             ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))]
+            [e.id, when(e.at), e.actor, e.action, e.dataset or "",
+             summarize(dict(sorted(e.details.items())))]
             for e in entries
         ],
     )

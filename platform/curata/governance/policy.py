@@ -29,20 +29,23 @@ from curata.governance.licenses import (
 )
 
 ObligationKind = Literal[
-    "attribution", "share-alike", "no-derivatives", "notice", "use-restrictions"
+    "attribution", "share-alike", "weak-copyleft", "no-derivatives", "notice", "use-restrictions"
 ]
 _OBLIGATION_KINDS: tuple[ObligationKind, ...] = (
     "attribution",
     "share-alike",
+    "weak-copyleft",
     "no-derivatives",
     "notice",
     "use-restrictions",
 )
 # How heavy each condition is when an `OR` lets us choose: share-alike binds the whole derived
-# dataset, use restrictions bind every downstream user, the rest are per-record duties.
+# dataset, use restrictions bind every downstream user, weak copyleft binds changed records,
+# the rest are per-record duties.
 _WEIGHT = {
     "share-alike": 8,
     "use-restrictions": 4,
+    "weak-copyleft": 3,
     "no-derivatives": 2,
     "attribution": 1,
     "notice": 1,

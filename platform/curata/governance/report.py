@@ -109,18 +109,12 @@ class LicenseReport:
 def license_mix(snap: Snapshot) -> list[tuple[str | None, str | None, int]]:
     """``(license, source id, records)`` per license and source, most records first.
 
-    One lazy group-by over the pinned version: only the two columns are read.
+    Counted from the Delta log's per-file stats where they pin one pair, else from the two
+    columns only; no other column is read (see :mod:`curata.license_mix`).
     """
-    import polars as pl
+    from curata.license_mix import license_mix as mix
 
-    lf = snap.to_polars(lazy=True)
-    df = (
-        lf.group_by("_license", "_source")  # type: ignore[union-attr]
-        .agg(pl.len().alias("records"))
-        .sort(["records", "_license", "_source"], descending=[True, False, False], nulls_last=True)
-        .collect()
-    )
-    return [(r[0], r[1], int(r[2])) for r in df.iter_rows()]
+    return mix(snap)
 
 
 def source_rows(cat: Catalog, ids: Sequence[str]) -> dict[str, SourceRow]:
