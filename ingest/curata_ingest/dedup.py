@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from curata.errors import AmbiguousColumnError
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -60,8 +61,13 @@ class NearDedup:
 
 
 def pick_text_column(schema: pa.Schema, preferred: str | None = None) -> str | None:
-    """The column near dedup compares: ``preferred``, else ``text``/``content``/…, else the
-    first string column."""
+    """The column near dedup compares: ``preferred`` (None if it is not a string column), else
+    the only string column (None if there is none).
+
+    Raises:
+        AmbiguousColumnError: no ``preferred`` and several string columns; guessing one
+            (``title`` rather than ``body``) would drop records for the wrong reason.
+    """
     strings = [
         f.name
         for f in schema
@@ -70,7 +76,6 @@ def pick_text_column(schema: pa.Schema, preferred: str | None = None) -> str | N
     ]
     if preferred:
         return preferred if preferred in strings else None
-    for name in ("text", "content", "body", "document", "caption", "txt"):
-        if name in strings:
-            return name
+    if len(strings) > 1:
+        raise AmbiguousColumnError("--dedup near", columns=strings, option="--text-column")
     return strings[0] if strings else None

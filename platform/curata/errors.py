@@ -99,6 +99,19 @@ class InvalidNameError(UsageError):
         super().__init__(f"Invalid {kind} name {name!r}: {rule}")
 
 
+class AmbiguousColumnError(UsageError):
+    """An option needs one column and the data has several candidates: name one."""
+
+    def __init__(self, what: str, *, columns: Sequence[str], option: str) -> None:
+        self.what = what
+        self.columns = list(columns)
+        self.option = option
+        super().__init__(
+            f"{what} needs one column and the data has several: {_preview(self.columns)}",
+            hint=f"Pass {option} NAME with one of them",
+        )
+
+
 class LicenseError(UsageError):
     """An SPDX license expression that is invalid or unknown."""
 

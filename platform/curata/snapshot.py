@@ -90,14 +90,19 @@ class Snapshot:
     def head(self, n: int = 5, columns: Sequence[str] | None = None) -> pa.Table:
         """The first ``n`` records, reading only what they need.
 
-        Files are read in the order of the version's file list, without read-ahead, and the
-        scan stops once ``n`` rows are in hand: a preview of a snapshot with huge records or
-        many files costs about one row group, never the whole snapshot.
+        Only the first files of the version's file list that hold ``n`` rows (by the Delta
+        log's row counts) are opened, without read-ahead, and the scan stops once ``n`` rows
+        are in hand: a preview of a snapshot with huge records or many files costs about one
+        row group, never the whole snapshot.
 
         Example:
             >>> curata.load("reviews@v3").head(3).column("text").to_pylist()  # doctest: +SKIP
         """
-        ds = self.to_dataset()
+        from curata.storage import delta_dataset
+
+        dt = self.delta_table()
+        ds = delta_dataset(dt, self.table_uri, self.storage_options,
+                           only=_first_files(dt, max(n, 1)))
         cols = list(columns) if columns is not None else None
         if n <= 0:
             return ds.head(0, columns=cols)
@@ -167,3 +172,20 @@ class Snapshot:
         from curata.export import webdataset
 
         return webdataset(self, **options)
+
+
+def _first_files(dt: Any, n: int) -> set[str]:
+    """Paths (as the Delta log spells them) of the first files that together hold ``n`` rows;
+    a file without a row count is taken and the count goes on."""
+    actions = dt.get_add_actions(flatten=True)
+    t = actions if isinstance(actions, pa.Table) else pa.table(actions)
+    counts = (t.column("num_records").to_pylist() if "num_records" in t.column_names
+              else [None] * t.num_rows)
+    chosen: set[str] = set()
+    rows = 0
+    for path, count in zip(t.column("path").to_pylist(), counts, strict=True):
+        chosen.add(path)
+        rows += count or 0
+        if rows >= n:
+            break
+    return chosen

@@ -24,8 +24,9 @@ EXIT_CODES_HELP = (
     "Set CURATA_DEBUG=1 for tracebacks."
 )
 
-# Markup off: messages carry user values (names, refs, paths) that must print literally.
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+# Markup and emoji codes off: messages carry user values (names, refs, paths) that must print
+# literally.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def error_line(exc: BaseException, label: str = "error") -> str:

