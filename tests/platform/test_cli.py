@@ -126,7 +126,7 @@ def test_show_previews_a_50mb_record_quickly_and_bounded(big_record: Path) -> No
     out = json.loads(j.stdout)
     assert len(j.stdout) < 8_000 and out["num_rows"] == 3
     cut = {(c["row"], c["column"]): c["length"] for c in out["truncated"]}
-    row = next(i for i, h in enumerate(out["head"]) if h["text"].startswith("All work"))
+    row = next(i for i, h in enumerate(out["head"]) if (h["text"] or "").startswith("All work"))
     assert cut[(row, "text")] == TEXT_50MB and len(out["head"][row]["text"]) == 20
     assert cut[(row, "blob")] == 30_000_000
     assert out["licenses"] == [{"license": "CC0-1.0", "source": out["licenses"][0]["source"],
@@ -173,8 +173,9 @@ def test_runs_and_audit_print_readable_columns(filled: Path) -> None:
         r = run(args, filled, COLUMNS="200")
         assert r.returncode == 0, r.stderr
         assert "{'" not in r.stdout and "['" not in r.stdout, r.stdout
-    runs = run(["runs"], filled, COLUMNS="200").stdout
-    assert "rows_written=3" in runs and "committed" in runs
+    runs = run(["runs"], filled, COLUMNS="80").stdout
+    assert "reviews@0" in runs and "written 3" in runs and "committed" in runs
+    assert max(map(len, runs.splitlines())) <= 80
     audit = run(["audit"], filled, COLUMNS="200").stdout
     assert "tag.force" in audit and "from_version=0" in audit and "to_version=1" in audit
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -77,14 +78,35 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     console.print(t)
 
 
+def entries(columns: Sequence[str], rows: Sequence[tuple[Sequence[Any], str]]) -> None:
+    """A log-style listing (`curata runs`, `curata audit`): short fields in aligned columns on
+    one line, then the entry's details indented below, wrapped to the terminal. Readable at
+    80 columns however long the details are (a 7-column table leaves them 5 characters)."""
+    cells = [["" if v is None else str(v) for v in fields] for fields, _ in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    console.print(Text("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+                       .rstrip(), style="bold"))
+    for fields, (_, details) in zip(cells, rows, strict=True):
+        console.print("  ".join(f.ljust(w) for f, w in zip(fields, widths, strict=True)).rstrip())
+        if details:
+            console.print(textwrap.fill(details, width=max(console.width, 40),
+                                        initial_indent="    ", subsequent_indent="    ",
+                                        break_on_hyphens=False), soft_wrap=True)
+
+
+def line(text: str) -> None:
+    """One plain line (a command to copy, a fingerprint): the terminal wraps it, not Rich."""
+    console.print(text, soft_wrap=True)
+
+
 def show_progress(quiet: bool) -> bool:
     """Progress bars only on a terminal and without --quiet/--json."""
     return not quiet and sys.stderr.isatty()
 
 
-def when(at: datetime | None) -> str:
-    """A timestamp to the second, as tables show it."""
-    return "" if at is None else at.strftime("%Y-%m-%d %H:%M:%S")
+def when(at: datetime | None, *, seconds: bool = True) -> str:
+    """A timestamp as tables show it (to the second, or the minute)."""
+    return "" if at is None else at.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def summarize(details: Mapping[str, Any] | None, *, max_value: int = 40) -> str:

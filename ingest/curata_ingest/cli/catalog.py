@@ -12,6 +12,8 @@ from curata_ingest.cli._output import (
     JsonOpt,
     QuietOpt,
     console,
+    entries,
+    line,
     print_json,
     styled,
     summarize,
@@ -86,13 +88,13 @@ def show(ref: Annotated[str, typer.Argument(help="NAME, NAME@TAG, NAME@VERSION o
         return
     console.print(styled("[bold]{ref}[/]  version {v}  rows {n}", ref=snap.ref, v=snap.version,
                          n=f"{snap.num_rows:,}"))
-    console.print(f"fingerprint {snap.fingerprint}")
+    line(f"fingerprint {snap.fingerprint}")
     table("Schema", ["column", "type"], list(info["schema"].items()))
     table("Licenses", ["license", "source", "records"],
           [[x["license"], x["source"], x["records"]] for x in info["licenses"]])
     _print_records(f"First {len(head)} of {snap.num_rows:,} records", head, max_chars)
-    console.print(f"Load it in Python: curata.load({snap.ref!r}, "
-                  f"expect_fingerprint={snap.fingerprint[:16]!r})")
+    line(f"Load it in Python: curata.load({snap.ref!r}, "
+         f"expect_fingerprint={snap.fingerprint[:16]!r})")
 
 
 def _json_head(head: list[dict[str, object]], max_chars: int) -> dict[str, object]:
@@ -136,8 +138,7 @@ def tag(dataset: Annotated[str, typer.Argument(help="Dataset name.", callback=da
         print_json({"ref": snap.ref, "version": snap.version, "fingerprint": snap.fingerprint,
                     "num_rows": snap.num_rows})
     elif not quiet:
-        console.print(f"Tagged {snap.ref} -> version {snap.version} "
-                      f"(fingerprint {snap.fingerprint})")
+        line(f"Tagged {snap.ref} -> version {snap.version} (fingerprint {snap.fingerprint})")
 
 
 def verify(ref: Annotated[str, typer.Argument(help="Snapshot ref.")], json: JsonOpt = False,
@@ -148,8 +149,8 @@ def verify(ref: Annotated[str, typer.Argument(help="Snapshot ref.")], json: Json
         print_json(report.to_dict())
     elif report.ok:
         if not quiet:
-            console.print(f"OK {report.ref}: {report.num_rows} rows in {report.files_checked} "
-                          f"files, fingerprint {report.actual}")
+            line(f"OK {report.ref}: {report.num_rows} rows in {report.files_checked} files, "
+                 f"fingerprint {report.actual}")
     else:
         console.print(styled("[bold red]FAILED[/] {ref}", ref=report.ref))
         for p in report.problems:
@@ -208,18 +209,36 @@ def runs(dataset: Annotated[str | None, typer.Argument(help="Dataset (default: a
     if json:
         print_json({"runs": rs})
         return
-    table("Runs", ["run", "dataset", "operation", "status", "started", "version", "summary"],
-          [[r.id[:12], r.dataset, r.operation, r.status, when(r.started_at), r.version,
-            _run_summary(r)] for r in rs])
+    entries(["run", "started", "snapshot", "operation", "status"],
+            [([r.id[:12], when(r.started_at, seconds=False),
+               r.dataset if r.version is None else f"{r.dataset}@{r.version}", r.operation,
+               r.status], _run_summary(r)) for r in rs])
+
+
+# Short labels for the counts a run records (`curata runs --json` has them all).
+_RUN_COUNTS = (("rows_read", "read"), ("rows_written", "written"), ("duplicates", "dup"),
+               ("near_duplicates", "near-dup"), ("rejected", "rejected"))
 
 
 def _run_summary(r: RunInfo) -> str:
-    """The counts of a run as `k=v` (sources counted, not listed), and its error if it failed."""
+    """A run's counts in words (`read 17, written 14, dup 3`), the reject reasons, the rest
+    as `k=v`, and its error if it failed."""
     stats = dict(r.stats or {})
+    parts = [f"{label} {stats.pop(key):,}" for key, label in _RUN_COUNTS
+             if isinstance(stats.get(key), int) and (stats[key] or key in ("rows_read",
+                                                                           "rows_written"))]
+    for key, _ in _RUN_COUNTS:
+        stats.pop(key, None)
+    reasons = stats.pop("reject_reasons", None) or {}
+    if reasons and parts:
+        parts[-1] += " (" + ", ".join(f"{k} {v:,}" for k, v in reasons.items()) + ")"
     sources = stats.pop("sources", None)
-    text = summarize({**({"sources": len(sources)} if isinstance(sources, list) else {}),
-                      **stats})
-    return f"{text} error={r.error[:80]}" if r.error else text
+    stats.pop("bytes_read", None)
+    if isinstance(sources, list) and len(sources) > 1:
+        parts.append(f"{len(sources)} sources")
+    rest = summarize(stats)
+    text = ", ".join(parts) + (f"; {rest}" if rest else "")
+    return f"{text}; error: {r.error[:120]}" if r.error else text
 
 
 def register(app: typer.Typer) -> None:

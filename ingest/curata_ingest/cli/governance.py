@@ -29,6 +29,7 @@ from curata_ingest.cli._output import (
     typer_app,
     when,
 )
+from curata_ingest.cli._output import entries as show_entries
 
 app = typer_app(
     help="Governance: license policy, bills of materials, audit log.", no_args_is_help=True
@@ -151,14 +152,10 @@ def audit_command(
     if json:
         print_json([e.to_dict() for e in entries])
         return
-    table(
-        "Audit log",
-        ["id", "when (UTC)", "who", "action", "dataset", "details"],
-        [
-            [e.id, when(e.at), e.actor, e.action, e.dataset or "",
-             summarize(dict(sorted(e.details.items())))]
-            for e in entries
-        ],
+    show_entries(
+        ["id", "when (UTC)", "who", "action", "dataset"],
+        [([e.id, when(e.at), e.actor, e.action, e.dataset or ""],
+          summarize(dict(sorted(e.details.items())))) for e in entries],
     )
 
 

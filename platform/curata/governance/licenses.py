@@ -277,15 +277,7 @@ _ENTRIES: tuple[LicenseInfo, ...] = (
     LicenseInfo(id="Unlicense", name="The Unlicense", url="https://unlicense.org/", permits=_ALL),
     # ScanCode calls it Permissive, but "The Software shall be used for Good, not Evil" is a
     # use restriction that travels with the data, like OpenRAIL's.
-    LicenseInfo(
-        id="JSON",
-        name="JSON License",
-        url="https://spdx.org/licenses/JSON.html",
-        permits=_ALL,
-        attribution=True,
-        notice=True,
-        use_restrictions=True,
-    ),
+    _rail("JSON", "JSON License", "https://spdx.org/licenses/JSON.html"),
     _rail(
         "LicenseRef-OpenRAIL",
         "Open RAIL (Responsible AI License)",
