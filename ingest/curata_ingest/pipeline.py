@@ -24,6 +24,7 @@ import curata
 import numpy as np
 import pyarrow as pa
 from curata import fingerprint as fp
+from curata import interrupt
 from curata._util import current_user, utcnow
 from curata.catalog.models import IngestRun
 from curata.catalog.models import Source as SourceRow
@@ -40,6 +41,7 @@ from curata.writer import (
     DEFAULT_TARGET_FILE_SIZE,
     PROVENANCE_TYPE,
     check_source_license,
+    fail_run,
     find_commit,
     finish_run,
     make_source_id,
@@ -369,6 +371,7 @@ class _Run:
         self.run_id = ""
         self.text_column: str | None = None
         self.table_schema = pa.schema([])
+        self.shield = interrupt.Shield()
 
     def execute(self, started: float) -> IngestReport:
         opts = self.opts
@@ -391,20 +394,19 @@ class _Run:
                 source_id=st.source_id,
             )
         try:
-            snap = self._write()  # None: a new dataset and no row to write
-        except BaseException as exc:
-            self._write_side_tables()
-            finish_run(
-                self.cat,
-                self.run_id,
-                status="failed",
-                stats=self._stats(),
-                error=f"{type(self.error or exc).__name__}: {self.error or exc}",
-            )
-            if self.error is not None and self.error is not exc:
-                raise self.error from None
-            raise
-        return self._finish(snap, started)
+            try:
+                snap = self._write()  # None: a new dataset and no row to write
+            except BaseException as exc:
+                cause = self.error if self.error is not None else exc
+                self._write_side_tables()
+                fail_run(self.cat, self.run_id, cause, stats=self._stats())
+                if cause is not exc:
+                    raise cause from None
+                raise
+            self.shield.enter()  # committed (or nothing to commit): the records follow whole
+            return self._finish(snap, started)
+        finally:
+            self.shield.exit()
 
     def _finish(self, snap: curata.Snapshot | None, started: float) -> IngestReport:
         written = sum(st.written for st in self.states)
@@ -508,6 +510,8 @@ class _Run:
             "curata.operation": "append",
             "curata.ingest": "1",
         }
+        # The point of no return: from the commit to the run's last record, an interrupt waits.
+        self.shield.enter()
         commit_files(cat, opts.dataset, schema, files, meta, retries=COMMIT_RETRIES)
         version = find_commit(cat, opts.dataset, self.run_id)
         record_appended(

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import xxhash
 from sqlalchemy import select
 
-from curata import __version__
+from curata import __version__, interrupt
 from curata import fingerprint as fp
 from curata._util import current_user, new_run_id, utcnow
 from curata.dedup import IdIndex, hex_halves, id_halves
@@ -272,6 +272,11 @@ def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, licen
     update of ``_license``), the source's catalog row, and an audit entry."""
     from deltalake import CommitProperties
 
+    with interrupt.shielded():  # one short update: it commits whole or not at all
+        return _relicense(cat, dataset, source_id=source_id, name=name, license=license)
+
+
+def _relicense(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
     before = recorded_license(cat, dataset, source_id)
     run_id = start_run(cat, dataset, operation="relicense")
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
@@ -299,7 +304,7 @@ def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, licen
                 "source": name, "source_id": source_id, "from": before, "to": license,
                 "records": rows, "version": version, "run_id": run_id})
     except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        fail_run(cat, run_id, exc)
         raise
     finish_run(cat, run_id, status="committed", version=version, stats={"rows_updated": rows})
     return cat.snapshot(f"{dataset}@{version}") if version is not None else None
@@ -327,6 +332,18 @@ def finish_run(cat: Any, run_id: str, *, status: str, version: int | None = None
         run.status, run.finished_at, run.version, run.error = status, utcnow(), version, error
         if stats is not None:
             run.stats = {**(run.stats or {}), **stats}
+
+
+def fail_run(cat: Any, run_id: str, exc: BaseException, *,
+             stats: dict[str, Any] | None = None) -> None:
+    """End a run that raised: ``cancelled`` for a user's interrupt (Ctrl-C, SIGTERM), else
+    ``failed`` with the error."""
+    if interrupt.is_interrupt(exc):
+        finish_run(cat, run_id, status="cancelled", stats=stats,
+                   error="cancelled by the user; nothing was committed")
+    else:
+        finish_run(cat, run_id, status="failed", stats=stats,
+                   error=f"{type(exc).__name__}: {exc}")
 
 
 def register_source(cat: Any, dataset: str, *, name: str, uri: str, license: str,
@@ -366,6 +383,22 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
     check_source_license(cat, dataset, source_id=sid, name=source, license=license,
                          relicense=relicense)
     run_id = start_run(cat, dataset, run_id=run_id, operation=operation)
+    shield = interrupt.Shield()  # raised by write_batches once only the commit is left
+    try:
+        return _append_run(cat, dataset, data, run_id=run_id, sid=sid, license=license,
+                           source=source, source_uri=source_uri, attribution=attribution,
+                           schema_evolution=schema_evolution, commit_metadata=commit_metadata,
+                           target_file_size=target_file_size, operation=operation,
+                           dedup=dedup, shield=shield)
+    finally:
+        shield.exit()
+
+
+def _append_run(cat: Any, dataset: str, data: Any, *, run_id: str, sid: str, license: str,
+                source: str, source_uri: str | None, attribution: str | None,
+                schema_evolution: str, commit_metadata: dict[str, str] | None,
+                target_file_size: int | None, operation: str, dedup: str,
+                shield: interrupt.Shield) -> Any:
     try:
         register_source(cat, dataset, name=source, uri=source_uri or source, license=license,
                         attribution=attribution or "", run_id=run_id, source_id=sid)
@@ -381,9 +414,9 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
                 for b in to_batches(data))
         version = write_batches(cat, dataset, prep, rows, run_id=run_id, operation=operation,
                                 commit_metadata=commit_metadata,
-                                target_file_size=target_file_size)
+                                target_file_size=target_file_size, shield=shield)
     except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        fail_run(cat, run_id, exc)
         raise
     stats = {"rows_written": prep.acc.count, "duplicates": prep.duplicates}
     if version is None:  # nothing to write
@@ -410,8 +443,11 @@ def _existing_ids(cat: Any, dataset: str, dt: Any) -> IdIndex:
 
 def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id: str,
                   operation: str, commit_metadata: dict[str, str] | None,
-                  target_file_size: int | None) -> int | None:
-    """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty."""
+                  target_file_size: int | None, shield: interrupt.Shield) -> int | None:
+    """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty.
+
+    ``shield`` goes up once the last batch is consumed (only the commit is left): from then
+    on an interrupt waits until the caller lowers it, after its catalog records."""
     from deltalake import (
         CommitProperties,
         PostCommitHookProperties,
@@ -425,7 +461,8 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
     if first is None:
         return None
     assert prep.schema is not None
-    reader = pa.RecordBatchReader.from_batches(prep.schema, itertools.chain([first], stream))
+    reader = pa.RecordBatchReader.from_batches(
+        prep.schema, interrupt.then_shield(itertools.chain([first], stream), shield))
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation,
             **(commit_metadata or {})}
@@ -448,6 +485,7 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
         if "Schema" in type(exc).__name__ or "schema" in str(exc).lower():
             raise SchemaMismatchError(dataset, reason=str(exc)) from None
         raise
+    shield.enter()
     version = find_commit(cat, dataset, run_id)
     record_appended(cat, dataset, version, prep.acc, operation=operation, run_id=run_id)
     return version
@@ -613,19 +651,21 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
     added = [c for c in table.column_names if c not in dt.schema().to_arrow().names]
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation}
-    try:
-        _merge_with_retries(cat, dataset, table, updates, meta)
-        version = find_commit(cat, dataset, run_id)
-        record_version(cat, dataset, version, operation=operation, run_id=run_id,
-                       derived_from=derived_from)
-    except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(cat, run_id, status="committed", version=version,
-               stats={"rows_updated": table.num_rows})
-    if added:
-        cat.audit("schema.change", dataset=dataset,
-                  details={"version": version, "added": added, "run_id": run_id})
+    # A MERGE is one call that ends in its commit: it runs whole, with its records.
+    with interrupt.shielded():
+        try:
+            _merge_with_retries(cat, dataset, table, updates, meta)
+            version = find_commit(cat, dataset, run_id)
+            record_version(cat, dataset, version, operation=operation, run_id=run_id,
+                           derived_from=derived_from)
+        except BaseException as exc:
+            fail_run(cat, run_id, exc)
+            raise
+        finish_run(cat, run_id, status="committed", version=version,
+                   stats={"rows_updated": table.num_rows})
+        if added:
+            cat.audit("schema.change", dataset=dataset,
+                      details={"version": version, "added": added, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
 
 
