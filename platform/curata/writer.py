@@ -25,8 +25,8 @@ from sqlalchemy import select
 from curata import __version__, interrupt
 from curata import fingerprint as fp
 from curata._util import current_user, new_run_id, utcnow
-from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
+from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import (
     CommitConflictError,
     CurataError,
@@ -270,13 +270,13 @@ def check_source_license(cat: Any, dataset: str, *, source_id: str, name: str, l
 def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
     """Give every record of a source the license ``license``: ONE new version (a Delta
     update of ``_license``), the source's catalog row, and an audit entry."""
-    from deltalake import CommitProperties
-
     with interrupt.shielded():  # one short update: it commits whole or not at all
         return _relicense(cat, dataset, source_id=source_id, name=name, license=license)
 
 
 def _relicense(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
+    from deltalake import CommitProperties
+
     before = recorded_license(cat, dataset, source_id)
     run_id = start_run(cat, dataset, operation="relicense")
     meta = {"curata.run_id": run_id, "curata.user": current_user(),

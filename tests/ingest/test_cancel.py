@@ -146,3 +146,36 @@ def test_signal_during_the_commit_lets_it_complete(tmp_path: Path) -> None:
     cat = curata.connect(home=home)
     assert cat.snapshot("d").verify().ok
     cat.engine.dispose()
+
+
+def _filled(tmp_path: Path, big: str) -> Path:
+    home = tmp_path / "h"
+    proc = _start(home, ["ingest", big, "-d", "big", "-l", "MIT", "--json"])
+    assert proc.wait(timeout=300) == 0
+    return home
+
+
+def test_signal_during_derive_and_export_cancels(tmp_path: Path, big: str) -> None:
+    home = _filled(tmp_path, big)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("steps:\n  - filter: \"n % 2 = 0\"\n  - dedup: {}\n")
+    proc = _start(home, ["derive", "big", "--pipeline", str(pipeline), "--into", "even"])
+    _wait_running(home, "even")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "cancelled: nothing was committed"
+    statuses, versions = _state(home, "even")
+    assert statuses == ["cancelled"] and versions == []
+
+    out = tmp_path / "shards"
+    proc = _start(home, ["export", "big", "--out", str(out), "--shard-size", "16MB"])
+    deadline = time.monotonic() + 60
+    while not (out.exists() and any(out.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first staged shard is being written
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "cancelled: nothing was committed"
+    assert not out.exists() or list(out.iterdir()) == []  # staged shards discarded
