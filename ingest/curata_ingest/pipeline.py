@@ -54,7 +54,7 @@ from curata_ingest import rejects as rejects_table
 from curata_ingest.conform import Conformer, SchemaEvolution, target_schema
 from curata_ingest.dedup import NearDedup, pick_text_column
 from curata_ingest.licenses import UNKNOWN, check_license
-from curata_ingest.report import IngestReport, SourceReport
+from curata_ingest.report import IngestReport, SourceReport, skip_summary
 from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
 
 DedupMode = Literal["exact", "near", "off"]
@@ -127,6 +127,7 @@ def ingest(
     retrieved_at: datetime | None = None,
     relicense: bool = False,
     path_column: str | None = None,
+    follow_symlinks: str = "inside",
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -150,6 +151,8 @@ def ingest(
         path_column: for sources of one record per file (text, imagefolder), store each
             file's path relative to the ingested folder in this content column (by default a
             path is provenance only, so identical files under two names are duplicates).
+        follow_symlinks: ``inside`` (default) follows symbolic links that resolve inside
+            the ingested folder and skips (and counts) the others; ``all`` follows every link.
         relicense: a source ingested before under another license gets this one on all its
             records (a new version, audit-logged) instead of a ``SourceLicenseChangedError``.
 
@@ -180,7 +183,7 @@ def ingest(
     )
     cat = catalog if catalog is not None else curata.connect()
     resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options,
-                        path_column=path_column)
+                        path_column=path_column, follow_symlinks=follow_symlinks)
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
     for st in states:  # before the unchanged check: a license change is never "unchanged"
@@ -247,6 +250,7 @@ def _resolve(
     name: str | None,
     storage_options: dict[str, Any] | None,
     path_column: str | None = None,
+    follow_symlinks: str = "inside",
 ) -> list[Source]:
     items = [sources] if isinstance(sources, (str, Source)) else list(sources)
     if not items:
@@ -258,7 +262,7 @@ def _resolve(
         else:
             out.extend(
                 open_sources([str(item)], format=format, name=name, storage_options=storage_options,
-                             path_column=path_column)
+                             path_column=path_column, follow_symlinks=follow_symlinks)
             )
     return out
 
@@ -333,6 +337,7 @@ def _unchanged_report(
             duplicates=0,
             rejected=0,
             artifacts=_artifact_dicts(st.source),
+            skipped=len(st.source.skipped),
         )
         for st in states
     ]
@@ -353,6 +358,7 @@ def _unchanged_report(
         bytes_read=0,
         seconds=round(time.perf_counter() - started, 3),
         sources=sources,
+        **skip_summary([k for st in states for k in st.source.skipped]),
     )
 
 
@@ -701,6 +707,7 @@ class _Run:
             "near_duplicates": len(self.clusters),
             "reject_reasons": self._reasons(),
             "bytes_read": self.bytes_read,
+            "skipped": sum(len(st.source.skipped) for st in self.states),
             "license": self.opts.license,
             "sources": [st.uri for st in self.states],
         }
@@ -722,6 +729,7 @@ class _Run:
                 duplicates=st.duplicates,
                 rejected=st.rejected,
                 artifacts=_artifact_dicts(st.source),
+                skipped=len(st.source.skipped),
             )
             for st in self.states
         ]
@@ -743,6 +751,7 @@ class _Run:
             bytes_read=self.bytes_read,
             seconds=round(time.perf_counter() - started, 3),
             sources=sources,
+            **skip_summary([k for st in self.states for k in st.source.skipped]),
         )
 
 

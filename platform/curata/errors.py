@@ -282,6 +282,33 @@ class StorageError(ExternalError):
         super().__init__(f"Storage error at {uri}: {reason}")
 
 
+# Input that is missing or in a format Curata cannot read is a source problem too: code that
+# catches `SourceError` keeps working, while the CLI exits 3 (not found) or 2 (bad input).
+
+
+class SourceNotFoundError(NotFoundError, SourceError):
+    """An input path, file or table that does not exist (also a ``SourceError``)."""
+
+    def __init__(self, source: str, *, reason: str = "no such file or directory") -> None:
+        self.source = source
+        self.reason = reason
+        CurataError.__init__(
+            self, f"Source {source!r} not found: {reason}",
+            hint="Check the path (quote globs so the shell does not expand them)")
+
+
+class UnsupportedFormatError(UsageError, SourceError):
+    """Input whose format Curata cannot detect or does not read (also a ``SourceError``)."""
+
+    def __init__(self, source: str, *, reason: str, valid: Sequence[str] = ()) -> None:
+        self.source = source
+        self.reason = reason
+        self.valid = list(valid)
+        CurataError.__init__(
+            self, f"Cannot read {source!r}: {reason}",
+            hint=f"Pass --format ({', '.join(self.valid)})" if self.valid else None)
+
+
 class LabelStudioError(ExternalError):
     def __init__(self, url: str, *, reason: str, status: int | None = None) -> None:
         self.url = url

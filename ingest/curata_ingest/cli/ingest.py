@@ -112,6 +112,11 @@ def ingest(
     ] = None,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
+    follow_symlinks: Annotated[
+        str,
+        typer.Option(help="inside: follow symbolic links that resolve inside the ingested "
+                     "folder, skip (and count) the others; all: follow every link."),
+    ] = "inside",
     relicense: Annotated[
         bool,
         typer.Option(help="A source ingested before under another license: give all its "
@@ -148,6 +153,7 @@ def ingest(
         shard_size=parse_size(shard_size),
         force=force,
         relicense=relicense,
+        follow_symlinks=follow_symlinks,
         engine=engine.value,
     )
     try:
@@ -246,7 +252,12 @@ def _print_report(report: IngestReport) -> None:
         console.print(f"version {report.version}  fingerprint {report.fingerprint}")
     if report.reject_reasons:
         reasons = ", ".join(f"{k} {v}" for k, v in report.reject_reasons.items())
-        console.print(f"rejected: {reasons}. Run `curata rejects {report.dataset}` to inspect.")
+        console.print(f"rejected: {reasons}. Run `curata rejects {report.dataset}` to inspect.",
+                      markup=False)
+    if report.skipped:
+        reasons = ", ".join(f"{k} {v}" for k, v in report.skip_reasons.items())
+        console.print(f"skipped {report.skipped} input files: {reasons} (listed with --json).",
+                      markup=False)
     if report.license_flagged:
         console.print("[yellow]warning:[/] license is 'unknown'; these rows are flagged.")
 

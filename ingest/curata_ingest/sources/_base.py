@@ -21,7 +21,12 @@ from typing import IO, Any, ClassVar
 
 import fsspec
 import pyarrow as pa
-from curata.errors import SourceError, UsageError
+from curata.errors import (
+    SourceError,
+    SourceNotFoundError,
+    UnsupportedFormatError,
+    UsageError,
+)
 
 #: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
 BATCH_ROWS = 8192
@@ -55,6 +60,18 @@ class Reject:
     locator: str
     raw: bytes
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    """An input file a source did not take, and why (counted and listed in the report)."""
+
+    path: str
+    reason: str
+    detail: str = ""
+
+
+FollowSymlinks = str  # "inside" (default): links resolving inside the ingested folder; "all"
 
 
 REJECT_SCHEMA = pa.schema(
@@ -162,10 +179,17 @@ class Source(ABC):
         name: str | None = None,
         storage_options: dict[str, Any] | None = None,
         path_column: str | None = None,
+        follow_symlinks: FollowSymlinks = "inside",
+        skipped: list[Skipped] | None = None,
     ) -> None:
         self.spec = spec
         self.name = name or spec
         self.storage_options = dict(storage_options or {})
+        if follow_symlinks not in ("inside", "all"):
+            raise UsageError(f"--follow-symlinks {follow_symlinks!r} (valid: inside, all)")
+        self.follow_symlinks = follow_symlinks
+        # Input files found but not taken, with the reason (reported, never silent).
+        self.skipped: list[Skipped] = list(skipped or [])
         if path_column is not None and not self.per_file:
             raise UsageError(
                 f"--path-column applies to sources of one record per file (text, "
@@ -221,9 +245,15 @@ class FileSource(Source):
 
     def files(self) -> list[str]:
         if self._files is None:
-            self._files = expand(self.fs, self.spec, () if self.all_files else self.extensions)
+            self._files = expand(self.fs, self.spec, () if self.all_files else self.extensions,
+                                 follow_symlinks=self.follow_symlinks, skipped=self.skipped)
+            if not self._files and self.skipped:
+                reasons = sorted({s.reason for s in self.skipped})
+                raise UnsupportedFormatError(
+                    self.spec, reason=f"no {self.format} file to read ({len(self.skipped)} "
+                    f"skipped: {', '.join(reasons)})", valid=[self.format])
             if not self._files:
-                raise self.error("no files match")
+                raise SourceNotFoundError(self.spec, reason="no files match")
         return self._files
 
     @property
@@ -363,27 +393,124 @@ def strip_compression(path: str) -> str:
     return path
 
 
-def expand(fs: fsspec.AbstractFileSystem, spec: str, extensions: tuple[str, ...] = ()) -> list[str]:
+def expand(
+    fs: fsspec.AbstractFileSystem,
+    spec: str,
+    extensions: tuple[str, ...] = (),
+    *,
+    follow_symlinks: FollowSymlinks = "inside",
+    skipped: list[Skipped] | None = None,
+) -> list[str]:
     """Expand a path, directory or glob to a sorted list of files.
 
-    Directories are walked recursively; inside a directory only files with one of
-    ``extensions`` are taken (when given), so a README next to the data is not read as data.
+    A name that exists is taken literally, even with ``[``, ``*`` or ``?`` in it; only a
+    name that does not exist is a glob. Directories are walked recursively; every file found
+    but not returned is appended to ``skipped`` with its reason: a hidden file, another format
+    than ``extensions`` (when given), a symbolic link resolving outside the folder (followed
+    with ``follow_symlinks="all"``), a link loop, a broken link, a device or socket.
+
+    Raises:
+        SourceNotFoundError: nothing exists at ``spec``.
     """
+    skipped = skipped if skipped is not None else []
     path = fs._strip_protocol(spec)
-    if any(ch in path for ch in "*?["):
-        return sorted(p for p in fs.glob(path) if fs.isfile(p))
+    local = _protocol(fs) == "file"
     if not fs.exists(path):
-        raise SourceError(spec, reason="no such file or directory")
-    if fs.isdir(path):
-        return sorted(p for p in fs.find(path) if _wanted(p, extensions))
-    return [path]
+        if not any(ch in path for ch in "*?["):
+            raise SourceNotFoundError(spec, reason="no such file or directory")
+        if not local:
+            return sorted(p for p in fs.glob(path) if fs.isfile(p))
+        # Python's glob goes through symbolic links to folders (fsspec's does not: it lost
+        # 42 of Debian's 825 /usr/share/doc/*/copyright files without a word).
+        found = _glob_local(path, follow_symlinks, skipped)
+    elif not fs.isdir(path):
+        return [path]
+    else:
+        found = _walk_local(path, follow_symlinks, skipped) if local else sorted(fs.find(path))
+    files = []
+    for p in found:
+        reason = _unwanted(p, extensions)
+        if reason:
+            skipped.append(Skipped(path=p, reason=reason))
+        else:
+            files.append(p)
+    return files
 
 
-def _wanted(path: str, extensions: tuple[str, ...]) -> bool:
+def _unwanted(path: str, extensions: tuple[str, ...]) -> str | None:
     base = strip_compression(path.rsplit("/", 1)[-1].lower())
     if base.startswith("."):
-        return False
-    return not extensions or base.endswith(extensions)
+        return "hidden_file"
+    if extensions and not base.endswith(extensions):
+        return "unsupported_format"
+    return None
+
+
+def _glob_local(pattern: str, follow: FollowSymlinks, skipped: list[Skipped]) -> list[str]:
+    """Files matching a glob, and the files under folders it matches; the folder before the
+    first wildcard is the root that symbolic links must stay inside."""
+    import glob
+
+    root = pattern.split("*")[0].split("?")[0].split("[")[0]
+    root = root if root.endswith("/") else posixpath.dirname(root)
+    top = os.path.realpath(root or ".")
+    files: list[str] = []
+    for match in sorted(glob.glob(pattern)):
+        real = os.path.realpath(match)
+        if follow != "all" and not (real == top or real.startswith(top + os.sep)):
+            skipped.append(Skipped(path=match, reason="symlink_outside_root", detail=f"-> {real}"))
+        elif os.path.isdir(real):
+            files += _walk_local(match, follow, skipped, top=top)
+        elif os.path.isfile(real):
+            files.append(match)
+        else:
+            skipped.append(Skipped(path=match, reason="not_a_regular_file"))
+    return files
+
+
+def _walk_local(root: str, follow: FollowSymlinks, skipped: list[Skipped],
+                top: str | None = None) -> list[str]:
+    """Files under ``root``, following symbolic links that resolve inside ``top`` (default:
+    ``root``; all of them with ``follow="all"``); a link to a folder being walked (a loop) is
+    skipped, not followed."""
+    top = top or os.path.realpath(root)
+    files: list[str] = []
+
+    def inside(real: str) -> bool:
+        return real == top or real.startswith(top + os.sep)
+
+    def walk(folder: str, ancestors: frozenset[str]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(path=folder, reason="unreadable", detail=str(exc)))
+            return
+        for entry in entries:
+            path = entry.path
+            if entry.name.startswith("."):
+                skipped.append(Skipped(path=path, reason="hidden_file"))
+                continue
+            real = os.path.realpath(path)
+            if entry.is_symlink():
+                if not os.path.exists(real):
+                    skipped.append(Skipped(path=path, reason="broken_symlink"))
+                    continue
+                if follow != "all" and not inside(real):
+                    skipped.append(Skipped(path=path, reason="symlink_outside_root",
+                                           detail=f"-> {real}"))
+                    continue
+            if os.path.isdir(real):
+                if real in ancestors:
+                    skipped.append(Skipped(path=path, reason="symlink_loop", detail=f"-> {real}"))
+                else:
+                    walk(path, ancestors | {real})
+            elif os.path.isfile(real):
+                files.append(path)
+            else:
+                skipped.append(Skipped(path=path, reason="not_a_regular_file"))
+
+    walk(root.rstrip("/") or "/", frozenset({os.path.realpath(root)}))
+    return files
 
 
 def rows_locators(prefix: str, numbers: Any) -> pa.Array:
