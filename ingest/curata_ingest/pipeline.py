@@ -128,6 +128,8 @@ def ingest(
     relicense: bool = False,
     path_column: str | None = None,
     follow_symlinks: str = "inside",
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -151,6 +153,9 @@ def ingest(
         path_column: for sources of one record per file (text, imagefolder), store each
             file's path relative to the ingested folder in this content column (by default a
             path is provenance only, so identical files under two names are duplicates).
+        delimiter: CSV field delimiter (default: sniffed among ``,`` ``;`` tab ``|``).
+        encoding: text encoding of CSV and text files (default UTF-8; a field or file that is
+            not valid in it is a reject, never a silent switch to bytes).
         follow_symlinks: ``inside`` (default) follows symbolic links that resolve inside
             the ingested folder and skips (and counts) the others; ``all`` follows every link.
         relicense: a source ingested before under another license gets this one on all its
@@ -183,7 +188,8 @@ def ingest(
     )
     cat = catalog if catalog is not None else curata.connect()
     resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options,
-                        path_column=path_column, follow_symlinks=follow_symlinks)
+                        path_column=path_column, follow_symlinks=follow_symlinks,
+                        reader_options={"delimiter": delimiter, "encoding": encoding})
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
     for st in states:  # before the unchanged check: a license change is never "unchanged"
@@ -251,6 +257,7 @@ def _resolve(
     storage_options: dict[str, Any] | None,
     path_column: str | None = None,
     follow_symlinks: str = "inside",
+    reader_options: dict[str, Any] | None = None,
 ) -> list[Source]:
     items = [sources] if isinstance(sources, (str, Source)) else list(sources)
     if not items:
@@ -262,7 +269,8 @@ def _resolve(
         else:
             out.extend(
                 open_sources([str(item)], format=format, name=name, storage_options=storage_options,
-                             path_column=path_column, follow_symlinks=follow_symlinks)
+                             path_column=path_column, follow_symlinks=follow_symlinks,
+                             reader_options=reader_options)
             )
     return out
 

@@ -112,6 +112,13 @@ def ingest(
     ] = None,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter (default: sniffed among , ; tab |).")
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of CSV/text input, e.g. latin-1 (default UTF-8)."),
+    ] = None,
     follow_symlinks: Annotated[
         str,
         typer.Option(help="inside: follow symbolic links that resolve inside the ingested "
@@ -154,6 +161,8 @@ def ingest(
         force=force,
         relicense=relicense,
         follow_symlinks=follow_symlinks,
+        delimiter=delimiter,
+        encoding=encoding,
         engine=engine.value,
     )
     try:

@@ -171,6 +171,8 @@ class Source(ABC):
     # One record per file: the file's path is provenance (`_provenance.locator`), never
     # content, unless the user asks for it as a column (`--path-column`).
     per_file: ClassVar[bool] = False
+    # Reader options this format takes (`--delimiter`, `--encoding`), as keyword arguments.
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -74,6 +74,7 @@ def open_sources(
     storage_options: dict[str, Any] | None = None,
     path_column: str | None = None,
     follow_symlinks: str = "inside",
+    reader_options: dict[str, Any] | None = None,
 ) -> list[Source]:
     """Resolve specs (paths, globs, folders, URIs, SQL URLs) to sources.
 
@@ -84,6 +85,7 @@ def open_sources(
     """
     if format is not None and format not in FORMATS:
         raise UsageError(f"Unknown format {format!r} (valid: {', '.join(sorted(FORMATS))})")
+    given = {k: v for k, v in (reader_options or {}).items() if v is not None}
     out: list[Source] = []
     for spec in specs:
         kwargs: dict[str, Any] = {"name": name, "storage_options": storage_options,
@@ -92,13 +94,22 @@ def open_sources(
         if format is not None:
             cls = FORMATS[format]
             extra = {"all_files": True} if issubclass(cls, FileSource) else {}
-            out.append(cls(spec, **kwargs, **extra))
+            out.append(cls(spec, **kwargs, **extra, **_taken(cls, given)))
             continue
-        out.extend(_detect(spec, kwargs))
+        out.extend(_detect(spec, kwargs, given))
+    unused = set(given) - {o for src in out for o in type(src).options}
+    if unused:
+        names = ", ".join(f"--{o}" for o in sorted(unused))
+        raise UsageError(f"{names} applies to none of the sources "
+                         f"({', '.join(sorted({s.format for s in out}))})")
     return out
 
 
-def _detect(spec: str, kwargs: dict[str, Any]) -> list[Source]:
+def _taken(cls: type[Source], given: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if k in cls.options}
+
+
+def _detect(spec: str, kwargs: dict[str, Any], given: dict[str, Any]) -> list[Source]:
     if spec.startswith("hf:"):
         return [HfSource(spec, **kwargs)]
     if is_sql_url(spec):
@@ -126,7 +137,8 @@ def _detect(spec: str, kwargs: dict[str, Any]) -> list[Source]:
     for fmt, members in groups.items():
         cls = FORMATS[fmt]
         assert issubclass(cls, FileSource)
-        sources.append(cls(spec, files=members, **kwargs, skipped=[] if sources else skipped))
+        sources.append(cls(spec, files=members, **kwargs, **_taken(cls, given),
+                           skipped=[] if sources else skipped))
     return sources
 
 
