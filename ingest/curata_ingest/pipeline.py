@@ -58,6 +58,7 @@ from curata_ingest.report import IngestReport, SourceReport, skip_summary
 from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
 
 DedupMode = Literal["exact", "near", "off"]
+DEFAULT_MAX_REJECT_RATIO = 0.5
 # The schema of a run is fixed from the first rows of every source (a commit has one schema).
 _PEEK_ROWS = 10_000
 _PEEK_BYTES = 32 << 20
@@ -116,7 +117,7 @@ def ingest(
     text_column: str | None = None,
     schema_evolution: SchemaEvolution = "none",
     max_record_size: int | None = None,
-    max_reject_ratio: float | None = None,
+    max_reject_ratio: float | None = DEFAULT_MAX_REJECT_RATIO,
     shard_size: int = DEFAULT_TARGET_FILE_SIZE,
     force: bool = False,
     catalog: curata.Catalog | None = None,
@@ -143,7 +144,10 @@ def ingest(
         schema_evolution: ``merge`` lets new columns into an existing dataset; with ``none``
             rows carrying them are rejected.
         max_record_size: rows with more content bytes are rejected.
-        max_reject_ratio: fail (commit nothing) when more than this share of rows is rejected.
+        max_reject_ratio: fail (commit nothing) when more than this share of rows is
+            rejected; by default half (a run that keeps nothing, or mostly nothing, read its
+            input wrongly: another --format, --delimiter or --encoding); ``1`` or ``None``
+            keeps whatever parses.
         shard_size: target Parquet file size in bytes.
         force: re-read sources whose artifacts are unchanged since the last committed run.
         engine: ``local`` (this process) or ``ray`` (Ray Data tasks on the cluster that
@@ -685,7 +689,8 @@ class _Run:
         rejected = sum(st.rejected for st in self.states)
         if limit is not None and read and rejected / read > limit:
             raise RejectRatioError(
-                self.opts.dataset, ratio=rejected / read, limit=limit, rejected=rejected
+                self.opts.dataset, ratio=rejected / read, limit=limit, rejected=rejected,
+                reasons=self._reasons(),
             )
 
     # --- bookkeeping ---------------------------------------------------------------------

@@ -249,15 +249,20 @@ class LicenseViolationError(PolicyError):
 
 
 class RejectRatioError(PolicyError):
-    def __init__(self, dataset: str, *, ratio: float, limit: float, rejected: int) -> None:
+    def __init__(self, dataset: str, *, ratio: float, limit: float, rejected: int,
+                 reasons: dict[str, int] | None = None) -> None:
         self.dataset = dataset
         self.ratio = ratio
         self.limit = limit
         self.rejected = rejected
+        self.reasons = dict(reasons or {})
+        why = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1]))
         super().__init__(
-            f"Ingest into {dataset!r} rejected {rejected} rows ({ratio:.1%}), above the limit "
-            f"{limit:.1%}; nothing was committed",
-            hint=f"Run `curata rejects {dataset}` to inspect, or raise --max-reject-ratio",
+            f"Ingest into {dataset!r} rejected {rejected} rows ({ratio:.1%}"
+            + (f": {why}" if why else "") + f"), above the limit {limit:.1%}; nothing was "
+            "committed",
+            hint=f"Run `curata rejects {dataset}` to inspect (a wrong --format, --delimiter or "
+            "--encoding?), or pass --max-reject-ratio 1 to keep what parses",
         )
 
 

@@ -107,9 +107,10 @@ def ingest(
         str | None, typer.Option(help="Reject rows larger than this (e.g. 1MB).")
     ] = None,
     max_reject_ratio: Annotated[
-        float | None,
-        typer.Option(help="Fail and commit nothing when more than this share of rows is rejected."),
-    ] = None,
+        float,
+        typer.Option(help="Fail and commit nothing when more than this share of rows is "
+                     "rejected (1 keeps whatever parses)."),
+    ] = 0.5,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
     delimiter: Annotated[

@@ -236,15 +236,24 @@ class Catalog:
 
     # --- reading -----------------------------------------------------------------------------
 
+    def dataset_names(self) -> list[str]:
+        """Every dataset the catalog knows, with data or not (a failed first ingest leaves
+        its run and rejects under a name that ``datasets()`` does not list)."""
+        with self.session() as s:
+            return list(s.scalars(select(Dataset.name).order_by(Dataset.name)))
+
     def datasets(self) -> list[DatasetInfo]:
-        """All datasets with their latest version, row count and tags."""
+        """Datasets that hold data (at least one version), with their latest version, row
+        count and tags. A run that failed or kept nothing leaves no empty dataset here."""
         with self.session() as s:
             rows = s.scalars(select(Dataset).order_by(Dataset.name)).all()
             tags = s.execute(select(Tag.dataset_id, Tag.name)).all()
         out = []
         for d in rows:
             dt = self._delta(d.name)
-            latest = dt.version() if dt is not None else None
+            if dt is None:
+                continue
+            latest = dt.version()
             rec = self._fingerprint_record(d.name, latest) if latest is not None else None
             out.append(DatasetInfo(
                 name=d.name, description=d.description, created_at=d.created_at,
@@ -523,11 +532,14 @@ class Catalog:
 
         return delta_dataset(dt, self.table_uri(dataset, kind="rejects"), self.storage_options).to_table()
 
-    def gc(self, *, dry_run: bool = True, dataset: str | None = None) -> Any:
-        """Delete files no version worth keeping needs; never those of tagged snapshots."""
+    def gc(self, *, dry_run: bool = True, dataset: str | None = None,
+           retention_hours: float | None = None) -> Any:
+        """Delete files no version worth keeping needs, once older than the retention (default
+        one hour, ``CURATA_GC_RETENTION_HOURS``; never less than the oldest running write);
+        never those of tagged snapshots. Rejects of runs that committed nothing go too."""
         from curata.gc import gc
 
-        return gc(self, dry_run=dry_run, dataset=dataset)
+        return gc(self, dry_run=dry_run, dataset=dataset, retention_hours=retention_hours)
 
 
 def insert_ignore(s: Session, model: type[Any], rows: list[dict[str, Any]],
