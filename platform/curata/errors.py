@@ -153,6 +153,20 @@ class FingerprintError(IntegrityError):
         super().__init__(f"Cannot fingerprint column {column!r} of type {type}: {reason}")
 
 
+class SnapshotDataError(IntegrityError):
+    """A data file of a pinned snapshot is missing or unreadable (moved, deleted, corrupted)."""
+
+    def __init__(self, ref: str, *, reason: str, path: str | None = None) -> None:
+        self.ref = ref
+        self.reason = reason
+        self.path = path
+        where = f" ({path})" if path else ""
+        super().__init__(
+            f"Snapshot {ref!r} cannot be read{where}: {reason}",
+            hint=f"Run `curata verify {ref}` to check every file",
+        )
+
+
 class VerifyError(IntegrityError):
     def __init__(self, ref: str, *, problems: Sequence[str]) -> None:
         self.ref = ref
@@ -300,6 +314,19 @@ class SourceNotFoundError(NotFoundError, SourceError):
         CurataError.__init__(
             self, f"Source {source!r} not found: {reason}",
             hint="Check the path (quote globs so the shell does not expand them)")
+
+
+class CorruptInputError(UsageError, SourceError):
+    """An input file that cannot be decoded whole: a truncated or corrupt .gz or .zst."""
+
+    def __init__(self, source: str, *, reason: str, offset: int | None = None) -> None:
+        self.source = source
+        self.reason = reason
+        self.offset = offset
+        at = f" at compressed byte {offset}" if offset is not None else ""
+        CurataError.__init__(
+            self, f"Cannot read {source!r}{at}: {reason}; nothing was committed",
+            hint="Fetch the file again (or leave it out) and run the command again")
 
 
 class UnsupportedFormatError(UsageError, SourceError):

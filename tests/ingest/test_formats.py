@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
 from curata.errors import UsageError
-
 from curata_ingest.pipeline import ingest
+
 from tests.ingest._helpers import read_all
 
 vega = pytest.importorskip("vega_datasets")

@@ -14,9 +14,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from curata_ingest.pipeline import ingest
+from PIL import Image
 
 DOC = Path("/usr/share/doc")
 ADWAITA = Path("/usr/share/icons/Adwaita")

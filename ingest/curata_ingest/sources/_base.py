@@ -22,6 +22,7 @@ from typing import IO, Any, ClassVar
 import fsspec
 import pyarrow as pa
 from curata.errors import (
+    CorruptInputError,
     SourceError,
     SourceNotFoundError,
     UnsupportedFormatError,
@@ -375,17 +376,117 @@ class _HashingReader(io.RawIOBase):
 
 
 def decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
-    """Wrap ``raw`` in a streaming decompressor chosen by magic bytes (extension as fallback)."""
+    """Wrap ``raw`` in a streaming decompressor chosen by magic bytes (extension as fallback).
+    A truncated or corrupt stream raises ``CorruptInputError`` naming the file and the
+    compressed byte offset (it once surfaced as a bare "Aborted.")."""
     head = raw.read(4)
     raw.seek(0)
     if head[:2] == _GZIP_MAGIC or path.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        return _Checked(gz, raw, path, "gzip")  # type: ignore[return-value]
     if head == _ZSTD_MAGIC or path.endswith(".zst"):
+        reader = _ZstdReader(raw)
+        buffered = io.BufferedReader(reader, buffer_size=1 << 20)
+        return _Checked(buffered, raw, path, "zstd")  # type: ignore[return-value]
+    return raw
+
+
+class _ZstdReader(io.RawIOBase):
+    """Streaming zstd decompression that notices a truncated frame.
+
+    ``zstandard``'s ``stream_reader`` ends quietly where a truncated file ends (half a file,
+    exit 0); a ``decompressobj`` says whether its frame was complete (``eof``). Hand-written
+    for that one check; frames follow one another as in ``zstd -d``.
+    """
+
+    def __init__(self, raw: Any) -> None:
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
-    return raw
+        self.raw = raw
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self.dobj = self._new()
+        self.pending = b""
+        self.started = False  # the current frame has input
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            chunk = self.raw.read(1 << 20)
+            if not chunk:
+                if self.started and not self.dobj.eof:
+                    raise EOFError("the zstd frame ends before its end marker (truncated)")
+                return 0
+            self._feed(chunk)
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def _feed(self, chunk: bytes) -> None:
+        while chunk:
+            self.started = True
+            self.pending += self.dobj.decompress(chunk)
+            if not self.dobj.eof:
+                return
+            chunk = self.dobj.unused_data  # the next frame starts here
+            self.dobj, self.started = self._new(), False
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _Checked(io.RawIOBase):
+    """A decompressed stream whose decoding errors name the file and the offset reached."""
+
+    def __init__(self, inner: Any, raw: Any, path: str, kind: str) -> None:
+        self.inner, self.raw, self.path, self.kind = inner, raw, path, kind
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return bool(self.inner.seekable())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._guard(self.inner.seek, offset, whence))
+
+    def tell(self) -> int:
+        return int(self.inner.tell())
+
+    def read(self, size: int | None = -1) -> bytes:
+        return bytes(self._guard(self.inner.read, -1 if size is None else size))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._guard(self.inner.read, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _guard(self, call: Any, *args: Any) -> Any:
+        import zlib
+
+        try:
+            return call(*args)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._corrupt(exc) from exc
+        except Exception as exc:
+            if type(exc).__name__ != "ZstdError":
+                raise
+            raise self._corrupt(exc) from exc
+
+    def _corrupt(self, exc: BaseException) -> CorruptInputError:
+        try:
+            offset: int | None = int(self.raw.tell())
+        except (OSError, ValueError):
+            offset = None
+        return CorruptInputError(self.path, offset=offset,
+                                 reason=f"truncated or corrupt {self.kind} data ({exc})")
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 def strip_compression(path: str) -> str:
