@@ -131,6 +131,7 @@ def ingest(
     follow_symlinks: str = "inside",
     delimiter: str | None = None,
     encoding: str | None = None,
+    max_depth: int | None = None,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -143,7 +144,10 @@ def ingest(
             (exact, then MinHash LSH on a text column at ``threshold``) or ``off``.
         schema_evolution: ``merge`` lets new columns into an existing dataset; with ``none``
             rows carrying them are rejected.
-        max_record_size: rows with more content bytes are rejected.
+        max_record_size: records with more bytes are rejected, before they are read whole
+            where the format allows (a JSON line, a file, a tar member; default 256 MiB).
+        max_depth: JSON records nested deeper are rejected (default 32, at most 48: deeper
+            types make Parquet files Arrow cannot read back).
         max_reject_ratio: fail (commit nothing) when more than this share of rows is
             rejected; by default half (a run that keeps nothing, or mostly nothing, read its
             input wrongly: another --format, --delimiter or --encoding); ``1`` or ``None``
@@ -193,7 +197,8 @@ def ingest(
     cat = catalog if catalog is not None else curata.connect()
     resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options,
                         path_column=path_column, follow_symlinks=follow_symlinks,
-                        reader_options={"delimiter": delimiter, "encoding": encoding})
+                        reader_options={"delimiter": delimiter, "encoding": encoding},
+                        limits={"max_record_size": max_record_size, "max_depth": max_depth})
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
     for st in states:  # before the unchanged check: a license change is never "unchanged"
@@ -262,6 +267,7 @@ def _resolve(
     path_column: str | None = None,
     follow_symlinks: str = "inside",
     reader_options: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> list[Source]:
     items = [sources] if isinstance(sources, (str, Source)) else list(sources)
     if not items:
@@ -274,7 +280,7 @@ def _resolve(
             out.extend(
                 open_sources([str(item)], format=format, name=name, storage_options=storage_options,
                              path_column=path_column, follow_symlinks=follow_symlinks,
-                             reader_options=reader_options)
+                             reader_options=reader_options, **(limits or {}))
             )
     return out
 

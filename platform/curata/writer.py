@@ -44,6 +44,9 @@ PROVENANCE_TYPE = pa.struct([
     ("run_id", pa.string()),
     ("retrieved_at", pa.timestamp("us", tz="UTC")),
 ])
+# How an empty JSON object (`{}`, an Arrow struct without fields) is stored: one always-null
+# field. Null cells hash to nothing, so the record's fingerprint is that of `{}`.
+EMPTY_STRUCT = pa.struct([pa.field("_empty", pa.bool_())])
 # Time travel to tagged versions needs the old log entries: never expire them.
 TABLE_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
@@ -73,6 +76,8 @@ def delta_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_null(t):
         return pa.string()
     if pa.types.is_struct(t):
+        if t.num_fields == 0:  # `{}`: Parquet stores no struct without fields
+            return EMPTY_STRUCT
         return pa.struct([pa.field(f.name, delta_type(f.type)) for f in t])
     if pa.types.is_map(t):
         return pa.map_(delta_type(t.key_type), delta_type(t.item_type))

@@ -104,7 +104,12 @@ def ingest(
         Evolution, typer.Option(help="merge: allow new columns; none: reject rows carrying them.")
     ] = Evolution.none,
     max_record_size: Annotated[
-        str | None, typer.Option(help="Reject rows larger than this (e.g. 1MB).")
+        str | None, typer.Option(help="Reject records larger than this, before reading them "
+                                 "whole (default 256MiB).")
+    ] = None,
+    max_depth: Annotated[
+        int | None, typer.Option(help="Reject JSON records nested deeper than this (default 32, "
+                                 "at most 48).")
     ] = None,
     max_reject_ratio: Annotated[
         float,
@@ -158,6 +163,7 @@ def ingest(
         schema_evolution=schema_evolution.value,
         max_record_size=parse_size(max_record_size) if max_record_size else None,
         max_reject_ratio=max_reject_ratio,
+        max_depth=max_depth,
         shard_size=parse_size(shard_size),
         force=force,
         relicense=relicense,

@@ -31,6 +31,14 @@ from curata.errors import (
 
 #: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
 BATCH_ROWS = 8192
+#: Records larger than this are rejected before they are read whole (``--max-record-size``).
+DEFAULT_MAX_RECORD_SIZE = 256 << 20
+#: JSON nested deeper than this is rejected (``--max-depth``). Measured: a table whose rows
+#: nest 51 levels is written by delta-rs but can no longer be read by Arrow's Parquet reader
+#: ("Could not open Parquet input source"), so ``--max-depth`` stops at 48; Arrow's JSON
+#: parser overflows its stack near 20,000 levels (such lines never reach it).
+DEFAULT_MAX_DEPTH = 32
+MAX_DEPTH_LIMIT = 48
 #: Bytes read per block for byte-oriented sources (JSONL, text lines); bounds memory.
 BLOCK_BYTES = 8 << 20
 #: Raw bytes kept per reject; enough to diagnose, small enough to never blow up the table.
@@ -184,8 +192,15 @@ class Source(ABC):
         path_column: str | None = None,
         follow_symlinks: FollowSymlinks = "inside",
         skipped: list[Skipped] | None = None,
+        max_record_size: int | None = None,
+        max_depth: int | None = None,
     ) -> None:
         self.spec = spec
+        # Limits checked before a record is read whole (a line, a file, a tar member).
+        self.max_record_size = max_record_size or DEFAULT_MAX_RECORD_SIZE
+        self.max_depth = max_depth or DEFAULT_MAX_DEPTH
+        if not 1 <= self.max_depth <= MAX_DEPTH_LIMIT:
+            raise UsageError(f"--max-depth must be in [1, {MAX_DEPTH_LIMIT}], got {max_depth}")
         self.name = name or spec
         self.storage_options = dict(storage_options or {})
         if follow_symlinks not in ("inside", "all"):
@@ -304,6 +319,18 @@ class FileSource(Source):
         except OSError as exc:
             raise SourceError(self.uri(path), reason=f"{type(exc).__name__}: {exc}") from exc
         return Artifact(uri=self.uri(path), size=size, sha256=digest.hexdigest())
+
+    def too_large(self, path: str, rejects: RejectSink) -> bool:
+        """Reject a file over the record size limit before it is read (one record per file)."""
+        try:
+            size = int(self.fs.size(path))
+        except (OSError, TypeError):
+            return False
+        if size <= self.max_record_size:
+            return False
+        rejects.add(reason="record_too_large", source=self.name, locator=self.uri(path),
+                    detail=f"{size} bytes, over --max-record-size {self.max_record_size}")
+        return True
 
     def open(self, path: str) -> IO[bytes]:
         """Open ``path`` for reading, transparently decompressing gzip and zstd."""

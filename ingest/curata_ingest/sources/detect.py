@@ -75,6 +75,8 @@ def open_sources(
     path_column: str | None = None,
     follow_symlinks: str = "inside",
     reader_options: dict[str, Any] | None = None,
+    max_record_size: int | None = None,
+    max_depth: int | None = None,
 ) -> list[Source]:
     """Resolve specs (paths, globs, folders, URIs, SQL URLs) to sources.
 
@@ -90,7 +92,8 @@ def open_sources(
     for spec in specs:
         kwargs: dict[str, Any] = {"name": name, "storage_options": storage_options,
                                   "path_column": path_column,
-                                  "follow_symlinks": follow_symlinks}
+                                  "follow_symlinks": follow_symlinks,
+                                  "max_record_size": max_record_size, "max_depth": max_depth}
         if format is not None:
             cls = FORMATS[format]
             extra = {"all_files": True} if issubclass(cls, FileSource) else {}

@@ -17,6 +17,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -25,6 +26,8 @@ import pyarrow.json as pj
 
 from curata_ingest.sources._base import (
     BLOCK_BYTES,
+    DEFAULT_MAX_DEPTH,
+    RAW_LIMIT,
     FileSource,
     ProgressFn,
     RejectSink,
@@ -66,15 +69,18 @@ class JsonlSource(FileSource):
         lines: list[bytes] = []
         first = size = 0
         for number, item in items:
-            if not isinstance(item, dict):
+            problem = _item_problem(item, self.max_depth)
+            line = b"" if problem else json.dumps(item, ensure_ascii=False).encode()
+            if not problem and len(line) > self.max_record_size:
+                problem = ("record_too_large", f"{len(line)} bytes, over --max-record-size "
+                           f"{self.max_record_size}")
+            if problem:
                 if lines:  # a block holds consecutive items only
                     yield from self._parse_items(lines, uri, first, rejects)
                     lines, size = [], 0
-                rejects.add(reason="not_an_object", source=self.name,
-                            locator=f"{uri}#item={number}", raw=json.dumps(item, default=str),
-                            detail=f"item {number} is a {type(item).__name__}")
+                rejects.add(reason=problem[0], source=self.name, locator=f"{uri}#item={number}",
+                            raw=line[:RAW_LIMIT] or repr(item)[:RAW_LIMIT], detail=problem[1])
                 continue
-            line = json.dumps(item, ensure_ascii=False).encode()
             if not lines:
                 first = number
             lines.append(line)
@@ -90,8 +96,10 @@ class JsonlSource(FileSource):
     def _parse_items(self, lines: list[bytes], uri: str, first: int,
                      rejects: RejectSink) -> Iterator[pa.RecordBatch]:
         parser = _BlockParser(b"\n".join(lines) + b"\n", uri=uri, source=self.name,
-                              first_line=first, newlines=len(lines), prefix=f"{uri}#item=")
+                              first_line=first, newlines=len(lines), prefix=f"{uri}#item=",
+                              max_depth=self.max_depth)
         yield from parser.parse(rejects)
+
 
     def _read_file(
         self, path: str, rejects: RejectSink, progress: ProgressFn | None
@@ -105,14 +113,25 @@ class JsonlSource(FileSource):
         pool = ThreadPoolExecutor(_PARSERS, thread_name_prefix="curata-jsonl")
         try:
             with self.open(path) as fh:
-                for block in _blocks(fh, progress):
+                for block in _blocks(fh, progress, self.max_record_size):
+                    if isinstance(block, _Oversized):  # one line, never held whole
+                        while pending:  # its reject goes after the rows of earlier lines
+                            yield from _collect(pending.popleft(), rejects)
+                        lines_before += 1
+                        seen_data = True
+                        rejects.add(reason="record_too_large", source=self.name,
+                                    locator=f"{uri}:{lines_before}", raw=block.head,
+                                    detail=f"a line of {block.size} bytes, over "
+                                    f"--max-record-size {self.max_record_size}")
+                        continue
                     newlines = block.count(b"\n")
                     if _NON_SPACE.search(block) is None:  # blank: no copy, unlike strip()
                         lines_before += newlines
                         continue
                     seen_data = True
                     parser = _BlockParser(block, uri=uri, source=self.name,
-                                          first_line=lines_before + 1, newlines=newlines)
+                                          first_line=lines_before + 1, newlines=newlines,
+                                          max_depth=self.max_depth)
                     pending.append(pool.submit(parser.parse_all))
                     lines_before += newlines
                     while len(pending) >= _PARSERS:
@@ -139,21 +158,55 @@ def _collect(
     yield from batches
 
 
-def _blocks(fh: IO[bytes], progress: ProgressFn | None) -> Iterator[bytes]:
-    """Yield chunks of ``fh`` that end on a line boundary (the last one may not)."""
-    tail = b""
+@dataclass(frozen=True, slots=True)
+class _Oversized:
+    """A line longer than the record size limit: skipped as it streams by, never held."""
+
+    size: int
+    head: bytes
+
+
+def _blocks(fh: IO[bytes], progress: ProgressFn | None,
+            limit: int | None = None) -> Iterator[bytes | _Oversized]:
+    """Yield chunks of ``fh`` that end on a line boundary (the last one may not), and an
+    ``_Oversized`` in place of each line longer than ``limit``.
+
+    A line spanning many reads is kept as a list of pieces and joined once (appending each
+    read to the previous ones made a 2 GB line without a newline cost quadratic time).
+    """
+    pieces: list[bytes] = []  # the start of the current, unfinished line
+    held = 0
+    skipping: _Oversized | None = None
     while chunk := fh.read(BLOCK_BYTES):
         if progress:
             progress(len(chunk))
-        data = tail + chunk if tail else chunk
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            tail = data
+        cut = chunk.rfind(b"\n")
+        if cut < 0:  # no line ends in this read
+            if skipping is not None:
+                skipping = _Oversized(skipping.size + len(chunk), skipping.head)
+            elif limit is not None and held + len(chunk) > limit:
+                skipping = _Oversized(held + len(chunk), b"".join(pieces)[:RAW_LIMIT])
+                pieces, held = [], 0
+            else:
+                pieces.append(chunk)
+                held += len(chunk)
             continue
-        tail = data[cut + 1 :]
-        yield data[: cut + 1]
-    if tail:
-        yield tail
+        first = chunk.find(b"\n")
+        if skipping is not None:  # the oversized line ends here
+            yield _Oversized(skipping.size + first, skipping.head)
+            skipping, body = None, chunk[first + 1 : cut + 1]
+        elif limit is not None and held + first > limit:
+            yield _Oversized(held + first, (b"".join(pieces) + chunk[:first])[:RAW_LIMIT])
+            body = chunk[first + 1 : cut + 1]
+        else:
+            body = b"".join([*pieces, chunk[: cut + 1]]) if pieces else chunk[: cut + 1]
+        pieces, held = [chunk[cut + 1 :]] if cut + 1 < len(chunk) else [], len(chunk) - cut - 1
+        if body:
+            yield body
+    if skipping is not None:
+        yield skipping
+    elif pieces:
+        yield b"".join(pieces)
 
 
 class _BlockParser:
@@ -162,13 +215,16 @@ class _BlockParser:
     spans (``starts``/``ends``/``line_numbers``) that bisection and rejects need."""
 
     def __init__(self, block: bytes, *, uri: str, source: str, first_line: int,
-                 newlines: int, prefix: str | None = None) -> None:
+                 newlines: int, prefix: str | None = None,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         self.block = block
         self.uri = uri
         self.source = source
         self.first_line = first_line
         self.newlines = newlines  # counted by the reading thread, which numbers the blocks
         self.prefix = prefix or f"{uri}:"  # locator = prefix + line (or item) number
+        self.max_depth = max_depth
+        self.deep: set[int] = set()  # indices (into starts/ends) never handed to Arrow
 
     def parse_all(self) -> tuple[list[pa.RecordBatch], list[dict[str, Any]]]:
         """``parse`` run to the end on a pool thread: the batches and the rejects, in order."""
@@ -187,7 +243,15 @@ class _BlockParser:
         self.line_numbers = np.flatnonzero(keep) + self.first_line
 
     def parse(self, rejects: RejectSink) -> Iterator[pa.RecordBatch]:
-        table = _try_read(self.block, whole=True)
+        if _may_crash_arrow(self.block):
+            # A line so deep that Arrow's recursive parser would overflow its stack: such
+            # lines are found first and rejected without being parsed.
+            self._spans()
+            self.deep = {i for i in range(len(self.starts)) if _bracket_bomb(
+                self.block[self.starts[i]:self.ends[i]], self.max_depth)}
+            yield from self._bisect(0, len(self.starts), rejects)
+            return
+        table = _try_read(self.block, whole=True, max_depth=self.max_depth)
         lines = self.newlines + (0 if self.block.endswith(b"\n") else 1)
         if table is not None and table.num_rows == lines:  # no blank or bad line
             numbers = np.arange(self.first_line, self.first_line + lines)
@@ -200,7 +264,9 @@ class _BlockParser:
         yield from self._bisect(0, len(self.starts), rejects)
 
     def _bisect(self, lo: int, hi: int, rejects: RejectSink) -> Iterator[pa.RecordBatch]:
-        table = _try_read(self.block[self.starts[lo] : self.ends[hi - 1]])
+        risky = any(lo <= i < hi for i in self.deep)
+        table = None if risky else _try_read(self.block[self.starts[lo] : self.ends[hi - 1]],
+                                             max_depth=self.max_depth)
         if table is not None and table.num_rows == hi - lo:
             locators = rows_locators(self.prefix, self.line_numbers[lo:hi])
             yield with_locator(table, locators)
@@ -215,7 +281,11 @@ class _BlockParser:
         raw = self.block[self.starts[i] : self.ends[i]]
         if not raw.strip():
             return  # whitespace-only line: not a record, nothing to lose
-        reason, detail = classify_bad_line(raw)
+        depth = json_depth(raw)
+        if depth > self.max_depth:
+            reason, detail = "too_deep", f"nested {depth} levels, over --max-depth {self.max_depth}"
+        else:
+            reason, detail = classify_bad_line(raw)
         locator = f"{self.prefix}{self.line_numbers[i]}"
         rejects.add(reason=reason, detail=detail, source=self.source, locator=locator, raw=raw)
 
@@ -230,8 +300,10 @@ class _Collected:
         self.rows.append(reject)
 
 
-def _try_read(data: bytes, *, whole: bool = False) -> pa.Table | None:
-    """Parse JSON lines; None if Arrow cannot (a bad line somewhere, or mixed types).
+def _try_read(data: bytes, *, whole: bool = False,
+              max_depth: int = DEFAULT_MAX_DEPTH) -> pa.Table | None:
+    """Parse JSON lines; None if Arrow cannot (a bad line somewhere, or mixed types), or if
+    the rows nest deeper than ``max_depth``.
 
     ``whole``: parse as one Arrow block on the calling thread. Blocks already parse side by
     side on the source's pool, and one Arrow block needs no ``combine_chunks`` copy.
@@ -243,7 +315,78 @@ def _try_read(data: bytes, *, whole: bool = False) -> pa.Table | None:
         table.validate(full=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
+    if 1 + max((_type_depth(f.type) for f in table.schema), default=0) > max_depth:
+        return None  # the lines nesting that deep are found by bisection and rejected
     return table.combine_chunks()
+
+
+def _type_depth(t: pa.DataType) -> int:
+    """Nesting levels of an Arrow type (a struct or list is one, its children more); without
+    recursion, since the types of hostile input nest thousands of levels."""
+    deepest, stack = 0, [(t, 0)]
+    while stack:
+        t, depth = stack.pop()
+        if pa.types.is_struct(t):
+            children = [f.type for f in t]
+        elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+            children = [t.value_type]
+        elif pa.types.is_map(t):
+            children = [t.key_type, t.item_type]
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+# Arrow's JSON parser recurses once per level and overflows its stack near 20,000 levels
+# (exit 139); it parses a few thousand fine. Lines that could be deeper are checked first.
+_ARROW_SAFE_DEPTH = 2048
+
+
+def _may_crash_arrow(block: bytes) -> bool:
+    """Whether some line of ``block`` has more opening brackets than Arrow nests safely (a
+    cheap over-estimate: ``[`` and ``{`` inside strings count too)."""
+    if block.count(b"[") + block.count(b"{") <= _ARROW_SAFE_DEPTH:
+        return False
+    arr = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    lengths = np.diff(np.concatenate(([-1], ends, [len(block)])))
+    if lengths.max() <= _ARROW_SAFE_DEPTH:  # a line has at most one bracket per byte
+        return False
+    starts = np.concatenate(([0], ends + 1))
+    return any(_brackets(block[a:a + n]) > _ARROW_SAFE_DEPTH
+               for a, n in zip(starts.tolist(), lengths.tolist(), strict=False)
+               if n > _ARROW_SAFE_DEPTH)
+
+
+def _brackets(line: bytes) -> int:
+    return line.count(b"[") + line.count(b"{")
+
+
+def _bracket_bomb(line: bytes, max_depth: int) -> bool:
+    """A line that must never reach Arrow's parser: too many brackets and too deep."""
+    return _brackets(line) > _ARROW_SAFE_DEPTH and json_depth(line) > max_depth
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep the brackets of one JSON text nest (an object or array is one level),
+    skipping brackets inside strings; vectorised, so a 100 MB line takes milliseconds and
+    no recursion (``json.loads`` overflows near 1,000 levels, Arrow near 20,000)."""
+    a = np.frombuffer(raw, dtype=np.uint8)
+    if not len(a):
+        return 0
+    backslash = a == 92
+    idx = np.arange(len(a))
+    # a quote is escaped by an odd run of backslashes right before it
+    last_plain = np.maximum.accumulate(np.where(backslash, -1, idx))
+    run = idx - 1 - np.concatenate(([-1], last_plain[:-1]))
+    quote = (a == 34) & (run % 2 == 0)
+    inside = np.cumsum(quote) % 2 == 1
+    step = (((a == 91) | (a == 123)) & ~inside).astype(np.int64)
+    step -= (((a == 93) | (a == 125)) & ~inside).astype(np.int64)
+    return int(max(0, np.cumsum(step).max()))
 
 
 def _is_json(path: str) -> bool:
@@ -328,3 +471,18 @@ def classify_bad_line(raw: bytes) -> tuple[str, str]:
     if not isinstance(value, dict):
         return "not_an_object", f"top-level {type(value).__name__}"
     return "unsupported_json", "Arrow cannot represent this object (mixed types in a list?)"
+
+
+def _item_problem(item: Any, max_depth: int) -> tuple[str, str] | None:
+    """Why an item of a JSON document cannot be a record: not an object, or too deep
+    (measured without recursion: ``json.dumps`` itself overflows near 1,000 levels)."""
+    if not isinstance(item, dict):
+        return "not_an_object", f"a {type(item).__name__}"
+    stack: list[tuple[Any, int]] = [(item, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            return "too_deep", f"nested over --max-depth {max_depth} levels"
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))
+    return None

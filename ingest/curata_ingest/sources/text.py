@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from curata_ingest.sources._base import (
     BATCH_ROWS,
+    RAW_LIMIT,
     FileSource,
     ProgressFn,
     RejectSink,
@@ -41,8 +42,15 @@ class TextSource(FileSource):
         paths: list[str] = []
         for path in self.files():
             uri = self.uri(path)
+            if self.too_large(path, rejects):
+                continue
             with self.open(path) as fh:
-                raw = fh.read()
+                raw = fh.read(self.max_record_size + 1)  # a .gz may unpack to much more
+            if len(raw) > self.max_record_size:
+                rejects.add(reason="record_too_large", source=self.name, locator=uri,
+                            raw=raw[:RAW_LIMIT], detail=f"over --max-record-size "
+                            f"{self.max_record_size} bytes (decompressed)")
+                continue
             if progress:
                 progress(len(raw))
             text = _decode(raw, self.name, uri, rejects, self.encoding)
