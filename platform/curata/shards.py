@@ -345,6 +345,21 @@ def _put(tree: dict[str, Any], keys: list[str], value: Any) -> None:
 # --- the commit ------------------------------------------------------------------------------
 
 
+def _check_schema(dataset: str, table: pa.Schema, ours: pa.Schema) -> None:
+    """Optimistic concurrency on the schema: this write's files were made for the table's
+    schema when it started. If another writer committed another schema since (two ingests
+    creating one dataset from different data), these files cannot join the table: refuse,
+    nothing committed. (Two such writers once both committed, and reads silently cast and
+    dropped values.)"""
+    for f in ours:
+        i = table.get_field_index(f.name)
+        if i < 0 or not table.field(i).type.equals(f.type):
+            now = "missing" if i < 0 else str(table.field(i).type)
+            raise CommitConflictError(dataset, attempts=1, reason=(
+                f"another writer committed a different schema meanwhile (column {f.name!r}: "
+                f"this write has {f.type}, the table now {now}); nothing was committed"))
+
+
 def _check_files(table_uri: str, storage_options: dict[str, str] | None,
                  files: list[WrittenFile]) -> None:
     """Every file about to be committed is there with the size written: a version pointing at
@@ -393,6 +408,11 @@ def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenF
                 dt = cat._delta(dataset)  # another writer created it first: append instead
                 if dt is None:
                     raise
-        dt.create_write_transaction(actions, mode="append", schema=delta_schema, **props)
+        table_schema = pa.schema(dt.schema().to_arrow())
+        _check_schema(dataset, table_schema, schema)
+        # Committed under the table's schema, never ours: our files may lack columns a
+        # concurrent writer added (read as nulls); a schema of ours would drop them.
+        dt.create_write_transaction(actions, mode="append",
+                                    schema=DeltaSchema.from_arrow(table_schema), **props)
     except CommitFailedError as exc:
         raise CommitConflictError(dataset, attempts=retries, reason=str(exc)) from None

@@ -17,21 +17,10 @@ from pathlib import Path
 import curata
 import pytest
 
+from tests.ingest._helpers import PAUSED_RUNNER
+
 pytestmark = pytest.mark.slow
 
-_PAUSED = """
-import os, time
-import curata_ingest.pipeline as p
-original = p.commit_files
-def paused(*args, **kwargs):
-    open(os.environ["PAUSED"], "w").close()
-    while not os.path.exists(os.environ["GO"]):
-        time.sleep(0.05)
-    return original(*args, **kwargs)
-p.commit_files = paused
-from curata_ingest.cli import main
-main()
-"""
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -43,7 +32,7 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def _paused_ingest(home: Path, tmp_path: Path, src: Path) -> tuple[subprocess.Popen[str], Path]:
     paused, go = tmp_path / "paused", tmp_path / "go"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _PAUSED, "ingest", str(src), "-d", "d", "-l", "MIT", "--json",
+        [sys.executable, "-c", PAUSED_RUNNER, "ingest", str(src), "-d", "d", "-l", "MIT", "--json",
          "--source-name", "second"],
         env={**os.environ, "CURATA_HOME": str(home), "PAUSED": str(paused), "GO": str(go)},
         text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
