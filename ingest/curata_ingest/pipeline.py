@@ -9,6 +9,7 @@ commit, so nothing is committed either.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import queue
@@ -33,9 +34,11 @@ from curata.errors import (
     DatasetNotFoundError,
     RejectRatioError,
     SnapshotNotFoundError,
+    StorageError,
     UsageError,
 )
 from curata.shards import ShardWriter, commit_files
+from curata.storage import storage_errors
 from curata.writer import (
     COMMIT_RETRIES,
     DEFAULT_TARGET_FILE_SIZE,
@@ -422,7 +425,8 @@ class _Run:
                 snap = self._write()  # None: a new dataset and no row to write
             except BaseException as exc:
                 cause = self.error if self.error is not None else exc
-                self._write_side_tables()
+                with contextlib.suppress(StorageError):  # the first error is the one to tell
+                    self._write_side_tables()
                 fail_run(self.cat, self.run_id, cause, stats=self._stats())
                 if cause is not exc:
                     raise cause from None
@@ -512,16 +516,18 @@ class _Run:
         self, schema: pa.Schema, rows: Iterator[tuple[pa.RecordBatch, fp.ContentHashes]]
     ) -> curata.Snapshot | None:
         opts, cat = self.opts, self.cat
-        writer = ShardWriter(
-            cat.table_uri(opts.dataset),
-            schema,
-            storage_options=cat.storage_options,
-            target_file_size=opts.shard_size,
-        )
+        with storage_errors(cat.table_uri(opts.dataset)):
+            writer = ShardWriter(
+                cat.table_uri(opts.dataset),
+                schema,
+                storage_options=cat.storage_options,
+                target_file_size=opts.shard_size,
+            )
         try:
-            for batch, content in rows:
-                writer.put(batch, content)
-            files = writer.close()
+            with storage_errors(cat.table_uri(opts.dataset)):
+                for batch, content in rows:
+                    writer.put(batch, content)
+                files = writer.close()
         except BaseException:
             writer.abort()
             raise
@@ -536,7 +542,8 @@ class _Run:
         }
         # The point of no return: from the commit to the run's last record, an interrupt waits.
         self.shield.enter()
-        commit_files(cat, opts.dataset, schema, files, meta, retries=COMMIT_RETRIES)
+        with storage_errors(cat.table_uri(opts.dataset)):
+            commit_files(cat, opts.dataset, schema, files, meta, retries=COMMIT_RETRIES)
         version = find_commit(cat, opts.dataset, self.run_id)
         record_appended(
             cat, opts.dataset, version, writer.row_sum, operation="append", run_id=self.run_id
@@ -703,7 +710,8 @@ class _Run:
 
     def _write_side_tables(self) -> None:
         sinks = [s for st in self.states for s in (st.read_rejects, st.row_rejects)]
-        rejects_table.write_rejects(self.cat, self.opts.dataset, sinks, run_id=self.run_id)
+        with storage_errors(self.cat.table_uri(self.opts.dataset, "rejects")):
+            rejects_table.write_rejects(self.cat, self.opts.dataset, sinks, run_id=self.run_id)
         if self.clusters:
             rejects_table.write_clusters(
                 self.cat, self.opts.dataset, self.clusters, run_id=self.run_id

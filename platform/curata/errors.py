@@ -208,6 +208,19 @@ class CommitConflictError(ConflictError):
         )
 
 
+class CatalogTooNewError(ConflictError):
+    """The catalog was migrated by a newer Curata than this one."""
+
+    def __init__(self, url: str, *, current: str, known: Sequence[str]) -> None:
+        self.url = url
+        self.current = current
+        self.known = list(known)
+        super().__init__(
+            f"Catalog at {url} is at schema revision {current!r}, newer than this Curata knows "
+            f"(up to {self.known[-1] if self.known else 'none'})",
+            hint="Upgrade Curata (pip install -U curata) to use this catalog")
+
+
 class SourceLicenseChangedError(ConflictError):
     """A source is ingested again under another license than the one its records carry."""
 
@@ -292,6 +305,17 @@ class SourceError(ExternalError):
         self.source = source
         self.reason = reason
         super().__init__(f"Cannot read source {source!r}: {reason}")
+
+
+class CatalogUnavailableError(ExternalError):
+    """The catalog database cannot be reached or read (down, unreachable, not a database)."""
+
+    def __init__(self, url: str, *, reason: str, hint: str | None = None) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"Catalog {url} cannot be used: {reason}",
+            hint=hint or "Check CURATA_CATALOG_URL (or CURATA_HOME) and that the database is up")
 
 
 class StorageError(ExternalError):

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from curata import __version__, interrupt
 from curata import fingerprint as fp
-from curata._util import current_user, new_run_id, utcnow
+from curata._util import current_user, first_line, new_run_id, utcnow
 from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
 from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import (
@@ -489,6 +489,8 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
     except Exception as exc:
         if "Schema" in type(exc).__name__ or "schema" in str(exc).lower():
             raise SchemaMismatchError(dataset, reason=str(exc)) from None
+        if isinstance(exc, OSError) or type(exc).__module__.startswith("deltalake"):
+            raise StorageError(uri, reason=first_line(exc)) from None
         raise
     shield.enter()
     version = find_commit(cat, dataset, run_id)

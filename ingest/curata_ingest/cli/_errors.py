@@ -8,6 +8,7 @@ Tracebacks only with ``CURATA_DEBUG=1``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -55,6 +56,15 @@ def run(app: Callable[..., Any]) -> None:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, Abort):
         code = 130
+    except OSError as exc:  # the machine said no: a read-only folder, a full disk, a lost link
+        if debug():
+            raise
+        if exc.errno == errno.EPIPE:  # `curata datasets | head`: the reader had enough
+            sys.exit(0)
+        where = exc.filename or "?"
+        _error_line({"error": type(exc).__name__, "message": str(exc), "path": where},
+                    f"{exc.strerror or exc} ({where}); nothing was committed", json_mode)
+        sys.exit(7)
     except ClickException as exc:  # usage errors: bad option, missing argument
         _error_line({"error": "UsageError", "message": exc.format_message(), "hint": _usage(exc)},
                     f"{exc.format_message()}. {_usage(exc)}", json_mode)

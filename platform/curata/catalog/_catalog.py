@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from curata._util import check_name, current_user, utcnow
+from curata._util import check_name, current_user, first_line, utcnow
 from curata.catalog import migrate
 from curata.catalog.models import (
     AuditEntry,
@@ -28,15 +28,18 @@ from curata.catalog.models import (
 from curata.config import Settings, redact_url, resolve
 from curata.errors import (
     CatalogSchemaError,
+    CatalogTooNewError,
+    CatalogUnavailableError,
     DatasetNotFoundError,
     FingerprintMismatchError,
     InvalidRefError,
     SnapshotNotFoundError,
+    StorageError,
     TagExistsError,
 )
 from curata.refs import parse_ref
 from curata.snapshot import Snapshot
-from curata.storage import TABLE_KINDS, delta_storage_options, join_uri
+from curata.storage import TABLE_KINDS, delta_storage_options, endpoint_note, join_uri
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,10 +136,14 @@ def connect(
     """
     settings = resolve(home, catalog_url, warehouse, storage_options)
     if settings.is_embedded:
+        _check_sqlite_file(settings)
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = _engine(settings.catalog_url)
     head = migrate.head_revision()
-    current = migrate.current_revision(engine)
+    current = _current_revision(engine, settings)
+    if current is not None and current not in migrate.known_revisions():
+        raise CatalogTooNewError(redact_url(settings.catalog_url), current=current,
+                                 known=migrate.known_revisions())
     if current != head:
         if upgrade if upgrade is not None else (settings.is_embedded or
                                                 (create and current is None)):
@@ -146,6 +153,36 @@ def connect(
                 redact_url(settings.catalog_url), current=current, expected=head
             )
     return Catalog(settings, engine)
+
+
+def _check_sqlite_file(settings: Settings) -> None:
+    """An embedded catalog file that exists but is empty or not SQLite is never "repaired"
+    into a new empty catalog: that forgot every version and re-ingested data already there."""
+    from sqlalchemy.engine import make_url
+
+    path = make_url(settings.catalog_url).database
+    if not path or path == ":memory:" or not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head != b"SQLite format 3\0":
+        what = "empty (0 bytes)" if not head else "not a SQLite database (truncated or overwritten?)"
+        raise CatalogUnavailableError(
+            path, reason=what,
+            hint="Restore it from a backup; to start a new catalog, move it away (the warehouse "
+            f"{settings.warehouse} keeps its data, which a new catalog does not know)")
+
+
+def _current_revision(engine: Engine, settings: Settings) -> str | None:
+    """The catalog's schema revision; an unreachable or unreadable database is
+    ``CatalogUnavailableError`` naming it (never a driver traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return migrate.current_revision(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CatalogUnavailableError(redact_url(settings.catalog_url), reason=reason) from None
 
 
 class Catalog:
@@ -226,13 +263,16 @@ class Catalog:
 
     def _delta(self, dataset: str, version: int | None = None, kind: str = "records") -> Any:
         from deltalake import DeltaTable
-        from deltalake.exceptions import TableNotFoundError
+        from deltalake.exceptions import DeltaError, TableNotFoundError
 
         uri = self.table_uri(dataset, kind)
         try:
             return DeltaTable(uri, version=version, storage_options=self.storage_options)
         except TableNotFoundError:
             return None
+        except (DeltaError, OSError) as exc:  # an unreachable endpoint, no permission, ...
+            note = endpoint_note(uri, self.settings.storage_options)
+            raise StorageError(uri, reason=first_line(exc) + note) from None
 
     # --- reading -----------------------------------------------------------------------------
 
