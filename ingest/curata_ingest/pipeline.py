@@ -9,6 +9,7 @@ commit, so nothing is committed either.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import queue
@@ -24,6 +25,7 @@ import curata
 import numpy as np
 import pyarrow as pa
 from curata import fingerprint as fp
+from curata import interrupt
 from curata._util import current_user, utcnow
 from curata.catalog.models import IngestRun
 from curata.catalog.models import Source as SourceRow
@@ -32,14 +34,17 @@ from curata.errors import (
     DatasetNotFoundError,
     RejectRatioError,
     SnapshotNotFoundError,
+    StorageError,
     UsageError,
 )
 from curata.shards import ShardWriter, commit_files
+from curata.storage import storage_errors
 from curata.writer import (
     COMMIT_RETRIES,
     DEFAULT_TARGET_FILE_SIZE,
     PROVENANCE_TYPE,
     check_source_license,
+    fail_run,
     find_commit,
     finish_run,
     make_source_id,
@@ -52,10 +57,11 @@ from curata_ingest import rejects as rejects_table
 from curata_ingest.conform import Conformer, SchemaEvolution, target_schema
 from curata_ingest.dedup import NearDedup, pick_text_column
 from curata_ingest.licenses import UNKNOWN, check_license
-from curata_ingest.report import IngestReport, SourceReport
+from curata_ingest.report import IngestReport, SourceReport, skip_summary
 from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
 
 DedupMode = Literal["exact", "near", "off"]
+DEFAULT_MAX_REJECT_RATIO = 0.5
 # The schema of a run is fixed from the first rows of every source (a commit has one schema).
 _PEEK_ROWS = 10_000
 _PEEK_BYTES = 32 << 20
@@ -114,7 +120,7 @@ def ingest(
     text_column: str | None = None,
     schema_evolution: SchemaEvolution = "none",
     max_record_size: int | None = None,
-    max_reject_ratio: float | None = None,
+    max_reject_ratio: float | None = DEFAULT_MAX_REJECT_RATIO,
     shard_size: int = DEFAULT_TARGET_FILE_SIZE,
     force: bool = False,
     catalog: curata.Catalog | None = None,
@@ -125,6 +131,10 @@ def ingest(
     retrieved_at: datetime | None = None,
     relicense: bool = False,
     path_column: str | None = None,
+    follow_symlinks: str = "inside",
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    max_depth: int | None = None,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -137,8 +147,14 @@ def ingest(
             (exact, then MinHash LSH on a text column at ``threshold``) or ``off``.
         schema_evolution: ``merge`` lets new columns into an existing dataset; with ``none``
             rows carrying them are rejected.
-        max_record_size: rows with more content bytes are rejected.
-        max_reject_ratio: fail (commit nothing) when more than this share of rows is rejected.
+        max_record_size: records with more bytes are rejected, before they are read whole
+            where the format allows (a JSON line, a file, a tar member; default 256 MiB).
+        max_depth: JSON records nested deeper are rejected (default 32, at most 48: deeper
+            types make Parquet files Arrow cannot read back).
+        max_reject_ratio: fail (commit nothing) when more than this share of rows is
+            rejected; by default half (a run that keeps nothing, or mostly nothing, read its
+            input wrongly: another --format, --delimiter or --encoding); ``1`` or ``None``
+            keeps whatever parses.
         shard_size: target Parquet file size in bytes.
         force: re-read sources whose artifacts are unchanged since the last committed run.
         engine: ``local`` (this process) or ``ray`` (Ray Data tasks on the cluster that
@@ -148,6 +164,11 @@ def ingest(
         path_column: for sources of one record per file (text, imagefolder), store each
             file's path relative to the ingested folder in this content column (by default a
             path is provenance only, so identical files under two names are duplicates).
+        delimiter: CSV field delimiter (default: sniffed among ``,`` ``;`` tab ``|``).
+        encoding: text encoding of CSV and text files (default UTF-8; a field or file that is
+            not valid in it is a reject, never a silent switch to bytes).
+        follow_symlinks: ``inside`` (default) follows symbolic links that resolve inside
+            the ingested folder and skips (and counts) the others; ``all`` follows every link.
         relicense: a source ingested before under another license gets this one on all its
             records (a new version, audit-logged) instead of a ``SourceLicenseChangedError``.
 
@@ -178,7 +199,9 @@ def ingest(
     )
     cat = catalog if catalog is not None else curata.connect()
     resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options,
-                        path_column=path_column)
+                        path_column=path_column, follow_symlinks=follow_symlinks,
+                        reader_options={"delimiter": delimiter, "encoding": encoding},
+                        limits={"max_record_size": max_record_size, "max_depth": max_depth})
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
     for st in states:  # before the unchanged check: a license change is never "unchanged"
@@ -245,6 +268,9 @@ def _resolve(
     name: str | None,
     storage_options: dict[str, Any] | None,
     path_column: str | None = None,
+    follow_symlinks: str = "inside",
+    reader_options: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> list[Source]:
     items = [sources] if isinstance(sources, (str, Source)) else list(sources)
     if not items:
@@ -256,7 +282,8 @@ def _resolve(
         else:
             out.extend(
                 open_sources([str(item)], format=format, name=name, storage_options=storage_options,
-                             path_column=path_column)
+                             path_column=path_column, follow_symlinks=follow_symlinks,
+                             reader_options=reader_options, **(limits or {}))
             )
     return out
 
@@ -331,6 +358,7 @@ def _unchanged_report(
             duplicates=0,
             rejected=0,
             artifacts=_artifact_dicts(st.source),
+            skipped=len(st.source.skipped),
         )
         for st in states
     ]
@@ -351,6 +379,7 @@ def _unchanged_report(
         bytes_read=0,
         seconds=round(time.perf_counter() - started, 3),
         sources=sources,
+        **skip_summary([k for st in states for k in st.source.skipped]),
     )
 
 
@@ -369,6 +398,7 @@ class _Run:
         self.run_id = ""
         self.text_column: str | None = None
         self.table_schema = pa.schema([])
+        self.shield = interrupt.Shield()
 
     def execute(self, started: float) -> IngestReport:
         opts = self.opts
@@ -391,20 +421,20 @@ class _Run:
                 source_id=st.source_id,
             )
         try:
-            snap = self._write()  # None: a new dataset and no row to write
-        except BaseException as exc:
-            self._write_side_tables()
-            finish_run(
-                self.cat,
-                self.run_id,
-                status="failed",
-                stats=self._stats(),
-                error=f"{type(self.error or exc).__name__}: {self.error or exc}",
-            )
-            if self.error is not None and self.error is not exc:
-                raise self.error from None
-            raise
-        return self._finish(snap, started)
+            try:
+                snap = self._write()  # None: a new dataset and no row to write
+            except BaseException as exc:
+                cause = self.error if self.error is not None else exc
+                with contextlib.suppress(StorageError):  # the first error is the one to tell
+                    self._write_side_tables()
+                fail_run(self.cat, self.run_id, cause, stats=self._stats())
+                if cause is not exc:
+                    raise cause from None
+                raise
+            self.shield.enter()  # committed (or nothing to commit): the records follow whole
+            return self._finish(snap, started)
+        finally:
+            self.shield.exit()
 
     def _finish(self, snap: curata.Snapshot | None, started: float) -> IngestReport:
         written = sum(st.written for st in self.states)
@@ -486,16 +516,18 @@ class _Run:
         self, schema: pa.Schema, rows: Iterator[tuple[pa.RecordBatch, fp.ContentHashes]]
     ) -> curata.Snapshot | None:
         opts, cat = self.opts, self.cat
-        writer = ShardWriter(
-            cat.table_uri(opts.dataset),
-            schema,
-            storage_options=cat.storage_options,
-            target_file_size=opts.shard_size,
-        )
+        with storage_errors(cat.table_uri(opts.dataset)):
+            writer = ShardWriter(
+                cat.table_uri(opts.dataset),
+                schema,
+                storage_options=cat.storage_options,
+                target_file_size=opts.shard_size,
+            )
         try:
-            for batch, content in rows:
-                writer.put(batch, content)
-            files = writer.close()
+            with storage_errors(cat.table_uri(opts.dataset)):
+                for batch, content in rows:
+                    writer.put(batch, content)
+                files = writer.close()
         except BaseException:
             writer.abort()
             raise
@@ -508,7 +540,10 @@ class _Run:
             "curata.operation": "append",
             "curata.ingest": "1",
         }
-        commit_files(cat, opts.dataset, schema, files, meta, retries=COMMIT_RETRIES)
+        # The point of no return: from the commit to the run's last record, an interrupt waits.
+        self.shield.enter()
+        with storage_errors(cat.table_uri(opts.dataset)):
+            commit_files(cat, opts.dataset, schema, files, meta, retries=COMMIT_RETRIES)
         version = find_commit(cat, opts.dataset, self.run_id)
         record_appended(
             cat, opts.dataset, version, writer.row_sum, operation="append", run_id=self.run_id
@@ -667,14 +702,16 @@ class _Run:
         rejected = sum(st.rejected for st in self.states)
         if limit is not None and read and rejected / read > limit:
             raise RejectRatioError(
-                self.opts.dataset, ratio=rejected / read, limit=limit, rejected=rejected
+                self.opts.dataset, ratio=rejected / read, limit=limit, rejected=rejected,
+                reasons=self._reasons(),
             )
 
     # --- bookkeeping ---------------------------------------------------------------------
 
     def _write_side_tables(self) -> None:
         sinks = [s for st in self.states for s in (st.read_rejects, st.row_rejects)]
-        rejects_table.write_rejects(self.cat, self.opts.dataset, sinks, run_id=self.run_id)
+        with storage_errors(self.cat.table_uri(self.opts.dataset, "rejects")):
+            rejects_table.write_rejects(self.cat, self.opts.dataset, sinks, run_id=self.run_id)
         if self.clusters:
             rejects_table.write_clusters(
                 self.cat, self.opts.dataset, self.clusters, run_id=self.run_id
@@ -697,6 +734,7 @@ class _Run:
             "near_duplicates": len(self.clusters),
             "reject_reasons": self._reasons(),
             "bytes_read": self.bytes_read,
+            "skipped": sum(len(st.source.skipped) for st in self.states),
             "license": self.opts.license,
             "sources": [st.uri for st in self.states],
         }
@@ -718,6 +756,7 @@ class _Run:
                 duplicates=st.duplicates,
                 rejected=st.rejected,
                 artifacts=_artifact_dicts(st.source),
+                skipped=len(st.source.skipped),
             )
             for st in self.states
         ]
@@ -739,6 +778,7 @@ class _Run:
             bytes_read=self.bytes_read,
             seconds=round(time.perf_counter() - started, 3),
             sources=sources,
+            **skip_summary([k for st in self.states for k in st.source.skipped]),
         )
 
 

@@ -48,3 +48,9 @@ def check_name(kind: str, name: str) -> str:
     if not is_valid_name(name):
         raise InvalidNameError(kind, name if isinstance(name, str) else repr(name), rule=NAME_RULE)
     return name
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's first line (Rust errors append their whole backtrace), bounded."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -74,19 +74,23 @@ def _count_from_files(
     snap: Snapshot, dt: Any, counts: Counter[tuple[str | None, str | None]], *,
     only: set[str] | None,
 ) -> None:
-    """Add the pairs of the given files (all files when ``only`` is None), two columns only."""
+    """Add the pairs of the given files (all files when ``only`` is None), two columns only,
+    batch by batch."""
     from curata.storage import delta_dataset
 
-    ds = delta_dataset(dt, snap.table_uri, snap.storage_options, only=only)
-    present = [c for c in _PAIR if c in ds.schema.names]
-    for batch in ds.to_batches(columns=present):
-        if not batch.num_rows:
-            continue
-        table = pa.Table.from_batches([batch])
-        for c in _PAIR:
-            if c not in present:
-                table = table.append_column(c, pa.nulls(batch.num_rows, pa.string()))
-        grouped = table.group_by(list(_PAIR), use_threads=False).aggregate([([], "count_all")])
-        for lic, src, n in zip(*(grouped.column(c).to_pylist() for c in (*_PAIR, "count_all")),
-                               strict=True):
-            counts[(lic, src)] += n
+    with snap.reading():  # a missing data file: SnapshotDataError naming `curata verify`
+        ds = delta_dataset(dt, snap.table_uri, snap.storage_options, only=only)
+        present = [c for c in _PAIR if c in ds.schema.names]
+        for batch in ds.to_batches(columns=present):
+            if batch.num_rows:
+                _add_pairs(pa.Table.from_batches([batch]), counts)
+
+
+def _add_pairs(table: pa.Table, counts: Counter[tuple[str | None, str | None]]) -> None:
+    for c in _PAIR:
+        if c not in table.column_names:  # files written before the column existed
+            table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
+    grouped = table.group_by(list(_PAIR), use_threads=False).aggregate([([], "count_all")])
+    for lic, src, n in zip(*(grouped.column(c).to_pylist() for c in (*_PAIR, "count_all")),
+                           strict=True):
+        counts[(lic, src)] += n

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curata import fingerprint as fp
-from curata.errors import CommitConflictError
+from curata.errors import CommitConflictError, StorageError
 from curata.storage import filesystem, join_uri
 from curata.writer import ROW_GROUP_ROWS, TABLE_CONFIGURATION
 
@@ -345,6 +345,36 @@ def _put(tree: dict[str, Any], keys: list[str], value: Any) -> None:
 # --- the commit ------------------------------------------------------------------------------
 
 
+def _check_schema(dataset: str, table: pa.Schema, ours: pa.Schema) -> None:
+    """Optimistic concurrency on the schema: this write's files were made for the table's
+    schema when it started. If another writer committed another schema since (two ingests
+    creating one dataset from different data), these files cannot join the table: refuse,
+    nothing committed. (Two such writers once both committed, and reads silently cast and
+    dropped values.)"""
+    for f in ours:
+        i = table.get_field_index(f.name)
+        if i < 0 or not table.field(i).type.equals(f.type):
+            now = "missing" if i < 0 else str(table.field(i).type)
+            raise CommitConflictError(dataset, attempts=1, reason=(
+                f"another writer committed a different schema meanwhile (column {f.name!r}: "
+                f"this write has {f.type}, the table now {now}); nothing was committed"))
+
+
+def _check_files(table_uri: str, storage_options: dict[str, str] | None,
+                 files: list[WrittenFile]) -> None:
+    """Every file about to be committed is there with the size written: a version pointing at
+    missing files (removed by a `gc` that ran during the write) is never committed."""
+    import pyarrow.fs as pafs
+
+    fs, root = filesystem(table_uri, storage_options)
+    infos = fs.get_file_info([join_uri(root, f.path) for f in files])
+    for f, info in zip(files, infos, strict=True):
+        if info.type != pafs.FileType.File or info.size != f.size:
+            raise StorageError(join_uri(root, f.path), reason=(
+                f"a file of this write is {'gone' if info.type != pafs.FileType.File else 'changed'}"
+                " before its commit (collected by `curata gc`?); nothing was committed"))
+
+
 def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenFile],
                  metadata: dict[str, str], *, retries: int) -> None:
     """ONE Delta commit adding ``files`` to the dataset's records table (created if new).
@@ -358,6 +388,7 @@ def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenF
     from deltalake.exceptions import CommitFailedError, DeltaError
     from deltalake.transaction import create_table_with_add_actions
 
+    _check_files(cat.table_uri(dataset), cat.storage_options, files)
     now = int(time.time() * 1000)
     actions = [f.add_action(now) for f in files]
     props = {"commit_properties": CommitProperties(custom_metadata=metadata,
@@ -377,6 +408,11 @@ def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenF
                 dt = cat._delta(dataset)  # another writer created it first: append instead
                 if dt is None:
                     raise
-        dt.create_write_transaction(actions, mode="append", schema=delta_schema, **props)
+        table_schema = pa.schema(dt.schema().to_arrow())
+        _check_schema(dataset, table_schema, schema)
+        # Committed under the table's schema, never ours: our files may lack columns a
+        # concurrent writer added (read as nulls); a schema of ours would drop them.
+        dt.create_write_transaction(actions, mode="append",
+                                    schema=DeltaSchema.from_arrow(table_schema), **props)
     except CommitFailedError as exc:
         raise CommitConflictError(dataset, attempts=retries, reason=str(exc)) from None

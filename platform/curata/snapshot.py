@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from curata.errors import CurataError, SnapshotDataError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -58,7 +62,25 @@ class Snapshot:
         """A ``pyarrow.dataset.Dataset`` over the files of this version."""
         from curata.storage import delta_dataset
 
-        return delta_dataset(self.delta_table(), self.table_uri, self.storage_options)
+        with self.reading():
+            return delta_dataset(self.delta_table(), self.table_uri, self.storage_options)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Turn a missing or corrupt data file met while reading into ``SnapshotDataError``
+        (exit 4, naming the file and ``curata verify``), never a raw ``OSError``."""
+        try:
+            yield
+        except CurataError:
+            raise
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotDataError(self.ref, reason=f"{type(exc).__name__}: {exc}",
+                                    path=_path_in(str(exc))) from exc
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] not in ("polars", "deltalake", "_internal"):
+                raise
+            raise SnapshotDataError(self.ref, reason=f"{type(exc).__name__}: {exc}",
+                                    path=_path_in(str(exc))) from exc
 
     def to_arrow(
         self, columns: Sequence[str] | None = None, filter: Any = None
@@ -74,18 +96,20 @@ class Snapshot:
             import pyarrow.parquet as pq
 
             filter = pq.filters_to_expression(filter)
-        return self.to_dataset().to_table(columns=cols, filter=filter)
+        with self.reading():
+            return self.to_dataset().to_table(columns=cols, filter=filter)
 
     def to_batches(
         self, columns: Sequence[str] | None = None, *, batch_size: int = 65_536, filter: Any = None
     ) -> Iterator[pa.RecordBatch]:
         """Stream the snapshot as record batches (bounded memory)."""
         ds = self.to_dataset()
-        yield from ds.to_batches(
-            columns=list(columns) if columns is not None else None,
-            filter=filter,
-            batch_size=batch_size,
-        )
+        with self.reading():
+            yield from ds.to_batches(
+                columns=list(columns) if columns is not None else None,
+                filter=filter,
+                batch_size=batch_size,
+            )
 
     def head(self, n: int = 5, columns: Sequence[str] | None = None) -> pa.Table:
         """The first ``n`` records, reading only what they need.
@@ -101,22 +125,24 @@ class Snapshot:
         from curata.storage import delta_dataset
 
         dt = self.delta_table()
-        ds = delta_dataset(dt, self.table_uri, self.storage_options,
-                           only=_first_files(dt, max(n, 1)))
         cols = list(columns) if columns is not None else None
-        if n <= 0:
-            return ds.head(0, columns=cols)
-        return ds.head(n, columns=cols, batch_size=max(1, min(n, 65_536)), batch_readahead=0,
-                       fragment_readahead=0, use_threads=False)
+        with self.reading():
+            ds = delta_dataset(dt, self.table_uri, self.storage_options,
+                               only=_first_files(dt, max(n, 1)))
+            if n <= 0:
+                return ds.head(0, columns=cols)
+            return ds.head(n, columns=cols, batch_size=max(1, min(n, 65_536)),
+                           batch_readahead=0, fragment_readahead=0, use_threads=False)
 
     def to_polars(self, lazy: bool = False) -> pl.DataFrame | pl.LazyFrame:
         """The snapshot as a Polars ``DataFrame`` or, with ``lazy=True``, a ``LazyFrame``."""
         import polars as pl
 
-        lf = pl.scan_delta(
-            self.table_uri, version=self.version, storage_options=self.storage_options
-        )
-        return lf if lazy else lf.collect()
+        with self.reading():
+            lf = pl.scan_delta(
+                self.table_uri, version=self.version, storage_options=self.storage_options
+            )
+            return lf if lazy else lf.collect()
 
     def to_hf(self) -> Any:
         """The snapshot as a Hugging Face ``datasets.Dataset`` (needs the ``hf`` extra)."""
@@ -189,3 +215,12 @@ def _first_files(dt: Any, n: int) -> set[str]:
         if rows >= n:
             break
     return chosen
+
+
+_PARQUET_PATH = re.compile(r"([^\s'\"]*part-[^\s'\"]+\.parquet)")
+
+
+def _path_in(message: str) -> str | None:
+    """The data file a reader's error message names, if it names one."""
+    found = _PARQUET_PATH.search(message)
+    return found.group(1) if found else None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -96,3 +98,32 @@ def _unquote(path: str) -> str:
     from urllib.parse import unquote
 
     return unquote(path)
+
+
+@contextmanager
+def storage_errors(uri: str) -> Iterator[None]:
+    """Report a storage failure while writing or reading ``uri`` (no permission, a read-only
+    or full disk, an unreachable endpoint) as one ``StorageError`` naming it, exit 7: never a
+    raw ``OSError`` or a Rust error with its backtrace."""
+    from deltalake.exceptions import DeltaError
+
+    from curata._util import first_line
+    from curata.errors import CurataError, StorageError
+
+    try:
+        yield
+    except CurataError:
+        raise
+    except (DeltaError, OSError) as exc:
+        raise StorageError(uri, reason=first_line(exc) + endpoint_note(uri)) from None
+
+
+def endpoint_note(uri: str, storage_options: dict[str, str] | None = None) -> str:
+    """`` (endpoint URL)`` for an object-store URI with a custom endpoint, else ``""``: the
+    place a user must check when the store cannot be reached."""
+    if is_local(uri):
+        return ""
+    opts = {k.lower(): v for k, v in (storage_options or {}).items()}
+    endpoint = (opts.get("aws_endpoint_url") or opts.get("endpoint_url")
+                or os.environ.get("AWS_ENDPOINT_URL"))
+    return f" (endpoint {endpoint})" if endpoint else ""

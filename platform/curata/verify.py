@@ -72,8 +72,11 @@ def scan_files(table_uri: str, dt: Any, storage_options: dict[str, str] | None,
     sizes = actions.column("size_bytes").to_pylist()
     hashes = expected_hashes or {}
 
+    table_schema = pa.schema(dt.schema().to_arrow())
+
     def one(path: str, size: int) -> tuple[fp.RowHashSum, list[str]]:
-        return _scan_file(fs, join_uri(root, path), path, size, hashes.get(path), scheme)
+        return _scan_file(fs, join_uri(root, path), path, size, hashes.get(path), scheme,
+                          table_schema)
 
     # Files are independent; hashing and decoding release the GIL, so threads use every core.
     workers = min(len(paths), os.cpu_count() or 1) or 1
@@ -86,7 +89,7 @@ def scan_files(table_uri: str, dt: Any, storage_options: dict[str, str] | None,
 
 
 def _scan_file(fs: Any, full: str, path: str, size: int, expected_hash: str | None,
-               scheme: str) -> tuple[fp.RowHashSum, list[str]]:
+               scheme: str, table_schema: pa.Schema) -> tuple[fp.RowHashSum, list[str]]:
     problems: list[str] = []
     try:
         with fs.open_input_file(full) as f:
@@ -99,7 +102,9 @@ def _scan_file(fs: Any, full: str, path: str, size: int, expected_hash: str | No
         problems.append(f"content changed {path}: bytes differ from when it was written")
     total = fp.RowHashSum()
     try:
-        meta = pq.ParquetFile(pa.BufferReader(data)).schema
+        plain = pq.ParquetFile(pa.BufferReader(data))
+        problems += _schema_problems(path, plain.schema_arrow, table_schema)
+        meta = plain.schema
         present = {meta.column(i).path for i in range(len(meta))}
         dicts = [c for c in LOW_CARDINALITY if c in present]
         pf = pq.ParquetFile(pa.BufferReader(data), read_dictionary=dicts)
@@ -113,6 +118,39 @@ def _scan_file(fs: Any, full: str, path: str, size: int, expected_hash: str | No
     except Exception as exc:  # a corrupt file is a finding, not a crash
         problems.append(f"unreadable file {path}: {type(exc).__name__}: {exc}")
     return total, problems
+
+
+def _schema_problems(path: str, file_schema: pa.Schema, table: pa.Schema) -> list[str]:
+    """A file's columns must be the version's (same types; a file may lack columns added
+    later): readers cast or drop whatever differs, silently."""
+    out = []
+    for f in file_schema:
+        i = table.get_field_index(f.name)
+        if i < 0:
+            out.append(f"schema mismatch {path}: column {f.name!r} is not in the table schema")
+        elif not _same_type(f.type, table.field(i).type):
+            out.append(f"schema mismatch {path}: column {f.name!r} is {f.type}, the table "
+                       f"says {table.field(i).type}")
+    return out
+
+
+def _same_type(a: pa.DataType, b: pa.DataType) -> bool:
+    """Equal as stored: string and binary widths (large, view) are one type to Delta."""
+    return _plain(a).equals(_plain(b))
+
+
+def _plain(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(t):
+        return _plain(t.value_type)
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return pa.binary()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _plain(f.type)) for f in t])
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_plain(t.value_type))
+    return t
 
 
 def verify_snapshot(snap: Snapshot) -> VerifyReport:

@@ -22,11 +22,11 @@ import pyarrow.compute as pc
 import xxhash
 from sqlalchemy import select
 
-from curata import __version__
+from curata import __version__, interrupt
 from curata import fingerprint as fp
-from curata._util import current_user, new_run_id, utcnow
-from curata.dedup import IdIndex, hex_halves, id_halves
+from curata._util import current_user, first_line, new_run_id, utcnow
 from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
+from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import (
     CommitConflictError,
     CurataError,
@@ -44,6 +44,9 @@ PROVENANCE_TYPE = pa.struct([
     ("run_id", pa.string()),
     ("retrieved_at", pa.timestamp("us", tz="UTC")),
 ])
+# How an empty JSON object (`{}`, an Arrow struct without fields) is stored: one always-null
+# field. Null cells hash to nothing, so the record's fingerprint is that of `{}`.
+EMPTY_STRUCT = pa.struct([pa.field("_empty", pa.bool_())])
 # Time travel to tagged versions needs the old log entries: never expire them.
 TABLE_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
@@ -73,6 +76,8 @@ def delta_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_null(t):
         return pa.string()
     if pa.types.is_struct(t):
+        if t.num_fields == 0:  # `{}`: Parquet stores no struct without fields
+            return EMPTY_STRUCT
         return pa.struct([pa.field(f.name, delta_type(f.type)) for f in t])
     if pa.types.is_map(t):
         return pa.map_(delta_type(t.key_type), delta_type(t.item_type))
@@ -270,6 +275,11 @@ def check_source_license(cat: Any, dataset: str, *, source_id: str, name: str, l
 def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
     """Give every record of a source the license ``license``: ONE new version (a Delta
     update of ``_license``), the source's catalog row, and an audit entry."""
+    with interrupt.shielded():  # one short update: it commits whole or not at all
+        return _relicense(cat, dataset, source_id=source_id, name=name, license=license)
+
+
+def _relicense(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
     from deltalake import CommitProperties
 
     before = recorded_license(cat, dataset, source_id)
@@ -299,7 +309,7 @@ def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, licen
                 "source": name, "source_id": source_id, "from": before, "to": license,
                 "records": rows, "version": version, "run_id": run_id})
     except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        fail_run(cat, run_id, exc)
         raise
     finish_run(cat, run_id, status="committed", version=version, stats={"rows_updated": rows})
     return cat.snapshot(f"{dataset}@{version}") if version is not None else None
@@ -327,6 +337,18 @@ def finish_run(cat: Any, run_id: str, *, status: str, version: int | None = None
         run.status, run.finished_at, run.version, run.error = status, utcnow(), version, error
         if stats is not None:
             run.stats = {**(run.stats or {}), **stats}
+
+
+def fail_run(cat: Any, run_id: str, exc: BaseException, *,
+             stats: dict[str, Any] | None = None) -> None:
+    """End a run that raised: ``cancelled`` for a user's interrupt (Ctrl-C, SIGTERM), else
+    ``failed`` with the error."""
+    if interrupt.is_interrupt(exc):
+        finish_run(cat, run_id, status="cancelled", stats=stats,
+                   error="cancelled by the user; nothing was committed")
+    else:
+        finish_run(cat, run_id, status="failed", stats=stats,
+                   error=f"{type(exc).__name__}: {exc}")
 
 
 def register_source(cat: Any, dataset: str, *, name: str, uri: str, license: str,
@@ -366,6 +388,22 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
     check_source_license(cat, dataset, source_id=sid, name=source, license=license,
                          relicense=relicense)
     run_id = start_run(cat, dataset, run_id=run_id, operation=operation)
+    shield = interrupt.Shield()  # raised by write_batches once only the commit is left
+    try:
+        return _append_run(cat, dataset, data, run_id=run_id, sid=sid, license=license,
+                           source=source, source_uri=source_uri, attribution=attribution,
+                           schema_evolution=schema_evolution, commit_metadata=commit_metadata,
+                           target_file_size=target_file_size, operation=operation,
+                           dedup=dedup, shield=shield)
+    finally:
+        shield.exit()
+
+
+def _append_run(cat: Any, dataset: str, data: Any, *, run_id: str, sid: str, license: str,
+                source: str, source_uri: str | None, attribution: str | None,
+                schema_evolution: str, commit_metadata: dict[str, str] | None,
+                target_file_size: int | None, operation: str, dedup: str,
+                shield: interrupt.Shield) -> Any:
     try:
         register_source(cat, dataset, name=source, uri=source_uri or source, license=license,
                         attribution=attribution or "", run_id=run_id, source_id=sid)
@@ -381,9 +419,9 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
                 for b in to_batches(data))
         version = write_batches(cat, dataset, prep, rows, run_id=run_id, operation=operation,
                                 commit_metadata=commit_metadata,
-                                target_file_size=target_file_size)
+                                target_file_size=target_file_size, shield=shield)
     except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        fail_run(cat, run_id, exc)
         raise
     stats = {"rows_written": prep.acc.count, "duplicates": prep.duplicates}
     if version is None:  # nothing to write
@@ -410,8 +448,11 @@ def _existing_ids(cat: Any, dataset: str, dt: Any) -> IdIndex:
 
 def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id: str,
                   operation: str, commit_metadata: dict[str, str] | None,
-                  target_file_size: int | None) -> int | None:
-    """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty."""
+                  target_file_size: int | None, shield: interrupt.Shield) -> int | None:
+    """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty.
+
+    ``shield`` goes up once the last batch is consumed (only the commit is left): from then
+    on an interrupt waits until the caller lowers it, after its catalog records."""
     from deltalake import (
         CommitProperties,
         PostCommitHookProperties,
@@ -425,7 +466,8 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
     if first is None:
         return None
     assert prep.schema is not None
-    reader = pa.RecordBatchReader.from_batches(prep.schema, itertools.chain([first], stream))
+    reader = pa.RecordBatchReader.from_batches(
+        prep.schema, interrupt.then_shield(itertools.chain([first], stream), shield))
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation,
             **(commit_metadata or {})}
@@ -447,7 +489,10 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
     except Exception as exc:
         if "Schema" in type(exc).__name__ or "schema" in str(exc).lower():
             raise SchemaMismatchError(dataset, reason=str(exc)) from None
+        if isinstance(exc, OSError) or type(exc).__module__.startswith("deltalake"):
+            raise StorageError(uri, reason=first_line(exc)) from None
         raise
+    shield.enter()
     version = find_commit(cat, dataset, run_id)
     record_appended(cat, dataset, version, prep.acc, operation=operation, run_id=run_id)
     return version
@@ -613,19 +658,21 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
     added = [c for c in table.column_names if c not in dt.schema().to_arrow().names]
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation}
-    try:
-        _merge_with_retries(cat, dataset, table, updates, meta)
-        version = find_commit(cat, dataset, run_id)
-        record_version(cat, dataset, version, operation=operation, run_id=run_id,
-                       derived_from=derived_from)
-    except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(cat, run_id, status="committed", version=version,
-               stats={"rows_updated": table.num_rows})
-    if added:
-        cat.audit("schema.change", dataset=dataset,
-                  details={"version": version, "added": added, "run_id": run_id})
+    # A MERGE is one call that ends in its commit: it runs whole, with its records.
+    with interrupt.shielded():
+        try:
+            _merge_with_retries(cat, dataset, table, updates, meta)
+            version = find_commit(cat, dataset, run_id)
+            record_version(cat, dataset, version, operation=operation, run_id=run_id,
+                           derived_from=derived_from)
+        except BaseException as exc:
+            fail_run(cat, run_id, exc)
+            raise
+        finish_run(cat, run_id, status="committed", version=version,
+                   stats={"rows_updated": table.num_rows})
+        if added:
+            cat.audit("schema.change", dataset=dataset,
+                      details={"version": version, "added": added, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
 
 

@@ -19,3 +19,20 @@ def read_all(source: Source | str, **kwargs) -> tuple[list[dict], RejectSink, in
         rows.extend(batch.to_pylist())
         batches += 1
     return rows, sink, batches
+
+
+# The CLI in a subprocess that stops right before its commit (its shards written, no commit
+# references them yet) until the file named by $GO exists; it creates $PAUSED when it stops.
+PAUSED_RUNNER = """
+import os, time
+import curata_ingest.pipeline as p
+original = p.commit_files
+def paused(*args, **kwargs):
+    open(os.environ["PAUSED"], "w").close()
+    while not os.path.exists(os.environ["GO"]):
+        time.sleep(0.05)
+    return original(*args, **kwargs)
+p.commit_files = paused
+from curata_ingest.cli import main
+main()
+"""

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from curata.fingerprint import record_ids
-
 from curata_ingest.pipeline import ingest
 
 LICENSES = Path("/usr/share/common-licenses")

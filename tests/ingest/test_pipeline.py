@@ -135,12 +135,15 @@ def test_schema_policy_new_columns_and_wrong_types(cat, tmp_path):
         tmp_path / "b.jsonl",
         [{"t": "y", "n": 2}, {"t": "z", "n": "not a number"}, {"t": "w", "n": 3, "extra": True}],
     )
-    report = ingest([src], dataset="s", license="MIT", catalog=cat)
+    # two of three rows rejected: above the default ratio (0.5), so this run says "keep what
+    # parses" explicitly
+    report = ingest([src], dataset="s", license="MIT", catalog=cat, max_reject_ratio=1)
     assert report.rows_written == 1
     assert report.reject_reasons == {"new_column": 1, "type_mismatch": 1}
     assert "extra" not in cat.snapshot("s").schema.names
     merged = ingest(
-        [src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge", force=True
+        [src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge", force=True,
+        max_reject_ratio=1,
     )
     assert merged.rows_written == 1 and "extra" in cat.snapshot("s").schema.names
     snap = cat.snapshot("s")
@@ -256,6 +259,7 @@ def test_fuzzed_corpus_accounts_for_every_row(tmp_path_factory, files, merge):
             catalog=cat,
             force=True,
             schema_evolution="merge" if merge else "none",
+            max_reject_ratio=1,  # the fuzzed corpus is mostly bad input
         )
         assert report.rows_read == report.rows_written + report.duplicates + report.rejected
         for s in report.sources:
@@ -363,3 +367,20 @@ def test_same_data_rebuilt_elsewhere_has_the_same_fingerprint(tmp_path):
     a, b = reports
     assert a.run_id != b.run_id and a.sources[0].uri != b.sources[0].uri
     assert a.fingerprint == b.fingerprint
+
+
+def test_a_run_that_keeps_nothing_fails_and_leaves_no_empty_dataset(cat, tmp_path):
+    """Every row rejected: exit non-zero (RejectRatioError) with the reasons, no dataset listed,
+    the rejects kept for inspection until `gc` reclaims them."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n{broken\n[1, 2]\n")
+    with pytest.raises(RejectRatioError) as info:
+        ingest([str(bad)], dataset="nothing", license="MIT", catalog=cat)
+    assert info.value.rejected == 3 and info.value.reasons == {"malformed_json": 2,
+                                                               "not_an_object": 1}
+    assert [d.name for d in cat.datasets()] == []
+    assert [r.status for r in cat.runs("nothing")] == ["failed"]
+    assert cat.rejects("nothing").num_rows == 3
+    report = cat.gc(dry_run=False)
+    assert report.rejects_reclaimed == {"nothing": 3}
+    assert cat.rejects("nothing").num_rows == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from curata.errors import InvalidNameError
+from curata.errors import CurataError, InvalidNameError
 
 
 def _three_files(cat) -> object:
@@ -34,7 +34,7 @@ def test_head_reads_only_the_first_file(cat) -> None:
     assert snap.head(0).num_rows == 0 and snap.head(100).num_rows == 4
     for f in files[1:]:  # the other files gone: a full read fails, the preview does not
         (Path(snap.table_uri) / f["path"]).unlink()
-    with pytest.raises(OSError):
+    with pytest.raises((OSError, CurataError)):  # SnapshotDataError, naming `curata verify`
         snap.to_arrow()
     assert snap.head(k).equals(expected)
 
@@ -89,6 +89,5 @@ def test_a_name_stored_before_whole_validation_does_not_break_listing(cat) -> No
     cat.append("ok", pa.table({"text": ["a"]}), license="MIT", source="s")
     with cat.session() as s:
         s.add(Dataset(name="legacy\n", description=""))
-    names = {d.name: d.latest_version for d in cat.datasets()}
-    assert names == {"legacy\n": None, "ok": 0}
+    assert {d.name: d.latest_version for d in cat.datasets()} == {"ok": 0}
     assert cat.gc(dry_run=True).dry_run is True

@@ -212,7 +212,7 @@ def test_insert_ignore_counts_only_the_rows_it_inserted(cat) -> None:
     with cat.session() as s:
         assert insert_ignore(s, Dataset, [row], ["name"]) == 0
         assert insert_ignore(s, Dataset, [row, {**row, "name": "z"}], ["name"]) == 1
-    assert sorted(d.name for d in cat.datasets()) == ["x", "y", "z"]
+    assert cat.dataset_names() == ["x", "y", "z"]
 
 
 def test_diff_is_a_multiset_diff_and_key_pairs_changed_content(cat) -> None:

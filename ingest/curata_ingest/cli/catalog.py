@@ -184,9 +184,14 @@ _DIFF_CHARS = 100
 
 def gc(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
        dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
+       retention_hours: Annotated[float | None, typer.Option(
+           help="Keep unreferenced files younger than this (default 1, or "
+                "CURATA_GC_RETENTION_HOURS; never less than the oldest running write).")] = None,
        json: JsonOpt = False, quiet: QuietOpt = False) -> None:
-    """Delete files no kept version needs (never those of tagged snapshots)."""
-    report = curata.connect().gc(dry_run=dry_run, dataset=dataset)
+    """Delete files no kept version needs (never those of tagged snapshots or of writes still
+    running), and the rejects of runs that committed nothing."""
+    report = curata.connect().gc(dry_run=dry_run, dataset=dataset,
+                                 retention_hours=retention_hours)
     if json:
         print_json(report.to_dict())
         return

@@ -115,14 +115,32 @@ def ingest(
         Evolution, typer.Option(help="merge: allow new columns; none: reject rows carrying them.")
     ] = Evolution.none,
     max_record_size: Annotated[
-        str | None, typer.Option(help="Reject rows larger than this (e.g. 1MB).")
+        str | None, typer.Option(help="Reject records larger than this, before reading them "
+                                 "whole (default 256MiB).")
+    ] = None,
+    max_depth: Annotated[
+        int | None, typer.Option(help="Reject JSON records nested deeper than this (default 32, "
+                                 "at most 48).")
     ] = None,
     max_reject_ratio: Annotated[
-        float | None,
-        typer.Option(help="Fail and commit nothing when more than this share of rows is rejected."),
-    ] = None,
+        float,
+        typer.Option(help="Fail and commit nothing when more than this share of rows is "
+                     "rejected (1 keeps whatever parses)."),
+    ] = 0.5,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter (default: sniffed among , ; tab |).")
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of CSV/text input, e.g. latin-1 (default UTF-8)."),
+    ] = None,
+    follow_symlinks: Annotated[
+        str,
+        typer.Option(help="inside: follow symbolic links that resolve inside the ingested "
+                     "folder, skip (and count) the others; all: follow every link."),
+    ] = "inside",
     relicense: Annotated[
         bool,
         typer.Option(help="A source ingested before under another license: give all its "
@@ -156,9 +174,13 @@ def ingest(
         schema_evolution=schema_evolution.value,
         max_record_size=parse_size(max_record_size) if max_record_size else None,
         max_reject_ratio=max_reject_ratio,
+        max_depth=max_depth,
         shard_size=parse_size(shard_size),
         force=force,
         relicense=relicense,
+        follow_symlinks=follow_symlinks,
+        delimiter=delimiter,
+        encoding=encoding,
         engine=engine.value,
     )
     try:
@@ -257,7 +279,12 @@ def _print_report(report: IngestReport) -> None:
         console.print(f"version {report.version}  fingerprint {report.fingerprint}")
     if report.reject_reasons:
         reasons = ", ".join(f"{k} {v}" for k, v in report.reject_reasons.items())
-        console.print(f"rejected: {reasons}. Run `curata rejects {report.dataset}` to inspect.")
+        console.print(f"rejected: {reasons}. Run `curata rejects {report.dataset}` to inspect.",
+                      markup=False)
+    if report.skipped:
+        reasons = ", ".join(f"{k} {v}" for k, v in report.skip_reasons.items())
+        console.print(f"skipped {report.skipped} input files: {reasons} (listed with --json).",
+                      markup=False)
     if report.license_flagged:
         console.print(styled("[yellow]warning:[/] license is 'unknown'; these rows are flagged."))
 

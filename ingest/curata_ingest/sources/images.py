@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import io
 import posixpath
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 from PIL import Image, UnidentifiedImageError
 
-from curata_ingest.sources._base import FileSource, ProgressFn, RejectSink, with_locator
+from curata_ingest.sources._base import (
+    RAW_LIMIT,
+    FileSource,
+    ProgressFn,
+    RejectSink,
+    with_locator,
+)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 _BATCH_BYTES = 64 << 20
@@ -45,6 +52,8 @@ class ImageFolderSource(FileSource):
         rows: list[dict[str, Any]] = []
         size = 0
         for path in self.files():
+            if self.too_large(path, rejects):
+                continue
             with self.fs.open(path, "rb") as fh:
                 data = fh.read()
             if progress:
@@ -63,9 +72,16 @@ class ImageFolderSource(FileSource):
     def _row(self, path: str, data: bytes, root: str, rejects: RejectSink) -> dict[str, Any] | None:
         uri = self.uri(path)
         try:
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()  # decode fully: truncated files fail here, not at training time
-                fmt, (width, height) = img.format, img.size
+            with warnings.catch_warnings():  # Pillow only warns between 1x and 2x its limit
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as img:
+                    img.load()  # decode fully: truncated files fail here, not at training time
+                    fmt, (width, height) = img.format, img.size
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            # a few KB that decode to gigapixels: one reject, never an aborted run
+            rejects.add(reason="decompression_bomb", source=self.name, locator=uri,
+                        raw=data[:RAW_LIMIT], detail=str(exc))
+            return None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             reason = "empty_file" if not data else "undecodable_image"
             rejects.add(reason=reason, source=self.name, locator=uri, raw=data, detail=str(exc))

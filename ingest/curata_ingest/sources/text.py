@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 
 from curata_ingest.sources._base import (
     BATCH_ROWS,
+    RAW_LIMIT,
     FileSource,
     ProgressFn,
     RejectSink,
@@ -27,6 +29,11 @@ class TextSource(FileSource):
     format = "text"
     extensions = _TEXT_EXTENSIONS
     per_file = True
+    options = ("encoding",)
+
+    def __init__(self, spec: str, *, encoding: str | None = None, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        self.encoding = encoding or "utf-8"
 
     def batches(
         self, rejects: RejectSink, progress: ProgressFn | None = None
@@ -35,11 +42,18 @@ class TextSource(FileSource):
         paths: list[str] = []
         for path in self.files():
             uri = self.uri(path)
+            if self.too_large(path, rejects):
+                continue
             with self.open(path) as fh:
-                raw = fh.read()
+                raw = fh.read(self.max_record_size + 1)  # a .gz may unpack to much more
+            if len(raw) > self.max_record_size:
+                rejects.add(reason="record_too_large", source=self.name, locator=uri,
+                            raw=raw[:RAW_LIMIT], detail=f"over --max-record-size "
+                            f"{self.max_record_size} bytes (decompressed)")
+                continue
             if progress:
                 progress(len(raw))
-            text = _decode(raw, self.name, uri, rejects)
+            text = _decode(raw, self.name, uri, rejects, self.encoding)
             if text is None:
                 continue
             texts.append(text)
@@ -58,14 +72,16 @@ class TextSource(FileSource):
         return with_locator(pa.RecordBatch.from_pydict(columns), locators)
 
 
-def _decode(raw: bytes, source: str, locator: str, rejects: RejectSink) -> str | None:
+def _decode(raw: bytes, source: str, locator: str, rejects: RejectSink,
+            encoding: str = "utf-8") -> str | None:
     if not raw.strip():
         rejects.add(reason="empty_file", source=source, locator=locator, raw=raw)
         return None
     try:
-        return raw.decode("utf-8")
+        return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        rejects.add(reason="invalid_utf8", source=source, locator=locator, raw=raw, detail=str(exc))
+        reason = "invalid_utf8" if encoding.replace("-", "").lower() == "utf8" else "undecodable"
+        rejects.add(reason=reason, source=source, locator=locator, raw=raw, detail=str(exc))
         return None
 
 
@@ -74,6 +90,11 @@ class LinesSource(FileSource):
 
     format = "lines"
     extensions = _TEXT_EXTENSIONS
+    options = ("encoding",)
+
+    def __init__(self, spec: str, *, encoding: str | None = None, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        self.encoding = encoding or "utf-8"
 
     def batches(
         self, rejects: RejectSink, progress: ProgressFn | None = None
@@ -93,7 +114,8 @@ class LinesSource(FileSource):
                         line = line.rstrip(b"\r")
                         if not line.strip():
                             continue
-                        text = _decode(line, self.name, f"{uri}:{line_no}", rejects)
+                        text = _decode(line, self.name, f"{uri}:{line_no}", rejects,
+                                       self.encoding)
                         if text is not None:
                             texts.append(text)
                             numbers.append(line_no)

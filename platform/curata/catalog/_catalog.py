@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from curata._util import check_name, current_user, is_valid_name, utcnow
+from curata._util import check_name, current_user, first_line, is_valid_name, utcnow
 from curata.catalog import migrate
 from curata.catalog.models import (
     AuditEntry,
@@ -28,15 +28,18 @@ from curata.catalog.models import (
 from curata.config import Settings, redact_url, resolve
 from curata.errors import (
     CatalogSchemaError,
+    CatalogTooNewError,
+    CatalogUnavailableError,
     DatasetNotFoundError,
     FingerprintMismatchError,
     InvalidRefError,
     SnapshotNotFoundError,
+    StorageError,
     TagExistsError,
 )
 from curata.refs import parse_ref
 from curata.snapshot import Snapshot
-from curata.storage import TABLE_KINDS, delta_storage_options, join_uri
+from curata.storage import TABLE_KINDS, delta_storage_options, endpoint_note, join_uri
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,10 +136,14 @@ def connect(
     """
     settings = resolve(home, catalog_url, warehouse, storage_options)
     if settings.is_embedded:
+        _check_sqlite_file(settings)
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = _engine(settings.catalog_url)
     head = migrate.head_revision()
-    current = migrate.current_revision(engine)
+    current = _current_revision(engine, settings)
+    if current is not None and current not in migrate.known_revisions():
+        raise CatalogTooNewError(redact_url(settings.catalog_url), current=current,
+                                 known=migrate.known_revisions())
     if current != head:
         if upgrade if upgrade is not None else (settings.is_embedded or
                                                 (create and current is None)):
@@ -146,6 +153,36 @@ def connect(
                 redact_url(settings.catalog_url), current=current, expected=head
             )
     return Catalog(settings, engine)
+
+
+def _check_sqlite_file(settings: Settings) -> None:
+    """An embedded catalog file that exists but is empty or not SQLite is never "repaired"
+    into a new empty catalog: that forgot every version and re-ingested data already there."""
+    from sqlalchemy.engine import make_url
+
+    path = make_url(settings.catalog_url).database
+    if not path or path == ":memory:" or not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head != b"SQLite format 3\0":
+        what = "empty (0 bytes)" if not head else "not a SQLite database (truncated or overwritten?)"
+        raise CatalogUnavailableError(
+            path, reason=what,
+            hint="Restore it from a backup; to start a new catalog, move it away (the warehouse "
+            f"{settings.warehouse} keeps its data, which a new catalog does not know)")
+
+
+def _current_revision(engine: Engine, settings: Settings) -> str | None:
+    """The catalog's schema revision; an unreachable or unreadable database is
+    ``CatalogUnavailableError`` naming it (never a driver traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return migrate.current_revision(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CatalogUnavailableError(redact_url(settings.catalog_url), reason=reason) from None
 
 
 class Catalog:
@@ -226,27 +263,39 @@ class Catalog:
 
     def _delta(self, dataset: str, version: int | None = None, kind: str = "records") -> Any:
         from deltalake import DeltaTable
-        from deltalake.exceptions import TableNotFoundError
+        from deltalake.exceptions import DeltaError, TableNotFoundError
 
         uri = self.table_uri(dataset, kind)
         try:
             return DeltaTable(uri, version=version, storage_options=self.storage_options)
         except TableNotFoundError:
             return None
+        except (DeltaError, OSError) as exc:  # an unreachable endpoint, no permission, ...
+            note = endpoint_note(uri, self.settings.storage_options)
+            raise StorageError(uri, reason=first_line(exc) + note) from None
 
     # --- reading -----------------------------------------------------------------------------
 
+    def dataset_names(self) -> list[str]:
+        """Every dataset the catalog knows, with data or not (a failed first ingest leaves
+        its run and rejects under a name that ``datasets()`` does not list)."""
+        with self.session() as s:
+            return list(s.scalars(select(Dataset.name).order_by(Dataset.name)))
+
     def datasets(self) -> list[DatasetInfo]:
-        """All datasets with their latest version, row count and tags."""
+        """Datasets that hold data (at least one version), with their latest version, row
+        count and tags. A run that failed or kept nothing leaves no empty dataset here."""
         with self.session() as s:
             rows = s.scalars(select(Dataset).order_by(Dataset.name)).all()
             tags = s.execute(select(Tag.dataset_id, Tag.name)).all()
         out = []
         for d in rows:
             # A name stored before names were validated whole (one ending in a newline) has
-            # no table to open: list it without one rather than fail for every dataset.
+            # no table to open: skipped like any dataset without data, never fatal.
             dt = self._delta(d.name) if is_valid_name(d.name) else None
-            latest = dt.version() if dt is not None else None
+            if dt is None:
+                continue
+            latest = dt.version()
             rec = self._fingerprint_record(d.name, latest) if latest is not None else None
             out.append(DatasetInfo(
                 name=d.name, description=d.description, created_at=d.created_at,
@@ -525,11 +574,14 @@ class Catalog:
 
         return delta_dataset(dt, self.table_uri(dataset, kind="rejects"), self.storage_options).to_table()
 
-    def gc(self, *, dry_run: bool = True, dataset: str | None = None) -> Any:
-        """Delete files no version worth keeping needs; never those of tagged snapshots."""
+    def gc(self, *, dry_run: bool = True, dataset: str | None = None,
+           retention_hours: float | None = None) -> Any:
+        """Delete files no version worth keeping needs, once older than the retention (default
+        one hour, ``CURATA_GC_RETENTION_HOURS``; never less than the oldest running write);
+        never those of tagged snapshots. Rejects of runs that committed nothing go too."""
         from curata.gc import gc
 
-        return gc(self, dry_run=dry_run, dataset=dataset)
+        return gc(self, dry_run=dry_run, dataset=dataset, retention_hours=retention_hours)
 
 
 def insert_ignore(s: Session, model: type[Any], rows: list[dict[str, Any]],

@@ -56,6 +56,22 @@ def head_revision() -> str:
     return heads[0]
 
 
+@functools.cache
+def known_revisions() -> tuple[str, ...]:
+    """Every revision this Curata ships, oldest first (read from the files' headers)."""
+    parent: dict[str, str | None] = {}
+    for path in (migrations_dir() / "versions").glob("*.py"):
+        text = path.read_text()
+        rev, down = _REV.search(text), _DOWN.search(text)
+        if rev is not None and down is not None:
+            parent[rev.group(1)] = down.group(1)
+    order, rev = [], head_revision()
+    while rev:
+        order.append(rev)
+        rev = parent.get(rev)
+    return tuple(reversed(order))
+
+
 def alembic_head_revision() -> str:
     from alembic.script import ScriptDirectory
 
