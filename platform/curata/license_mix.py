@@ -25,14 +25,21 @@ MixRow = tuple[str | None, str | None, int]
 _PAIR = ("_license", "_source")
 
 
-def license_mix(snap: Snapshot) -> list[MixRow]:
+def license_mix(snap: Snapshot, *, from_log: bool = True) -> list[MixRow]:
     """``(license, source id, records)`` per license and source, most records first.
 
     Ties are ordered by license then source, nulls last.
+
+    Args:
+        snap: the snapshot.
+        from_log: count the files whose stats pin one pair from the Delta log, without opening
+            them (previews). ``False`` reads the two columns of every file, so a missing or
+            corrupt file raises ``SnapshotDataError``: what a license verdict, which releases
+            data, must notice.
     """
     dt = snap.delta_table()
     counts: Counter[tuple[str | None, str | None]] = Counter()
-    to_read = _count_from_log(dt, counts)
+    to_read = _count_from_log(dt, counts) if from_log else None
     if to_read is None or to_read:
         _count_from_files(snap, dt, counts, only=to_read)
     rows = [(lic, src, n) for (lic, src), n in counts.items() if n]

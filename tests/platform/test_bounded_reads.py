@@ -91,3 +91,17 @@ def test_a_name_stored_before_whole_validation_does_not_break_listing(cat) -> No
         s.add(Dataset(name="legacy\n", description=""))
     assert {d.name: d.latest_version for d in cat.datasets()} == {"ok": 0}
     assert cat.gc(dry_run=True).dry_run is True
+
+
+def test_license_verdicts_read_every_file_and_fail_on_a_missing_one(cat) -> None:
+    """Previews count from the log; a verdict (`curata license`, bom, the export gate) reads
+    the two license columns of every file, so a missing file is an integrity error."""
+    from curata.errors import SnapshotDataError
+    from curata.governance import license_report
+
+    snap = _three_files(cat)
+    assert license_report(cat, snap, "research").total_records == 4
+    (Path(snap.table_uri) / snap.files()[-1]["path"]).unlink()
+    assert sum(m["records"] for m in snap.licenses()) == 4
+    with pytest.raises(SnapshotDataError):
+        license_report(cat, snap, "research")

@@ -109,12 +109,13 @@ class LicenseReport:
 def license_mix(snap: Snapshot) -> list[tuple[str | None, str | None, int]]:
     """``(license, source id, records)`` per license and source, most records first.
 
-    Counted from the Delta log's per-file stats where they pin one pair, else from the two
-    columns only; no other column is read (see :mod:`curata.license_mix`).
+    Reads the ``_license`` and ``_source`` columns of every file and no other: a verdict
+    releases data, so a missing or corrupt file fails it (``SnapshotDataError``, exit 4)
+    rather than being counted from the Delta log as previews do (:mod:`curata.license_mix`).
     """
     from curata.license_mix import license_mix as mix
 
-    return mix(snap)
+    return mix(snap, from_log=False)
 
 
 def source_rows(cat: Catalog, ids: Sequence[str]) -> dict[str, SourceRow]:
