@@ -102,11 +102,19 @@ def test_cli_pipeline_file_cannot_run_a_shell_command(corpus, home, tmp_path) ->
     assert "pwned" not in [d.name for d in corpus.datasets()]
 
 
-def test_cli_import_finds_modules_in_the_current_folder(corpus, home, tmp_path) -> None:
+def workdir(tmp_path: Path, fn: str, *, listed: bool) -> tuple[Path, str]:
+    """A current folder holding a module registering ``fn`` and ``p.yaml`` applying it (the
+    module named in the file's ``imports:`` when ``listed``)."""
     work = tmp_path / "work"
     work.mkdir()
-    mod = module(work, fn := "shout_cwd")
-    (work / "p.yaml").write_text(f"steps:\n  - apply: {{fn: {fn}}}\n")
+    mod = module(work, fn)
+    imports = f"imports: [{mod}]\n" if listed else ""
+    (work / "p.yaml").write_text(f"{imports}steps:\n  - apply: {{fn: {fn}}}\n")
+    return work, mod
+
+
+def test_cli_import_finds_modules_in_the_current_folder(corpus, home, tmp_path) -> None:
+    work, mod = workdir(tmp_path, "shout_cwd", listed=False)
     res = curata(work, home, "derive", "reviews@v1", "-p", "p.yaml", "--into", "loud",
                  "--import", mod, "--json")
     assert res.returncode == 0, res.stderr
@@ -119,10 +127,7 @@ def test_cli_import_finds_modules_in_the_current_folder(corpus, home, tmp_path) 
 
 
 def test_cli_prints_the_pipeline_imports_before_running(corpus, home, tmp_path) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    mod = module(work, fn := "shout_listed")
-    (work / "p.yaml").write_text(f"imports: [{mod}]\nsteps:\n  - apply: {{fn: {fn}}}\n")
+    work, mod = workdir(tmp_path, "shout_listed", listed=True)
     res = curata(work, home, "derive", "reviews@v1", "-p", "p.yaml", "--into", "listed",
                  "--json")
     assert res.returncode == 0, res.stderr
