@@ -9,13 +9,13 @@ import typing
 from collections.abc import Iterator
 
 import curata.errors as errors
-import pytest
 
 # Members that define more errors register them on import.
 import curata.export.errors  # noqa: F401
 import curata.transforms.errors  # noqa: F401
-import curata_labeling  # noqa: F401
 import curata_ingest  # noqa: F401
+import curata_labeling  # noqa: F401
+import pytest
 
 
 def _all(cls: type) -> Iterator[type]:
