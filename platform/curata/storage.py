@@ -181,3 +181,30 @@ def endpoint_note(uri: str, storage_options: dict[str, str] | None = None) -> st
     endpoint = (opts.get("aws_endpoint_url") or opts.get("endpoint_url")
                 or os.environ.get("AWS_ENDPOINT_URL"))
     return f" (endpoint {endpoint})" if endpoint else ""
+
+
+def fsspec_options(uri: str, options: Mapping[str, Any] | None = None, *,
+                   secrets: bool = True) -> dict[str, Any] | None:
+    """fsspec (s3fs) options for an ``s3://`` URI from Curata's storage options
+    (``CURATA_STORAGE_OPTIONS``, delta-rs' names such as ``aws_endpoint_url``), so that files
+    Curata writes outside the warehouse (export shards) go to the same endpoint. Without
+    ``secrets``, credentials are left to the environment (``AWS_*``), as on a Ray worker."""
+    if urlparse(uri).scheme not in ("s3", "s3a"):
+        return None
+    opts = {k.lower(): v for k, v in (options or {}).items()}
+    endpoint = opts.get("aws_endpoint_url") or opts.get("endpoint_url")
+    region = opts.get("aws_region") or opts.get("region")
+    out: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    if endpoint:
+        client["endpoint_url"] = endpoint
+    if region:
+        client["region_name"] = region
+    if client:
+        out["client_kwargs"] = client
+    if secrets and opts.get("aws_access_key_id"):
+        out["key"] = opts["aws_access_key_id"]
+        out["secret"] = opts.get("aws_secret_access_key")
+        if opts.get("aws_session_token"):
+            out["token"] = opts["aws_session_token"]
+    return out or None

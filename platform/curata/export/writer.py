@@ -46,6 +46,7 @@ from curata.export.samples import EncodedBatch, Field, KeyState, encode_batch, p
 from curata.export.selection import Census, Selection
 from curata.export.sources import record_export, source_details
 from curata.export.tar import BLOCK, RECORD, TarShardWriter
+from curata.storage import fsspec_options
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 ENGINES = ("local", "ray")
@@ -123,6 +124,11 @@ def export_webdataset(
         raise ExportOptionError("engine", engine, valid=list(ENGINES))
     if not str(out).strip():  # "" is not "the current folder"
         raise ExportOptionError("out", str(out), reason="is empty: name a folder or URI")
+    if storage_options is None:  # an object-store `out`: the endpoint of CURATA_STORAGE_OPTIONS
+        from curata.config import resolve
+
+        storage_options = fsspec_options(str(out), resolve().storage_options,
+                                         secrets=engine != "ray")
     if engine == "ray":  # before any work: Ray installed, no credentials to ship
         from curata.export.ray import check_ray_export
 
