@@ -155,8 +155,7 @@ class CurataReader(DataSourceReader):
             _check_columns(pinned, names)
         self.pinned = pinned
         self.columns = names
-        # Spark compares every batch's Arrow schema with exactly this one.
-        self.arrow_schema = to_arrow_schema(schema, timezone="UTC")
+        self.arrow_schema = _spark_arrow_schema(schema)
 
     def partitions(self) -> list[InputPartition]:
         with _carrying():
@@ -243,6 +242,16 @@ def _batch_rows(value: str | None) -> int:
     if rows <= 0:
         raise UsageError(f"Option batch_size={value!r} must be a positive number of rows")
     return rows
+
+
+def _spark_arrow_schema(schema: StructType) -> pa.Schema:
+    """The Arrow schema Spark checks the batches of a Python data source against: its own
+    conversion, with timestamps in UTC (the keyword changed within PySpark 4)."""
+    import inspect
+
+    if "timezone" in inspect.signature(to_arrow_schema).parameters:
+        return to_arrow_schema(schema, timezone="UTC")
+    return to_arrow_schema(schema)  # older PySpark 4: timestamp_utc=True by default
 
 
 def _pruned(schema: pa.Schema, columns: tuple[str, ...]) -> pa.Schema:
