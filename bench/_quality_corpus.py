@@ -1,3 +1,4 @@
+# ruff: noqa: SIM905
 """A generated web-like corpus with known dirty parts, for bench/quality.py and the tests.
 
 Deterministic in its seed. Each document has a ``kind`` saying what was put in it: clean prose
