@@ -53,8 +53,8 @@ def close_pairs(hashes: np.ndarray, max_distance: int) -> pl.DataFrame:
     frame = pl.DataFrame({"i": np.arange(len(hashes), dtype=np.int64), "h": hashes})
     cands = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        mask = ((1 << (hi - lo)) - 1) << (64 - hi)
-        keyed = frame.with_columns(band=(pl.col("h") & pl.lit(mask, dtype=pl.UInt64)))
+        mask = np.uint64(((1 << (hi - lo)) - 1) << (64 - hi))
+        keyed = frame.with_columns(band=pl.Series(hashes & mask, dtype=pl.UInt64))
         cands.append(keyed.join(keyed, on="band", suffix="_b").filter(pl.col("i") < pl.col("i_b"))
                      .select("i", j="i_b"))
     pairs = pl.concat(cands).unique() if cands else pl.DataFrame(schema={"i": pl.Int64,

@@ -14,6 +14,8 @@ import polars as pl
 
 #: A column with at most this many distinct values is counted value by value in ``by``.
 MAX_CATEGORIES = 50
+#: ... and strings of at most this many characters (longer ones are text, with lengths).
+MAX_LABEL = 64
 _CATEGORICAL = (pl.String, pl.Boolean, pl.Categorical, pl.Int8, pl.Int16, pl.Int32, pl.Int64,
                 pl.UInt8, pl.UInt16, pl.UInt32)
 
@@ -39,9 +41,14 @@ def _low_cardinality(lf: pl.LazyFrame, schema: pl.Schema, limit: int) -> list[st
              if c not in ("_id", "_provenance") and any(t == k for k in _CATEGORICAL)]
     if not cands:
         return []
-    counts = lf.select([pl.col(c).n_unique().alias(c) for c in cands]).collect().row(0)
+    # a category is short: a column of long strings is text, however few its values
+    label = [pl.col(c).str.len_chars().max().fill_null(0) <= MAX_LABEL if schema[c] == pl.String
+             else pl.lit(True) for c in cands]
+    row = lf.select([pl.col(c).n_unique().alias(c) for c in cands]
+                    + [e.alias(f"{c}\0short") for c, e in zip(cands, label, strict=True)]
+                    ).collect().row(0, named=True)
     always = {"_license", "_source"}
-    return [c for c, n in zip(cands, counts, strict=True) if c in always or n <= limit]
+    return [c for c in cands if c in always or (row[c] <= limit and row[f"{c}\0short"])]
 
 
 def _counts(lf: pl.LazyFrame, column: str) -> dict[str, int]:
