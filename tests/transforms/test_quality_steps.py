@@ -257,3 +257,11 @@ def test_stats_shape_and_rates(cat) -> None:
     assert st["rates"]["quality_issues"]["gopher.word_count"] == round(1 / 3, 6)
     assert sum(b["count"] for b in st["lengths"]["text"]["histogram"]) == 3
     json.dumps(st)
+
+
+def test_public_surface_matches_all() -> None:
+    import curata.quality as q
+
+    exported = {n for n in dir(q) if not n.startswith("_") and n[0].isupper() or
+                n in ("find_leakage", "snapshot_stats")}
+    assert set(q.__all__) == exported

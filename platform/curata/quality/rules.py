@@ -250,22 +250,35 @@ def _token_arrays(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _top_ngram_chars(batch: Batch, ns: list[int]) -> dict[int, pl.Series]:
     """Characters of each document's most frequent word n-gram (joined by spaces) times its
-    count; among equally frequent n-grams the first to occur, as ``Counter.most_common``."""
+    count; among equally frequent n-grams the first to occur, as ``Counter.most_common``.
+
+    Where no n-gram repeats, that is the document's first n-gram; only repeating n-grams (a
+    small share) are grouped to find the most frequent.
+    """
     hashes, doc, lens = _token_arrays(batch)
     out = {n: pl.Series(np.zeros(batch.n, np.int64)) for n in ns}
     for n, h, start in tx.ngram_levels(hashes, doc, sorted(ns)):
         if not len(start):
             continue
-        grams = pl.DataFrame({"key": tx.doc_keys(h, doc[start]), "doc": doc[start],
-                              "start": start, "width": tx.window_sums(lens, n)[start] + n - 1})
+        gram_doc = doc[start]
+        width = tx.window_sums(lens, n)[start] + n - 1
+        top = np.zeros(batch.n, np.int64)
+        docs, first = np.unique(gram_doc, return_index=True)
+        top[docs] = width[first]
+        keys = tx.doc_keys(h, gram_doc)
+        rep = pl.Series(keys).is_duplicated().to_numpy()
+        grams = pl.DataFrame({"key": keys[rep], "doc": gram_doc[rep], "start": start[rep],
+                              "width": width[rep]})
         best = (grams.lazy().group_by("key")
                 .agg(pl.col("doc").first(), pl.len().alias("count"), pl.col("start").min(),
                      pl.col("width").first())
                 .with_columns(score=pl.col("count").cast(pl.Int64) * (1 << 32) - pl.col("start"))
-                .group_by("doc")
-                .agg(top=(pl.col("width") * pl.col("count")).get(pl.col("score").arg_max()))
+                # scores are distinct within a document (starts are): one row per document
+                .filter(pl.col("score") == pl.col("score").max().over("doc"))
+                .select("doc", top=pl.col("width") * pl.col("count"))
                 .collect())
-        out[n] = batch.scatter(best["doc"], best["top"])
+        top[best["doc"].to_numpy()] = best["top"].to_numpy()
+        out[n] = pl.Series(top)
     return out
 
 
@@ -304,8 +317,9 @@ def _dup_level(out: dict[int, np.ndarray], limits: dict[int, float], chars: np.n
         later = ~pl.Series(tx.doc_keys(h, gram_doc)).is_first_distinct().to_numpy()
         bound = np.bincount(gram_doc[later], weights=width[later], minlength=len(chars))
         out[n] = bound.astype(np.int64)
-        for d in np.flatnonzero(bound > limits[n] * chars):
-            lo, hi = np.searchsorted(gram_doc, [d, d + 1])
+        over = np.flatnonzero(bound > limits[n] * chars).astype(gram_doc.dtype)
+        lows, highs = np.searchsorted(gram_doc, over), np.searchsorted(gram_doc, over + 1)
+        for d, lo, hi in zip(over.tolist(), lows.tolist(), highs.tolist(), strict=True):
             out[n][d] = _greedy_repeats(h[lo:hi], width[lo:hi], n)
         repeating = np.unique(gram_doc[later])
     return repeating
