@@ -97,7 +97,7 @@ def test_luhn_and_mod97_against_reference_implementations() -> None:
     got = pl.DataFrame({"m": nums}).select(qpii.card_valid(pl.col("m"))).to_series().to_list()
     assert got == [luhn(n) for n in nums]
     ibans = ["DE" + "".join(rng.choice("0123456789") for _ in range(20)) for _ in range(300)]
-    want = [int((s[4:] + "1314" + s[2:4])) % 97 == 1 for s in ibans]
+    want = [int(s[4:] + "1314" + s[2:4]) % 97 == 1 for s in ibans]
     assert qpii.iban_valid(pl.Series(ibans)).to_list() == want
     assert sum(want) > 0
 

@@ -3,9 +3,6 @@ headless Chromium for the rendered charts."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +12,12 @@ import pyarrow as pa
 import pytest
 from curata.quality import Language, Pii, Quality
 from curata.transforms import Pipeline, Split
-from curata_ui.cli import streamlit_argv
 from streamlit.testing.v1 import AppTest
 
 from tests.transforms.test_quality_rules import GOOD
 from tests.transforms.test_quality_steps import LANG_CASES
 from tests.ui.conftest import open_page
-from tests.ui.test_e2e_browser import TIMEOUT_MS, _free_port, _wait_healthy
+from tests.ui.test_e2e_browser import TIMEOUT_MS, serve
 
 TEXTS = [GOOD, GOOD.replace("river", "stream") + " Mail jane@example.org.", "Too short.",
          LANG_CASES["de"], LANG_CASES["fr"]]
@@ -85,25 +81,8 @@ def test_browse_filters_on_quality_columns(app: AppTest, quality_env: Path) -> N
 
 @pytest.fixture
 def served(quality_home: Path, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "CURATA_HOME": str(quality_home)}
-    for key in ("CURATA_CATALOG_URL", "CURATA_WAREHOUSE"):
-        env.pop(key, None)
-    log = (tmp_path / "streamlit.log").open("wb")
-    proc = subprocess.Popen(streamlit_argv(port, "127.0.0.1"), env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc)
+    with serve(quality_home, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        sys.stderr.write((tmp_path / "streamlit.log").read_text(errors="replace")[-2000:])
 
 
 @pytest.mark.browser
