@@ -89,7 +89,7 @@ def test_stats_struct() -> None:
     s = stats.to_list()[0]
     assert s["chars"] == len(text) and s["lines"] == 3 and s["words"] == 9
     assert s["line_repetition"] == pytest.approx(1 / 3)
-    words = "one two three four five six one two three".split()
+    words = ["one", "two", "three", "four", "five", "six", "one", "two", "three"]
     assert s["mean_word_length"] == pytest.approx(sum(map(len, words)) / 9)
 
 
