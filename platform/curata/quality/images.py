@@ -142,7 +142,7 @@ class ImageNearDedup(Step):
     def run(self, upstream: Upstream, ctx: Context) -> Iterator[pl.DataFrame]:
         dropped, origin = self._dropped(upstream)
         # set, not appended: a later step that re-runs its upstream must not record them twice
-        ctx.cache[(CLUSTERS_TABLE, id(self))] = [  # type: ignore[index]
+        ctx.cache[(CLUSTERS_TABLE, id(self))] = [
             _cluster_row(i, kept, d, origin.get(i, {})) for i, (kept, d) in sorted(dropped.items())]
         gone = pl.Series(list(dropped), dtype=pl.String)
         for df in upstream():

@@ -28,6 +28,7 @@ datatrove), so decisions agree with it; ``bench/quality.py`` measures the agreem
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -96,7 +97,7 @@ class FineWeb:
 RULE_SETS: dict[str, type[Any]] = {"gopher": Gopher, "c4": C4, "fineweb": FineWeb}
 
 
-def thresholds(name: str, overrides: dict[str, Any] | None = None) -> Any:
+def thresholds(name: str, overrides: Mapping[str, Any] | None = None) -> Any:
     """The rule set ``name`` with ``overrides`` applied (``KeyError``/``TypeError`` on bad ones)."""
     cls = RULE_SETS[name]
     known = {f.name for f in fields(cls)}
@@ -405,7 +406,8 @@ def fineweb(batch: Batch, f: FineWeb) -> dict[str, pl.Series]:
     return out
 
 
-EVALUATORS = {"gopher": gopher, "c4": c4, "fineweb": fineweb}
+EVALUATORS: dict[str, Callable[[Batch, Any], dict[str, pl.Series]]] = {
+    "gopher": gopher, "c4": c4, "fineweb": fineweb}
 
 
 def record_stats(batch: Batch) -> pl.Series:
