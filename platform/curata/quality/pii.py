@@ -135,8 +135,11 @@ def _replace_valid(texts: list[str], rows: list[int], valid: dict[int, set[str]]
     # may also hold look-alikes of the same kind, which must stay as they are.
     for r in rows:
         keep = valid[r]
-        texts[r] = pattern.sub(lambda m, keep=keep: token if m.group(0) in keep else m.group(0),
-                               texts[r])
+
+        def swap(m: re.Match[str], keep: set[str] = keep) -> str:
+            return token if m.group(0) in keep else m.group(0)
+
+        texts[r] = pattern.sub(swap, texts[r])
 
 
 def _scan_kind(texts: pl.Series, kind: str, region: str) -> tuple[pl.Series, pl.Series]:
