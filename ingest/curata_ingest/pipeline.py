@@ -24,9 +24,11 @@ import curata
 import numpy as np
 import pyarrow as pa
 from curata import fingerprint as fp
+from curata import interrupt
 from curata._util import current_user, utcnow
 from curata.catalog.models import IngestRun
 from curata.catalog.models import Source as SourceRow
+from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import (
     DatasetNotFoundError,
     RejectRatioError,
@@ -38,9 +40,11 @@ from curata.writer import (
     COMMIT_RETRIES,
     DEFAULT_TARGET_FILE_SIZE,
     PROVENANCE_TYPE,
-    _source_id,
+    check_source_license,
+    fail_run,
     find_commit,
     finish_run,
+    make_source_id,
     record_appended,
     register_source,
     start_run,
@@ -48,12 +52,13 @@ from curata.writer import (
 
 from curata_ingest import rejects as rejects_table
 from curata_ingest.conform import Conformer, SchemaEvolution, target_schema
-from curata_ingest.dedup import IdIndex, NearDedup, hex_halves, id_halves, pick_text_column
+from curata_ingest.dedup import NearDedup, pick_text_column
 from curata_ingest.licenses import UNKNOWN, check_license
-from curata_ingest.report import IngestReport, SourceReport
+from curata_ingest.report import IngestReport, SourceReport, skip_summary
 from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
 
 DedupMode = Literal["exact", "near", "off"]
+DEFAULT_MAX_REJECT_RATIO = 0.5
 # The schema of a run is fixed from the first rows of every source (a commit has one schema).
 _PEEK_ROWS = 10_000
 _PEEK_BYTES = 32 << 20
@@ -112,7 +117,7 @@ def ingest(
     text_column: str | None = None,
     schema_evolution: SchemaEvolution = "none",
     max_record_size: int | None = None,
-    max_reject_ratio: float | None = None,
+    max_reject_ratio: float | None = DEFAULT_MAX_REJECT_RATIO,
     shard_size: int = DEFAULT_TARGET_FILE_SIZE,
     force: bool = False,
     catalog: curata.Catalog | None = None,
@@ -121,6 +126,11 @@ def ingest(
     engine: Literal["local", "ray"] = "local",
     run_id: str | None = None,
     retrieved_at: datetime | None = None,
+    relicense: bool = False,
+    path_column: str | None = None,
+    follow_symlinks: str = "inside",
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> IngestReport:
     """Stream sources into ``dataset`` as one new version.
 
@@ -134,19 +144,33 @@ def ingest(
         schema_evolution: ``merge`` lets new columns into an existing dataset; with ``none``
             rows carrying them are rejected.
         max_record_size: rows with more content bytes are rejected.
-        max_reject_ratio: fail (commit nothing) when more than this share of rows is rejected.
+        max_reject_ratio: fail (commit nothing) when more than this share of rows is
+            rejected; by default half (a run that keeps nothing, or mostly nothing, read its
+            input wrongly: another --format, --delimiter or --encoding); ``1`` or ``None``
+            keeps whatever parses.
         shard_size: target Parquet file size in bytes.
         force: re-read sources whose artifacts are unchanged since the last committed run.
         engine: ``local`` (this process) or ``ray`` (Ray Data tasks on the cluster that
             ``ray.init()`` finds; same snapshot fingerprint, see ``curata_ingest.engines``).
         run_id, retrieved_at: pin the run id and retrieval time written to ``_provenance``
-            (both are part of the snapshot fingerprint; default: a new id and now).
+            (default: a new id and now; neither is part of the snapshot fingerprint).
+        path_column: for sources of one record per file (text, imagefolder), store each
+            file's path relative to the ingested folder in this content column (by default a
+            path is provenance only, so identical files under two names are duplicates).
+        delimiter: CSV field delimiter (default: sniffed among ``,`` ``;`` tab ``|``).
+        encoding: text encoding of CSV and text files (default UTF-8; a field or file that is
+            not valid in it is a reject, never a silent switch to bytes).
+        follow_symlinks: ``inside`` (default) follows symbolic links that resolve inside
+            the ingested folder and skips (and counts) the others; ``all`` follows every link.
+        relicense: a source ingested before under another license gets this one on all its
+            records (a new version, audit-logged) instead of a ``SourceLicenseChangedError``.
 
     Returns:
         An :class:`IngestReport` (``status`` committed or unchanged).
 
     Raises:
-        LicenseError, SourceError, RejectRatioError, SchemaMismatchError: nothing committed.
+        LicenseError, SourceError, RejectRatioError, SchemaMismatchError,
+        SourceLicenseChangedError: nothing committed.
 
     Example:
         >>> report = ingest(["reviews/*.jsonl"], dataset="reviews", license="CC-BY-4.0")
@@ -167,9 +191,14 @@ def ingest(
         progress,
     )
     cat = catalog if catalog is not None else curata.connect()
-    resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options)
+    resolved = _resolve(sources, format=format, name=source_name, storage_options=storage_options,
+                        path_column=path_column, follow_symlinks=follow_symlinks,
+                        reader_options={"delimiter": delimiter, "encoding": encoding})
     cat.runs(dataset)  # marks runs whose process died as failed before we look at history
     states = _states(resolved, opts, source_url)
+    for st in states:  # before the unchanged check: a license change is never "unchanged"
+        check_source_license(cat, dataset, source_id=st.source_id, name=st.source.name,
+                             license=opts.license, relicense=relicense)
     if not force and _unchanged(cat, opts, states):
         return _unchanged_report(cat, opts, states, started)
     opts.extra.update(run_id=run_id, retrieved_at=retrieved_at)
@@ -230,6 +259,9 @@ def _resolve(
     format: str | None,
     name: str | None,
     storage_options: dict[str, Any] | None,
+    path_column: str | None = None,
+    follow_symlinks: str = "inside",
+    reader_options: dict[str, Any] | None = None,
 ) -> list[Source]:
     items = [sources] if isinstance(sources, (str, Source)) else list(sources)
     if not items:
@@ -240,7 +272,9 @@ def _resolve(
             out.append(item)
         else:
             out.extend(
-                open_sources([str(item)], format=format, name=name, storage_options=storage_options)
+                open_sources([str(item)], format=format, name=name, storage_options=storage_options,
+                             path_column=path_column, follow_symlinks=follow_symlinks,
+                             reader_options=reader_options)
             )
     return out
 
@@ -255,7 +289,7 @@ def _states(sources: list[Source], opts: _Options, source_url: str | None) -> li
                 uri=uri,
                 read_rejects=RejectSink(),
                 row_rejects=RejectSink(),
-                source_id=_source_id(opts.dataset, src.name, uri, opts.license),
+                source_id=make_source_id(opts.dataset, src.name),
             )
         )
     return states
@@ -315,6 +349,7 @@ def _unchanged_report(
             duplicates=0,
             rejected=0,
             artifacts=_artifact_dicts(st.source),
+            skipped=len(st.source.skipped),
         )
         for st in states
     ]
@@ -335,6 +370,7 @@ def _unchanged_report(
         bytes_read=0,
         seconds=round(time.perf_counter() - started, 3),
         sources=sources,
+        **skip_summary([k for st in states for k in st.source.skipped]),
     )
 
 
@@ -353,6 +389,7 @@ class _Run:
         self.run_id = ""
         self.text_column: str | None = None
         self.table_schema = pa.schema([])
+        self.shield = interrupt.Shield()
 
     def execute(self, started: float) -> IngestReport:
         opts = self.opts
@@ -375,20 +412,19 @@ class _Run:
                 source_id=st.source_id,
             )
         try:
-            snap = self._write()  # None: a new dataset and no row to write
-        except BaseException as exc:
-            self._write_side_tables()
-            finish_run(
-                self.cat,
-                self.run_id,
-                status="failed",
-                stats=self._stats(),
-                error=f"{type(self.error or exc).__name__}: {self.error or exc}",
-            )
-            if self.error is not None and self.error is not exc:
-                raise self.error from None
-            raise
-        return self._finish(snap, started)
+            try:
+                snap = self._write()  # None: a new dataset and no row to write
+            except BaseException as exc:
+                cause = self.error if self.error is not None else exc
+                self._write_side_tables()
+                fail_run(self.cat, self.run_id, cause, stats=self._stats())
+                if cause is not exc:
+                    raise cause from None
+                raise
+            self.shield.enter()  # committed (or nothing to commit): the records follow whole
+            return self._finish(snap, started)
+        finally:
+            self.shield.exit()
 
     def _finish(self, snap: curata.Snapshot | None, started: float) -> IngestReport:
         written = sum(st.written for st in self.states)
@@ -492,6 +528,8 @@ class _Run:
             "curata.operation": "append",
             "curata.ingest": "1",
         }
+        # The point of no return: from the commit to the run's last record, an interrupt waits.
+        self.shield.enter()
         commit_files(cat, opts.dataset, schema, files, meta, retries=COMMIT_RETRIES)
         version = find_commit(cat, opts.dataset, self.run_id)
         record_appended(
@@ -651,7 +689,8 @@ class _Run:
         rejected = sum(st.rejected for st in self.states)
         if limit is not None and read and rejected / read > limit:
             raise RejectRatioError(
-                self.opts.dataset, ratio=rejected / read, limit=limit, rejected=rejected
+                self.opts.dataset, ratio=rejected / read, limit=limit, rejected=rejected,
+                reasons=self._reasons(),
             )
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -681,6 +720,7 @@ class _Run:
             "near_duplicates": len(self.clusters),
             "reject_reasons": self._reasons(),
             "bytes_read": self.bytes_read,
+            "skipped": sum(len(st.source.skipped) for st in self.states),
             "license": self.opts.license,
             "sources": [st.uri for st in self.states],
         }
@@ -702,6 +742,7 @@ class _Run:
                 duplicates=st.duplicates,
                 rejected=st.rejected,
                 artifacts=_artifact_dicts(st.source),
+                skipped=len(st.source.skipped),
             )
             for st in self.states
         ]
@@ -723,6 +764,7 @@ class _Run:
             bytes_read=self.bytes_read,
             seconds=round(time.perf_counter() - started, 3),
             sources=sources,
+            **skip_summary([k for st in self.states for k in st.source.skipped]),
         )
 
 

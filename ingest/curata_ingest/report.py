@@ -21,6 +21,7 @@ class SourceReport:
     duplicates: int
     rejected: int
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +33,9 @@ class IngestReport:
             same artifact hashes, or every row was a duplicate) or ``failed``.
         duplicates: exact plus near duplicates dropped (``near_duplicates`` of them near).
         license_flagged: the license is ``unknown`` — allowed only when given explicitly.
+        skipped: input files the sources did not take (``skip_reasons`` by reason: another
+            format, hidden, a symbolic link leading outside the folder, ...), each listed in
+            ``skipped_files`` with its path and reason.
     """
 
     status: Status
@@ -51,6 +55,19 @@ class IngestReport:
     seconds: float
     sources: list[SourceReport]
     error: dict[str, Any] | None = None
+    skipped: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def skip_summary(skipped: list[Any]) -> dict[str, Any]:
+    """``skipped``, ``skip_reasons`` and ``skipped_files`` of a report, from ``Skipped`` items."""
+    reasons: dict[str, int] = {}
+    for s in skipped:
+        reasons[s.reason] = reasons.get(s.reason, 0) + 1
+    return {"skipped": len(skipped), "skip_reasons": dict(sorted(reasons.items())),
+            "skipped_files": [{"path": s.path, "reason": s.reason, "detail": s.detail}
+                              for s in skipped]}

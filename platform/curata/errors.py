@@ -153,6 +153,20 @@ class FingerprintError(IntegrityError):
         super().__init__(f"Cannot fingerprint column {column!r} of type {type}: {reason}")
 
 
+class SnapshotDataError(IntegrityError):
+    """A data file of a pinned snapshot is missing or unreadable (moved, deleted, corrupted)."""
+
+    def __init__(self, ref: str, *, reason: str, path: str | None = None) -> None:
+        self.ref = ref
+        self.reason = reason
+        self.path = path
+        where = f" ({path})" if path else ""
+        super().__init__(
+            f"Snapshot {ref!r} cannot be read{where}: {reason}",
+            hint=f"Run `curata verify {ref}` to check every file",
+        )
+
+
 class VerifyError(IntegrityError):
     def __init__(self, ref: str, *, problems: Sequence[str]) -> None:
         self.ref = ref
@@ -194,6 +208,23 @@ class CommitConflictError(ConflictError):
         )
 
 
+class SourceLicenseChangedError(ConflictError):
+    """A source is ingested again under another license than the one its records carry."""
+
+    def __init__(self, dataset: str, source: str, *, recorded: str, requested: str) -> None:
+        self.dataset = dataset
+        self.source = source
+        self.recorded = recorded
+        self.requested = requested
+        super().__init__(
+            f"Source {source!r} of dataset {dataset!r} is licensed {recorded}, this run says "
+            f"{requested}; nothing was written",
+            hint="Run it again with --relicense (Python: relicense=True) to give its records "
+            "the new license as a new version (audit-logged), or with --source-name NAME to "
+            "ingest it as another source",
+        )
+
+
 class CatalogSchemaError(ConflictError):
     """The catalog database schema is older (or newer) than this version of Curata."""
 
@@ -232,15 +263,20 @@ class LicenseViolationError(PolicyError):
 
 
 class RejectRatioError(PolicyError):
-    def __init__(self, dataset: str, *, ratio: float, limit: float, rejected: int) -> None:
+    def __init__(self, dataset: str, *, ratio: float, limit: float, rejected: int,
+                 reasons: dict[str, int] | None = None) -> None:
         self.dataset = dataset
         self.ratio = ratio
         self.limit = limit
         self.rejected = rejected
+        self.reasons = dict(reasons or {})
+        why = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1]))
         super().__init__(
-            f"Ingest into {dataset!r} rejected {rejected} rows ({ratio:.1%}), above the limit "
-            f"{limit:.1%}; nothing was committed",
-            hint=f"Run `curata rejects {dataset}` to inspect, or raise --max-reject-ratio",
+            f"Ingest into {dataset!r} rejected {rejected} rows ({ratio:.1%}"
+            + (f": {why}" if why else "") + f"), above the limit {limit:.1%}; nothing was "
+            "committed",
+            hint=f"Run `curata rejects {dataset}` to inspect (a wrong --format, --delimiter or "
+            "--encoding?), or pass --max-reject-ratio 1 to keep what parses",
         )
 
 
@@ -263,6 +299,46 @@ class StorageError(ExternalError):
         self.uri = uri
         self.reason = reason
         super().__init__(f"Storage error at {uri}: {reason}")
+
+
+# Input that is missing or in a format Curata cannot read is a source problem too: code that
+# catches `SourceError` keeps working, while the CLI exits 3 (not found) or 2 (bad input).
+
+
+class SourceNotFoundError(NotFoundError, SourceError):
+    """An input path, file or table that does not exist (also a ``SourceError``)."""
+
+    def __init__(self, source: str, *, reason: str = "no such file or directory") -> None:
+        self.source = source
+        self.reason = reason
+        CurataError.__init__(
+            self, f"Source {source!r} not found: {reason}",
+            hint="Check the path (quote globs so the shell does not expand them)")
+
+
+class CorruptInputError(UsageError, SourceError):
+    """An input file that cannot be decoded whole: a truncated or corrupt .gz or .zst."""
+
+    def __init__(self, source: str, *, reason: str, offset: int | None = None) -> None:
+        self.source = source
+        self.reason = reason
+        self.offset = offset
+        at = f" at compressed byte {offset}" if offset is not None else ""
+        CurataError.__init__(
+            self, f"Cannot read {source!r}{at}: {reason}; nothing was committed",
+            hint="Fetch the file again (or leave it out) and run the command again")
+
+
+class UnsupportedFormatError(UsageError, SourceError):
+    """Input whose format Curata cannot detect or does not read (also a ``SourceError``)."""
+
+    def __init__(self, source: str, *, reason: str, valid: Sequence[str] = ()) -> None:
+        self.source = source
+        self.reason = reason
+        self.valid = list(valid)
+        CurataError.__init__(
+            self, f"Cannot read {source!r}: {reason}",
+            hint=f"Pass --format ({', '.join(self.valid)})" if self.valid else None)
 
 
 class LabelStudioError(ExternalError):

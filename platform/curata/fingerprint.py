@@ -23,10 +23,19 @@ loop and the ``xxhash`` package, and the tests check it and committed golden vec
   fields; a list as the concatenation of its elements' unseeded ``H`` (a null element as 16
   ``0xff`` bytes); a map as a list of ``{key, value}`` structs.
 
-**Snapshot fingerprint**: SHA-256 over a version tag, the canonical schema, the row count and
-the sum modulo 2**128 of the row hashes of *all* columns (system columns and labels included).
-The sum makes it independent of row order, file layout and chunking, yet sensitive to
-duplicates (a row counted twice adds its hash twice).
+**Snapshot fingerprint**: SHA-256 over the scheme name, the canonical schema, the row count
+and the sum modulo 2**128 of the row hashes over the *snapshot columns*. The sum makes it
+independent of row order, file layout and chunking, yet sensitive to duplicates (a row counted
+twice adds its hash twice). Schemes (``SCHEMES``; each catalog record names the one it used):
+
+* ``curata-fp-2`` (current) is **content-defined**: the snapshot columns are all columns but
+  ``_provenance`` — content, labels, ``_id``, ``_license`` and ``_source``. Provenance (source
+  URI, locator, run id, retrieval time) is stored and covered by ``verify()`` through per-file
+  byte hashes, but the same data rebuilt on another machine, warehouse or engine has the same
+  fingerprint (``docs/fingerprints.md``).
+* ``curata-fp-1`` hashed every column, ``_provenance`` included, so two ingests of the same data
+  differed. Kept so that versions recorded under it still verify; ``curata db upgrade``
+  re-fingerprints them.
 
 Everything is vectorised with Arrow compute and ``polars-hash`` (Rust XXH3); there is no
 Python loop per row. Hand-written because no library offers a stable, type-tagged,
@@ -48,7 +57,13 @@ import pyarrow.compute as pc
 
 from curata.errors import FingerprintError
 
-FINGERPRINT_VERSION = "curata-fp-1"
+FINGERPRINT_VERSION = "curata-fp-2"
+# Columns left out of a snapshot's row hashes, per scheme (the record fingerprint `_id` covers
+# content columns only, in every scheme).
+SCHEMES: dict[str, tuple[str, ...]] = {
+    "curata-fp-1": (),
+    "curata-fp-2": ("_provenance",),
+}
 _MASK64 = (1 << 64) - 1
 _NULL_ELEMENT = b"\xff" * 16
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
@@ -455,20 +470,22 @@ class RowHashSum:
         return cls(int(d["count"]), int(str(d["total"]), 16))
 
 
-def combine(schema: pa.Schema, acc: RowHashSum) -> str:
+def combine(schema: pa.Schema, acc: RowHashSum, *, scheme: str = FINGERPRINT_VERSION) -> str:
     """The snapshot fingerprint of rows summarised by ``acc`` under ``schema`` (64 hex chars)."""
+    snapshot_columns([], scheme)  # refuses an unknown scheme
     h = hashlib.sha256()
-    h.update(FINGERPRINT_VERSION.encode() + b"\0")
+    h.update(scheme.encode() + b"\0")
     h.update(schema_digest(schema).encode() + b"\0")
     h.update(acc.count.to_bytes(8, "big"))
     h.update(acc.total.to_bytes(16, "big"))
     return h.hexdigest()
 
 
-def accumulate(batches: Iterable[pa.RecordBatch | pa.Table]) -> RowHashSum:
+def accumulate(batches: Iterable[pa.RecordBatch | pa.Table], *,
+               scheme: str = FINGERPRINT_VERSION) -> RowHashSum:
     acc = RowHashSum()
     for b in batches:
-        acc = acc + row_sum(b)
+        acc = acc + row_sum(b, scheme=scheme)
     return acc
 
 
@@ -503,10 +520,21 @@ def content_hashes(data: pa.Table | pa.RecordBatch) -> ContentHashes:
     return ContentHashes(_cell_sum(cols, types, data.num_rows))
 
 
-def row_sum_with(data: pa.Table | pa.RecordBatch, content: ContentHashes) -> RowHashSum:
+def snapshot_columns(names: Iterable[str], scheme: str = FINGERPRINT_VERSION) -> list[str]:
+    """The columns whose cells a snapshot fingerprint under ``scheme`` hashes."""
+    try:
+        excluded = SCHEMES[scheme]
+    except KeyError:
+        raise FingerprintError("?", type=scheme, reason=f"unknown fingerprint scheme; known: "
+                               f"{sorted(SCHEMES)}") from None
+    return [n for n in names if n not in excluded]
+
+
+def row_sum_with(data: pa.Table | pa.RecordBatch, content: ContentHashes, *,
+                 scheme: str = FINGERPRINT_VERSION) -> RowHashSum:
     """``row_sum(data)`` when ``content`` already holds the hashes of its content columns:
     only the system columns (``_id``, ``_source``, …) are hashed here."""
-    system = [c for c in data.schema.names if c.startswith("_")]
+    system = [c for c in snapshot_columns(data.schema.names, scheme) if c.startswith("_")]
     cols = {c: _column(data, c) for c in system}
     types = {c: data.schema.field(c).type for c in system}
     total = _mix(_cell_sum(cols, types, data.num_rows, start=content.sums))
@@ -530,9 +558,9 @@ def ids_and_row_sum(data: pa.Table | pa.RecordBatch) -> tuple[pa.Array, RowHashS
     return ids, row_sum_with(table, content)
 
 
-def row_sum(data: pa.Table | pa.RecordBatch) -> RowHashSum:
-    """Row count and sum of the row hashes over all columns of ``data``."""
-    h = _row_u128(data)
+def row_sum(data: pa.Table | pa.RecordBatch, *, scheme: str = FINGERPRINT_VERSION) -> RowHashSum:
+    """Row count and sum of the row hashes over the snapshot columns of ``data``."""
+    h = _row_u128(data, snapshot_columns(data.schema.names, scheme))
     return RowHashSum(len(h.hi), _sum_u128(h.hi, h.lo))
 
 
@@ -546,6 +574,8 @@ def _sum_u128(hi: np.ndarray, lo: np.ndarray) -> int:
     return total % (1 << 128)
 
 
-def snapshot_fingerprint(data: pa.Table, *, schema: pa.Schema | None = None) -> str:
-    """Fingerprint of a whole table (all columns), independent of row order and chunking."""
-    return combine(schema or data.schema, accumulate(data.to_batches(max_chunksize=262_144)))
+def snapshot_fingerprint(data: pa.Table, *, schema: pa.Schema | None = None,
+                         scheme: str = FINGERPRINT_VERSION) -> str:
+    """Fingerprint of a whole table, independent of row order and chunking."""
+    acc = accumulate(data.to_batches(max_chunksize=262_144), scheme=scheme)
+    return combine(schema or data.schema, acc, scheme=scheme)

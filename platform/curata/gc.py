@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from curata.errors import UsageError
 
 if TYPE_CHECKING:
     from curata.catalog import Catalog
@@ -14,6 +19,8 @@ class GcReport:
     dry_run: bool
     files: dict[str, list[str]] = field(default_factory=dict)  # dataset -> removed (or removable)
     kept_versions: dict[str, list[int]] = field(default_factory=dict)
+    retention_hours: float = 0.0
+    rejects_reclaimed: dict[str, int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -21,34 +28,86 @@ class GcReport:
 
     def to_dict(self) -> dict[str, object]:
         return {"dry_run": self.dry_run, "count": self.count, "files": self.files,
-                "kept_versions": self.kept_versions}
+                "kept_versions": self.kept_versions, "retention_hours": self.retention_hours,
+                "rejects_reclaimed": self.rejects_reclaimed}
 
 
-def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None) -> GcReport:
-    """Remove unreferenced files: those of old untagged versions and of interrupted writes.
+DEFAULT_RETENTION_HOURS = 1.0
+# Files a running write has made are younger than the write; this much more is kept, for the
+# clock skew between the machine that writes and the one that collects.
+_MARGIN_HOURS = 0.25
+
+
+def effective_retention(cat: Catalog, requested: float | None = None) -> float:
+    """How old an unreferenced file must be before ``gc`` removes it.
+
+    ``requested``, else ``CURATA_GC_RETENTION_HOURS``, else one hour (Delta's vacuum keeps a
+    week); never less than the age of the oldest running write (plus a margin), since its
+    staged files are referenced by no commit yet. ``curata gc`` during an ingest once deleted
+    the ingest's files, which then committed a version pointing at nothing.
+    """
+    hours = requested if requested is not None else float(
+        os.environ.get("CURATA_GC_RETENTION_HOURS", DEFAULT_RETENTION_HOURS))
+    if hours < 0:
+        raise UsageError(f"--retention-hours must be >= 0, got {hours}")
+    running = [r.started_at for r in cat.runs() if r.status == "running"]
+    if running:
+        oldest = min(t if t.tzinfo else t.replace(tzinfo=UTC) for t in running)
+        age = (datetime.now(UTC) - oldest).total_seconds() / 3600
+        hours = max(hours, age + _MARGIN_HOURS)
+    return hours
+
+
+def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None,
+       retention_hours: float | None = None) -> GcReport:
+    """Remove unreferenced files: those of old untagged versions and of interrupted writes,
+    once older than the retention (:func:`effective_retention`); and the rejects of runs that
+    committed nothing.
 
     Kept: the latest version of each table and every tagged version of ``records``
-    (Delta ``vacuum`` with ``keep_versions``), with zero retention.
+    (Delta ``vacuum`` with ``keep_versions``), and every file a running write may still need.
     """
-    names = [dataset] if dataset else [d.name for d in cat.datasets()]
+    hours = effective_retention(cat, retention_hours)
+    names = [dataset] if dataset else cat.dataset_names()
     files: dict[str, list[str]] = {}
     kept: dict[str, list[int]] = {}
+    reclaimed: dict[str, int] = {}
     for name in names:
+        if not dry_run and (n := _reclaim_rejects(cat, name)):
+            reclaimed[name] = n
         tagged = sorted({t.version for t in cat.tags(name)})
         for kind in ("records", "rejects", "annotations"):
             dt = cat._delta(name, kind=kind)
             if dt is None:
                 continue
             keep = [*tagged, dt.version()] if kind == "records" else [dt.version()]
-            removed = dt.vacuum(retention_hours=0, dry_run=dry_run,
+            # delta-rs counts whole hours: rounded up, never down
+            removed = dt.vacuum(retention_hours=math.ceil(hours), dry_run=dry_run,
                                 enforce_retention_duration=False, keep_versions=sorted(set(keep)),
                                 full=True)  # full: also files no commit ever referenced
             if removed:
                 files[f"{name}/{kind}"] = sorted(removed)
             if kind == "records":
                 kept[name] = sorted(set(keep))
-    report = GcReport(dry_run=dry_run, files=files, kept_versions=kept)
+    report = GcReport(dry_run=dry_run, files=files, kept_versions=kept,
+                      retention_hours=hours, rejects_reclaimed=reclaimed)
     if not dry_run:
-        cat.audit("gc", dataset=dataset, details={"removed": report.count,
-                                                  "kept_versions": kept})
+        cat.audit("gc", dataset=dataset, details={
+            "removed": report.count, "kept_versions": kept, "retention_hours": hours,
+            "rejects_reclaimed": reclaimed})
     return report
+
+
+def _reclaim_rejects(cat: Catalog, dataset: str) -> int:
+    """Delete the rejects of the dataset's runs that committed nothing (failed, cancelled or
+    unchanged): they were kept for inspection until now. Returns how many rows went."""
+    dt = cat._delta(dataset, kind="rejects")
+    if dt is None:
+        return 0
+    done = [r.id for r in cat.runs(dataset) if r.status in ("failed", "cancelled", "unchanged")]
+    if not done:
+        return 0
+    # Run ids are hex (Curata's) or validated names: no quote can end the SQL literal.
+    ids = ", ".join("'" + i.replace("'", "''") + "'" for i in done)
+    result = dt.delete(predicate=f"run_id IN ({ids})")
+    return int(result.get("num_deleted_rows", 0))

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curata import fingerprint as fp
-from curata.errors import CommitConflictError
+from curata.errors import CommitConflictError, StorageError
 from curata.storage import filesystem, join_uri
 from curata.writer import ROW_GROUP_ROWS, TABLE_CONFIGURATION
 
@@ -345,6 +345,21 @@ def _put(tree: dict[str, Any], keys: list[str], value: Any) -> None:
 # --- the commit ------------------------------------------------------------------------------
 
 
+def _check_files(table_uri: str, storage_options: dict[str, str] | None,
+                 files: list[WrittenFile]) -> None:
+    """Every file about to be committed is there with the size written: a version pointing at
+    missing files (removed by a `gc` that ran during the write) is never committed."""
+    import pyarrow.fs as pafs
+
+    fs, root = filesystem(table_uri, storage_options)
+    infos = fs.get_file_info([join_uri(root, f.path) for f in files])
+    for f, info in zip(files, infos, strict=True):
+        if info.type != pafs.FileType.File or info.size != f.size:
+            raise StorageError(join_uri(root, f.path), reason=(
+                f"a file of this write is {'gone' if info.type != pafs.FileType.File else 'changed'}"
+                " before its commit (collected by `curata gc`?); nothing was committed"))
+
+
 def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenFile],
                  metadata: dict[str, str], *, retries: int) -> None:
     """ONE Delta commit adding ``files`` to the dataset's records table (created if new).
@@ -358,6 +373,7 @@ def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenF
     from deltalake.exceptions import CommitFailedError, DeltaError
     from deltalake.transaction import create_table_with_add_actions
 
+    _check_files(cat.table_uri(dataset), cat.storage_options, files)
     now = int(time.time() * 1000)
     actions = [f.add_action(now) for f in files]
     props = {"commit_properties": CommitProperties(custom_metadata=metadata,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from curata.errors import CurataError, SnapshotDataError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,6 +40,9 @@ class Snapshot:
     table_uri: str
     storage_options: dict[str, str] | None = field(default=None, repr=False)
     catalog: Catalog | None = field(default=None, repr=False, compare=False)
+    # The scheme ``fingerprint`` was computed with (``curata.fingerprint.SCHEMES``); None: the
+    # current one. Versions recorded before a scheme change keep verifying under their own.
+    fingerprint_scheme: str | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> str:
@@ -55,7 +62,25 @@ class Snapshot:
         """A ``pyarrow.dataset.Dataset`` over the files of this version."""
         from curata.storage import delta_dataset
 
-        return delta_dataset(self.delta_table(), self.table_uri, self.storage_options)
+        with self.reading():
+            return delta_dataset(self.delta_table(), self.table_uri, self.storage_options)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Turn a missing or corrupt data file met while reading into ``SnapshotDataError``
+        (exit 4, naming the file and ``curata verify``), never a raw ``OSError``."""
+        try:
+            yield
+        except CurataError:
+            raise
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotDataError(self.ref, reason=f"{type(exc).__name__}: {exc}",
+                                    path=_path_in(str(exc))) from exc
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] not in ("polars", "deltalake", "_internal"):
+                raise
+            raise SnapshotDataError(self.ref, reason=f"{type(exc).__name__}: {exc}",
+                                    path=_path_in(str(exc))) from exc
 
     def to_arrow(
         self, columns: Sequence[str] | None = None, filter: Any = None
@@ -71,27 +96,30 @@ class Snapshot:
             import pyarrow.parquet as pq
 
             filter = pq.filters_to_expression(filter)
-        return self.to_dataset().to_table(columns=cols, filter=filter)
+        with self.reading():
+            return self.to_dataset().to_table(columns=cols, filter=filter)
 
     def to_batches(
         self, columns: Sequence[str] | None = None, *, batch_size: int = 65_536, filter: Any = None
     ) -> Iterator[pa.RecordBatch]:
         """Stream the snapshot as record batches (bounded memory)."""
         ds = self.to_dataset()
-        yield from ds.to_batches(
-            columns=list(columns) if columns is not None else None,
-            filter=filter,
-            batch_size=batch_size,
-        )
+        with self.reading():
+            yield from ds.to_batches(
+                columns=list(columns) if columns is not None else None,
+                filter=filter,
+                batch_size=batch_size,
+            )
 
     def to_polars(self, lazy: bool = False) -> pl.DataFrame | pl.LazyFrame:
         """The snapshot as a Polars ``DataFrame`` or, with ``lazy=True``, a ``LazyFrame``."""
         import polars as pl
 
-        lf = pl.scan_delta(
-            self.table_uri, version=self.version, storage_options=self.storage_options
-        )
-        return lf if lazy else lf.collect()
+        with self.reading():
+            lf = pl.scan_delta(
+                self.table_uri, version=self.version, storage_options=self.storage_options
+            )
+            return lf if lazy else lf.collect()
 
     def to_hf(self) -> Any:
         """The snapshot as a Hugging Face ``datasets.Dataset`` (needs the ``hf`` extra)."""
@@ -138,12 +166,13 @@ class Snapshot:
 
         lf = self.to_polars(lazy=True)
         assert isinstance(lf, pl.LazyFrame)
-        mix = (
-            lf.group_by("_license", "_source")
-            .agg(pl.len().alias("records"))
-            .sort("records", descending=True)
-            .collect()
-        )
+        with self.reading():
+            mix = (
+                lf.group_by("_license", "_source")
+                .agg(pl.len().alias("records"))
+                .sort("records", descending=True)
+                .collect()
+            )
         return [
             {"license": r["_license"], "source": r["_source"], "records": r["records"]}
             for r in mix.iter_rows(named=True)
@@ -160,3 +189,12 @@ class Snapshot:
         from curata.export import webdataset
 
         return webdataset(self, **options)
+
+
+_PARQUET_PATH = re.compile(r"([^\s'\"]*part-[^\s'\"]+\.parquet)")
+
+
+def _path_in(message: str) -> str | None:
+    """The data file a reader's error message names, if it names one."""
+    found = _PARQUET_PATH.search(message)
+    return found.group(1) if found else None

@@ -63,7 +63,8 @@ class ScanResult:
 
 
 def scan_files(table_uri: str, dt: Any, storage_options: dict[str, str] | None,
-               expected_hashes: dict[str, str] | None = None) -> ScanResult:
+               expected_hashes: dict[str, str] | None = None, *,
+               scheme: str = fp.FINGERPRINT_VERSION) -> ScanResult:
     """Row-hash sum over every file of a Delta version, checking sizes and byte hashes."""
     actions = pa.table(dt.get_add_actions(flatten=True))
     fs, root = filesystem(table_uri, storage_options)
@@ -72,7 +73,7 @@ def scan_files(table_uri: str, dt: Any, storage_options: dict[str, str] | None,
     hashes = expected_hashes or {}
 
     def one(path: str, size: int) -> tuple[fp.RowHashSum, list[str]]:
-        return _scan_file(fs, join_uri(root, path), path, size, hashes.get(path))
+        return _scan_file(fs, join_uri(root, path), path, size, hashes.get(path), scheme)
 
     # Files are independent; hashing and decoding release the GIL, so threads use every core.
     workers = min(len(paths), os.cpu_count() or 1) or 1
@@ -84,8 +85,8 @@ def scan_files(table_uri: str, dt: Any, storage_options: dict[str, str] | None,
     return ScanResult(total=total, problems=problems, files=len(paths))
 
 
-def _scan_file(fs: Any, full: str, path: str, size: int,
-               expected_hash: str | None) -> tuple[fp.RowHashSum, list[str]]:
+def _scan_file(fs: Any, full: str, path: str, size: int, expected_hash: str | None,
+               scheme: str) -> tuple[fp.RowHashSum, list[str]]:
     problems: list[str] = []
     try:
         with fs.open_input_file(full) as f:
@@ -102,11 +103,13 @@ def _scan_file(fs: Any, full: str, path: str, size: int,
         present = {meta.column(i).path for i in range(len(meta))}
         dicts = [c for c in LOW_CARDINALITY if c in present]
         pf = pq.ParquetFile(pa.BufferReader(data), read_dictionary=dicts)
+        # Only the columns the scheme hashes are decoded (the bytes are checked whole above).
+        columns = fp.snapshot_columns(pf.schema_arrow.names, scheme)
         # One row group at a time: a batch spanning two row groups would hold two dictionaries
         # of a nested column, which Arrow cannot return as one array.
         for group in range(pf.num_row_groups):
-            for batch in pf.iter_batches(batch_size=131_072, row_groups=[group]):
-                total = total + fp.row_sum(batch)
+            for batch in pf.iter_batches(batch_size=131_072, row_groups=[group], columns=columns):
+                total = total + fp.row_sum(batch, scheme=scheme)
     except Exception as exc:  # a corrupt file is a finding, not a crash
         problems.append(f"unreadable file {path}: {type(exc).__name__}: {exc}")
     return total, problems
@@ -120,8 +123,9 @@ def verify_snapshot(snap: Snapshot) -> VerifyReport:
             hashes = dict((p, h) for p, h in s.execute(select(DataFile.path, DataFile.content_hash)
                                     .where(DataFile.dataset_id == d.id)).all())
     dt = snap.delta_table()
-    scan = scan_files(snap.table_uri, dt, snap.storage_options, hashes)
-    actual = fp.combine(pa.schema(dt.schema().to_arrow()), scan.total)
+    scheme = snap.fingerprint_scheme or fp.FINGERPRINT_VERSION
+    scan = scan_files(snap.table_uri, dt, snap.storage_options, hashes, scheme=scheme)
+    actual = fp.combine(pa.schema(dt.schema().to_arrow()), scan.total, scheme=scheme)
     problems = list(scan.problems)
     if actual != snap.fingerprint:
         problems.append(f"fingerprint mismatch: recorded {snap.fingerprint}, stored data gives {actual}")

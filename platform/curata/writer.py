@@ -22,15 +22,18 @@ import pyarrow.compute as pc
 import xxhash
 from sqlalchemy import select
 
-from curata import __version__
+from curata import __version__, interrupt
 from curata import fingerprint as fp
 from curata._util import current_user, new_run_id, utcnow
 from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
+from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import (
     CommitConflictError,
     CurataError,
     SchemaMismatchError,
+    SourceLicenseChangedError,
     StorageError,
+    UsageError,
 )
 from curata.storage import filesystem, join_uri
 
@@ -150,11 +153,14 @@ class _Prepared:
     """Adds system columns to each batch and accumulates the row-hash sum as it streams."""
 
     def __init__(self, *, dataset: str, source_id: str, license: str, uri: str, run_id: str,
-                 retrieved_at: datetime, table_schema: pa.Schema | None, merge: bool) -> None:
+                 retrieved_at: datetime, table_schema: pa.Schema | None, merge: bool,
+                 index: IdIndex | None = None) -> None:
         self.dataset, self.source_id, self.license = dataset, source_id, license
         self.uri, self.run_id, self.retrieved_at = uri, run_id, retrieved_at
         self.table_schema, self.merge = table_schema, merge
+        self.index = index  # exact dedup of rows without an `_id` (None: keep every row)
         self.acc = fp.RowHashSum()
+        self.duplicates = 0
         self.schema: pa.Schema | None = None
         self.new_columns: list[str] = []
 
@@ -205,15 +211,103 @@ class _Prepared:
             batch = conform(batch, self.schema, self.dataset)
             if "_id" in raw.schema.names:
                 self.acc = self.acc + fp.row_sum(batch)
-            else:  # `_id` of the stored (conformed) content; each content cell hashed once
-                ids, acc = fp.ids_and_row_sum(batch)
-                batch = batch.set_column(batch.schema.get_field_index("_id"), "_id", ids)
-                self.acc = self.acc + acc
-            yield batch
+            else:
+                batch = self._with_ids(batch)
+            if batch.num_rows:
+                yield batch
+
+    def _with_ids(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Fill `_id` from the stored (conformed) content, drop rows already seen, and add
+        the rest to the row-hash sum; each content cell is hashed once."""
+        content = fp.content_hashes(batch)
+        hashes = content.record_hashes()
+        if self.index is not None:
+            keep = self.index.new_rows(*id_halves(hashes))
+            if not keep.all():
+                self.duplicates += int((~keep).sum())
+                mask = pa.array(keep)
+                batch, hashes, content = batch.filter(mask), hashes.filter(mask), content.filter(keep)
+        batch = batch.set_column(batch.schema.get_field_index("_id"), "_id", fp.hex_strings(hashes))
+        self.acc = self.acc + fp.row_sum_with(batch, content)
+        return batch
 
 
-def _source_id(dataset: str, name: str, uri: str, license: str) -> str:
-    return "src-" + xxhash.xxh3_64_hexdigest(f"{dataset}\0{name}\0{uri}\0{license}".encode())
+def make_source_id(dataset: str, name: str) -> str:
+    """A source's identity in ``_source``: its dataset and name, nothing machine-specific.
+
+    Not its URI (an absolute path differs from machine to machine, and a rebuild elsewhere must
+    give the same snapshot fingerprint) and not its license (a license change of a source is
+    an explicit ``relicense``, see ``check_source_license``).
+    """
+    return "src-" + xxhash.xxh3_64_hexdigest(f"{dataset}\0{name}".encode())
+
+
+def recorded_license(cat: Any, dataset: str, source_id: str) -> str | None:
+    """The license the catalog records for a source (None: the source is new)."""
+    with cat.session() as s:
+        row = s.get(Source, source_id)
+        return row.license if row is not None else None
+
+
+def check_source_license(cat: Any, dataset: str, *, source_id: str, name: str, license: str,
+                         relicense: bool) -> Any:
+    """Refuse (or, with ``relicense``, apply) a license change of an existing source.
+
+    Re-ingesting a source under another license once kept the old ``_license`` silently on
+    every row it deduplicated. Returns the relicensing snapshot when one was written.
+
+    Raises:
+        SourceLicenseChangedError: the source is licensed otherwise and ``relicense`` is off.
+    """
+    recorded = recorded_license(cat, dataset, source_id)
+    if recorded is None or recorded == license:
+        return None
+    if not relicense:
+        raise SourceLicenseChangedError(dataset, name, recorded=recorded, requested=license)
+    return relicense_source(cat, dataset, source_id=source_id, name=name, license=license)
+
+
+def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
+    """Give every record of a source the license ``license``: ONE new version (a Delta
+    update of ``_license``), the source's catalog row, and an audit entry."""
+    with interrupt.shielded():  # one short update: it commits whole or not at all
+        return _relicense(cat, dataset, source_id=source_id, name=name, license=license)
+
+
+def _relicense(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
+    from deltalake import CommitProperties
+
+    before = recorded_license(cat, dataset, source_id)
+    run_id = start_run(cat, dataset, operation="relicense")
+    meta = {"curata.run_id": run_id, "curata.user": current_user(),
+            "curata.version": __version__, "curata.operation": "relicense"}
+    try:
+        dt = cat._delta(dataset)
+        rows = 0
+        if dt is not None:
+            # Both values are validated first: a source id is hex, an SPDX expression has no
+            # quote, so the SQL literals need no escaping.
+            assert "'" not in license and "'" not in source_id
+            out = dt.update(updates={"_license": f"'{license}'"},
+                            predicate=f"_source = '{source_id}'",
+                            commit_properties=CommitProperties(
+                                custom_metadata=meta, max_commit_retries=COMMIT_RETRIES))
+            rows = int(out.get("num_updated_rows", 0))
+        version = find_commit(cat, dataset, run_id) if dt is not None else None
+        if version is not None:
+            record_version(cat, dataset, version, operation="relicense", run_id=run_id)
+        with cat.session() as s:
+            row = s.get(Source, source_id)
+            assert row is not None
+            row.license = license
+            cat.audit("relicense", dataset=dataset, session=s, details={
+                "source": name, "source_id": source_id, "from": before, "to": license,
+                "records": rows, "version": version, "run_id": run_id})
+    except BaseException as exc:
+        fail_run(cat, run_id, exc)
+        raise
+    finish_run(cat, run_id, status="committed", version=version, stats={"rows_updated": rows})
+    return cat.snapshot(f"{dataset}@{version}") if version is not None else None
 
 
 def start_run(cat: Any, dataset: str, *, run_id: str | None = None, operation: str = "append",
@@ -240,11 +334,23 @@ def finish_run(cat: Any, run_id: str, *, status: str, version: int | None = None
             run.stats = {**(run.stats or {}), **stats}
 
 
+def fail_run(cat: Any, run_id: str, exc: BaseException, *,
+             stats: dict[str, Any] | None = None) -> None:
+    """End a run that raised: ``cancelled`` for a user's interrupt (Ctrl-C, SIGTERM), else
+    ``failed`` with the error."""
+    if interrupt.is_interrupt(exc):
+        finish_run(cat, run_id, status="cancelled", stats=stats,
+                   error="cancelled by the user; nothing was committed")
+    else:
+        finish_run(cat, run_id, status="failed", stats=stats,
+                   error=f"{type(exc).__name__}: {exc}")
+
+
 def register_source(cat: Any, dataset: str, *, name: str, uri: str, license: str,
                     attribution: str = "", artifacts: list[Any] | None = None,
                     run_id: str | None = None, source_id: str | None = None) -> str:
     """Record a source (license, provenance, artifact hashes); returns its id."""
-    sid = source_id or _source_id(dataset, name, uri, license)
+    sid = source_id or make_source_id(dataset, name)
     from curata.catalog._catalog import insert_ignore
 
     with cat.session() as s:
@@ -267,40 +373,81 @@ def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
            source_uri: str | None = None, attribution: str | None = None,
            run_id: str | None = None, schema_evolution: Literal["none", "merge"] = "none",
            commit_metadata: dict[str, str] | None = None, target_file_size: int | None = None,
-           description: str = "", operation: str = "append") -> Any:
+           description: str = "", operation: str = "append",
+           dedup: Literal["exact", "off"] = "exact", relicense: bool = False) -> Any:
     license = validate_license(license)
+    if dedup not in ("exact", "off"):
+        raise UsageError(f"Unknown dedup mode {dedup!r} (valid: exact, off)")
     cat._ensure_dataset(dataset, description)
+    sid = make_source_id(dataset, source)
+    check_source_license(cat, dataset, source_id=sid, name=source, license=license,
+                         relicense=relicense)
     run_id = start_run(cat, dataset, run_id=run_id, operation=operation)
+    shield = interrupt.Shield()  # raised by write_batches once only the commit is left
     try:
-        sid = register_source(cat, dataset, name=source, uri=source_uri or source,
-                              license=license, attribution=attribution or "", run_id=run_id)
+        return _append_run(cat, dataset, data, run_id=run_id, sid=sid, license=license,
+                           source=source, source_uri=source_uri, attribution=attribution,
+                           schema_evolution=schema_evolution, commit_metadata=commit_metadata,
+                           target_file_size=target_file_size, operation=operation,
+                           dedup=dedup, shield=shield)
+    finally:
+        shield.exit()
+
+
+def _append_run(cat: Any, dataset: str, data: Any, *, run_id: str, sid: str, license: str,
+                source: str, source_uri: str | None, attribution: str | None,
+                schema_evolution: str, commit_metadata: dict[str, str] | None,
+                target_file_size: int | None, operation: str, dedup: str,
+                shield: interrupt.Shield) -> Any:
+    try:
+        register_source(cat, dataset, name=source, uri=source_uri or source, license=license,
+                        attribution=attribution or "", run_id=run_id, source_id=sid)
         existing = cat._delta(dataset)
         prep = _Prepared(
             dataset=dataset, source_id=sid, license=license, uri=source_uri or source,
             run_id=run_id, retrieved_at=utcnow(),
             table_schema=pa.schema(existing.schema().to_arrow()) if existing else None,
-            merge=schema_evolution == "merge")
-        version = write_batches(cat, dataset, prep, data, run_id=run_id, operation=operation,
+            merge=schema_evolution == "merge",
+            index=_existing_ids(cat, dataset, existing) if dedup == "exact" else None)
+        # `_id` is the hash of the content, always: one passed in is recomputed.
+        rows = (b.drop_columns(["_id"]) if "_id" in b.schema.names else b
+                for b in to_batches(data))
+        version = write_batches(cat, dataset, prep, rows, run_id=run_id, operation=operation,
                                 commit_metadata=commit_metadata,
-                                target_file_size=target_file_size)
+                                target_file_size=target_file_size, shield=shield)
     except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        fail_run(cat, run_id, exc)
         raise
+    stats = {"rows_written": prep.acc.count, "duplicates": prep.duplicates}
     if version is None:  # nothing to write
-        finish_run(cat, run_id, status="unchanged", stats={"rows_written": 0})
+        finish_run(cat, run_id, status="unchanged", stats=stats)
         return cat.snapshot(dataset)
-    finish_run(cat, run_id, status="committed", version=version,
-               stats={"rows_written": prep.acc.count})
+    finish_run(cat, run_id, status="committed", version=version, stats=stats)
     if prep.new_columns:
         cat.audit("schema.change", dataset=dataset,
                   details={"version": version, "added": prep.new_columns, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
 
 
+def _existing_ids(cat: Any, dataset: str, dt: Any) -> IdIndex:
+    """An index of the `_id`s of the table version ``dt`` (empty for a new table)."""
+    from curata.storage import delta_dataset
+
+    index = IdIndex()
+    if dt is not None:
+        rows = delta_dataset(dt, cat.table_uri(dataset), cat.storage_options)
+        for batch in rows.to_batches(columns=["_id"]):  # type: ignore[attr-defined]
+            index.add(*hex_halves(batch.column(0)))
+    return index
+
+
 def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id: str,
                   operation: str, commit_metadata: dict[str, str] | None,
-                  target_file_size: int | None) -> int | None:
-    """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty."""
+                  target_file_size: int | None, shield: interrupt.Shield) -> int | None:
+    """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty.
+
+    ``shield`` goes up once the last batch is consumed (only the commit is left): from then
+    on an interrupt waits until the caller lowers it, after its catalog records."""
     from deltalake import (
         CommitProperties,
         PostCommitHookProperties,
@@ -314,7 +461,8 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
     if first is None:
         return None
     assert prep.schema is not None
-    reader = pa.RecordBatchReader.from_batches(prep.schema, itertools.chain([first], stream))
+    reader = pa.RecordBatchReader.from_batches(
+        prep.schema, interrupt.then_shield(itertools.chain([first], stream), shield))
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation,
             **(commit_metadata or {})}
@@ -337,6 +485,7 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
         if "Schema" in type(exc).__name__ or "schema" in str(exc).lower():
             raise SchemaMismatchError(dataset, reason=str(exc)) from None
         raise
+    shield.enter()
     version = find_commit(cat, dataset, run_id)
     record_appended(cat, dataset, version, prep.acc, operation=operation, run_id=run_id)
     return version
@@ -376,7 +525,9 @@ def record_appended(cat: Any, dataset: str, version: int, added: fp.RowHashSum, 
             d = cat._dataset_row(s, dataset)
             prev = s.scalar(select(SnapshotRecord).where(
                 SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version - 1))
-    if version > 0 and prev is None:
+    if version > 0 and (prev is None or prev.fp_scheme != fp.FINGERPRINT_VERSION):
+        # No record of the version below, or one under an older fingerprint scheme: the sum
+        # cannot be carried on, so the whole version is hashed under the current scheme.
         return record_version(cat, dataset, version, operation=operation, run_id=run_id)
     acc = (fp.RowHashSum.from_json(prev.row_sum) if prev else fp.RowHashSum()) + added
     return _store(cat, dataset, version, acc, operation=operation, run_id=run_id)
@@ -407,12 +558,14 @@ def record_version(cat: Any, dataset: str, version: int, *, operation: str,
 
 def _store(cat: Any, dataset: str, version: int, acc: fp.RowHashSum, *, operation: str,
            run_id: str | None, derived_from: list[Any] | None = None) -> SnapshotRecord:
+    """Record ``version`` with the row-hash sum ``acc`` (current fingerprint scheme)."""
     dt = cat._delta(dataset, version)
     schema = pa.schema(dt.schema().to_arrow())
     rec = SnapshotRecord(version=version, fingerprint=fp.combine(schema, acc),
                          num_rows=acc.count, row_sum=acc.to_json(),
                          schema_json=fp.schema_digest(schema), operation=operation,
-                         run_id=run_id, derived_from=derived_from or [])
+                         run_id=run_id, derived_from=derived_from or [],
+                         fp_scheme=fp.FINGERPRINT_VERSION)
     record_files(cat, dataset, dt, version)
     from curata.catalog._catalog import insert_ignore
 
@@ -424,7 +577,7 @@ def _store(cat: Any, dataset: str, version: int, acc: fp.RowHashSum, *, operatio
             "dataset_id": d.id, "version": version, "fingerprint": rec.fingerprint,
             "num_rows": rec.num_rows, "row_sum": rec.row_sum, "schema_json": rec.schema_json,
             "operation": operation, "run_id": run_id, "derived_from": derived_from or [],
-            "created_at": utcnow()}], ["dataset_id", "version"])
+            "fp_scheme": rec.fp_scheme, "created_at": utcnow()}], ["dataset_id", "version"])
         stored = s.scalar(select(SnapshotRecord).where(
             SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version))
         assert stored is not None
@@ -498,19 +651,21 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
     added = [c for c in table.column_names if c not in dt.schema().to_arrow().names]
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": operation}
-    try:
-        _merge_with_retries(cat, dataset, table, updates, meta)
-        version = find_commit(cat, dataset, run_id)
-        record_version(cat, dataset, version, operation=operation, run_id=run_id,
-                       derived_from=derived_from)
-    except BaseException as exc:
-        finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(cat, run_id, status="committed", version=version,
-               stats={"rows_updated": table.num_rows})
-    if added:
-        cat.audit("schema.change", dataset=dataset,
-                  details={"version": version, "added": added, "run_id": run_id})
+    # A MERGE is one call that ends in its commit: it runs whole, with its records.
+    with interrupt.shielded():
+        try:
+            _merge_with_retries(cat, dataset, table, updates, meta)
+            version = find_commit(cat, dataset, run_id)
+            record_version(cat, dataset, version, operation=operation, run_id=run_id,
+                           derived_from=derived_from)
+        except BaseException as exc:
+            fail_run(cat, run_id, exc)
+            raise
+        finish_run(cat, run_id, status="committed", version=version,
+                   stats={"rows_updated": table.num_rows})
+        if added:
+            cat.audit("schema.change", dataset=dataset,
+                      details={"version": version, "added": added, "run_id": run_id})
     return cat.snapshot(f"{dataset}@{version}")
 
 

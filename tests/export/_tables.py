@@ -82,8 +82,8 @@ def append_repeats(cat, dataset: str = "repeats", tag: str = "v1"):
     thrice = [i for r in range(14) for i in (r, r, r)]
     # each file ends with two copies of the record the other one starts with
     cat.append(dataset, base.take(pa.array([29, *thrice, 14, 14])), license="CC0-1.0",
-               source="a")
+               source="a", dedup="off")
     cat.append(dataset, base.take(pa.array([14, *[t + 15 for t in thrice], 29, 29])),
-               license="CC0-1.0", source="b")
+               license="CC0-1.0", source="b", dedup="off")
     cat.tag(dataset, tag)
     return cat.snapshot(f"{dataset}@{tag}")

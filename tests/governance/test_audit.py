@@ -47,7 +47,7 @@ def test_croissant_in_the_table_root_survives_gc(scenario):
     cat.append(
         "reviews", pa.table({"text": ["later"], "stars": [2]}), license="CC0-1.0", source="later"
     )
-    cat.gc(dry_run=False, dataset="reviews")
+    cat.gc(dry_run=False, dataset="reviews", retention_hours=0)
     assert out.exists()  # Delta ignores "_" files, so vacuum leaves the metadata alone
     records = list(mlc.Dataset(jsonld=str(out)).records("records"))
     assert len(records) == snap.num_rows  # the tagged version's files are pinned

@@ -84,7 +84,7 @@ def test_sigkill_leaves_previous_version_intact(home, tmp_path, big_corpus, kill
     assert cat.snapshot("k").num_rows == ROWS + 1 and cat.snapshot("k").verify().ok
     # Files the killed run wrote but never committed are collected by gc; committed ones stay.
     root = Path(cat.table_uri("k"))
-    cat.gc(dry_run=False, dataset="k")
+    cat.gc(dry_run=False, dataset="k", retention_hours=0)  # the killed run is not running
     on_disk = {p.resolve() for p in root.rglob("*.parquet")}
     assert on_disk == {
         Path(u.removeprefix("file://")).resolve() for u in DeltaTable(str(root)).file_uris()

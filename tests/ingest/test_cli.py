@@ -56,7 +56,7 @@ def test_json_report(home, corpus):
     assert again["status"] == "unchanged" and again["version"] == 0
 
 
-def test_failures_exit_with_codes_and_json(home, corpus):
+def test_failures_exit_with_codes_and_json(home, corpus, tmp_path):
     result = runner.invoke(app, ["ingest", corpus, "-d", "c", "-l", "CC-BY-40", "--json"])
     assert result.exit_code == 2
     out = json.loads(result.stdout.splitlines()[0])
@@ -66,8 +66,16 @@ def test_failures_exit_with_codes_and_json(home, corpus):
         app, ["ingest", corpus, "-d", "c", "-l", "MIT", "--max-reject-ratio", "0.1", "--json"]
     )
     assert result.exit_code == 6 and json.loads(result.stdout.splitlines()[0])["status"] == "failed"
+    # A missing file is "not found" (3) and a format Curata cannot read is bad input (2), as
+    # the README documents (it was a generic external error, 7).
     result = runner.invoke(app, ["ingest", "/no/such/file.jsonl", "-d", "c", "-l", "MIT"])
-    assert result.exit_code == 7
+    assert result.exit_code == 3
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "blob").write_bytes(b"\x00\x01 not any format")
+    result = runner.invoke(app, ["ingest", str(odd), "-d", "c", "-l", "MIT", "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout.splitlines()[0])["error"]["error"] == "UnsupportedFormatError"
 
 
 def test_rejects_command(home, corpus):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from curata_ingest.dedup import IdIndex, hex_halves, id_halves, shingles
+from curata.dedup import IdIndex, hex_halves, id_halves
+from curata_ingest.dedup import shingles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -135,12 +135,15 @@ def test_schema_policy_new_columns_and_wrong_types(cat, tmp_path):
         tmp_path / "b.jsonl",
         [{"t": "y", "n": 2}, {"t": "z", "n": "not a number"}, {"t": "w", "n": 3, "extra": True}],
     )
-    report = ingest([src], dataset="s", license="MIT", catalog=cat)
+    # two of three rows rejected: above the default ratio (0.5), so this run says "keep what
+    # parses" explicitly
+    report = ingest([src], dataset="s", license="MIT", catalog=cat, max_reject_ratio=1)
     assert report.rows_written == 1
     assert report.reject_reasons == {"new_column": 1, "type_mismatch": 1}
     assert "extra" not in cat.snapshot("s").schema.names
     merged = ingest(
-        [src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge", force=True
+        [src], dataset="s", license="MIT", catalog=cat, schema_evolution="merge", force=True,
+        max_reject_ratio=1,
     )
     assert merged.rows_written == 1 and "extra" in cat.snapshot("s").schema.names
     snap = cat.snapshot("s")
@@ -256,6 +259,7 @@ def test_fuzzed_corpus_accounts_for_every_row(tmp_path_factory, files, merge):
             catalog=cat,
             force=True,
             schema_evolution="merge" if merge else "none",
+            max_reject_ratio=1,  # the fuzzed corpus is mostly bad input
         )
         assert report.rows_read == report.rows_written + report.duplicates + report.rejected
         for s in report.sources:
@@ -313,3 +317,70 @@ def test_public_api_all():
         not in {"pipeline", "report", "sources", "licenses", "conform", "dedup", "rejects", "cli",
               "engines"}
     )
+
+
+def test_relicensed_source_is_refused_then_applied_with_relicense(cat, tmp_path):
+    """Re-ingesting unchanged files under another license once counted every row as a
+    duplicate and kept the old license: a commercial verdict stayed "allowed"."""
+    from curata.errors import SourceLicenseChangedError
+
+    src = _jsonl(tmp_path / "a.jsonl", [{"text": f"doc {i}"} for i in range(7)])
+    first = ingest([src], dataset="rl", license="CC-BY-4.0", catalog=cat, source_name="corpus")
+    with pytest.raises(SourceLicenseChangedError) as info:
+        ingest([src], dataset="rl", license="CC-BY-NC-4.0", catalog=cat, source_name="corpus")
+    assert (info.value.recorded, info.value.requested) == ("CC-BY-4.0", "CC-BY-NC-4.0")
+    assert cat.snapshot("rl").version == first.version  # nothing written
+    report = ingest([src], dataset="rl", license="CC-BY-NC-4.0", catalog=cat,
+                    source_name="corpus", relicense=True)
+    snap = cat.snapshot("rl")
+    assert snap.version == first.version + 1 and report.version == snap.version
+    assert set(snap.to_arrow().column("_license").to_pylist()) == {"CC-BY-NC-4.0"}
+    assert snap.num_rows == 7 and snap.verify().ok
+    assert snap.fingerprint != first.fingerprint
+    entry = next(e for e in cat.audit_log("rl") if e.action == "relicense")
+    assert entry.details["from"] == "CC-BY-4.0" and entry.details["to"] == "CC-BY-NC-4.0"
+    assert entry.details["records"] == 7
+    from curata.governance import license_report
+
+    assert not license_report(cat, snap, purpose="commercial").allowed
+
+
+def test_same_data_rebuilt_elsewhere_has_the_same_fingerprint(tmp_path):
+    """Content-defined: two machines (two homes, the corpus at two paths, other run ids and
+    times) that ingest the same data under the same source name agree on the fingerprint."""
+    import shutil
+
+    import curata
+
+    rows = [{"text": f"doc {i}", "n": i} for i in range(50)]
+    one = tmp_path / "machine-1" / "corpus"
+    one.mkdir(parents=True)
+    _jsonl(one / "a.jsonl", rows)
+    two = tmp_path / "machine-2" / "data" / "corpus"
+    shutil.copytree(one, two)
+    reports = []
+    for root in (one, two):
+        cat = curata.connect(home=root.parent / "home")
+        reports.append(ingest([str(root)], dataset="c", license="MIT", catalog=cat,
+                              source_name="corpus"))
+        cat.engine.dispose()
+    a, b = reports
+    assert a.run_id != b.run_id and a.sources[0].uri != b.sources[0].uri
+    assert a.fingerprint == b.fingerprint
+
+
+def test_a_run_that_keeps_nothing_fails_and_leaves_no_empty_dataset(cat, tmp_path):
+    """Every row rejected: exit non-zero (RejectRatioError) with the reasons, no dataset listed,
+    the rejects kept for inspection until `gc` reclaims them."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n{broken\n[1, 2]\n")
+    with pytest.raises(RejectRatioError) as info:
+        ingest([str(bad)], dataset="nothing", license="MIT", catalog=cat)
+    assert info.value.rejected == 3 and info.value.reasons == {"malformed_json": 2,
+                                                               "not_an_object": 1}
+    assert [d.name for d in cat.datasets()] == []
+    assert [r.status for r in cat.runs("nothing")] == ["failed"]
+    assert cat.rejects("nothing").num_rows == 3
+    report = cat.gc(dry_run=False)
+    assert report.rejects_reclaimed == {"nothing": 3}
+    assert cat.rejects("nothing").num_rows == 0

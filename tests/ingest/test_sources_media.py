@@ -33,8 +33,13 @@ def test_image_folder_labels_sizes_and_rejects(tmp_path):
     (src,) = open_sources([str(root)])
     assert src.format == "imagefolder"
     rows, sink, _ = read_all(src)
-    got = {(r["label"], r["format"], r["width"], r["height"], r["path"]) for r in rows}
+    # The path is provenance (the locator), not content: identical files are duplicates.
+    got = {(r["label"], r["format"], r["width"], r["height"],
+            "/".join(r["_locator"].rsplit("/", 2)[1:])) for r in rows}
     assert got == {("cat", "PNG", 8, 6, "cat/1.png"), ("dog", "JPEG", 5, 7, "dog/2.jpg")}
+    assert "path" not in rows[0]
+    (src,) = open_sources([str(root)], path_column="file")
+    assert sorted(r["file"] for r in read_all(src)[0]) == ["cat/1.png", "dog/2.jpg"]
     assert Image.open(io.BytesIO(rows[0]["image"])).size == (8, 6)
     assert [(r["reason"], r["locator"].rsplit("/", 1)[1]) for r in sink.rows] == [
         ("undecodable_image", "broken.png")

@@ -88,3 +88,20 @@ def record_ids(table: pa.Table) -> list[str]:
     names = [n for n in table.column_names if not n.startswith("_")]
     types = {n: table.schema.field(n).type for n in names}
     return [row_hash({n: r[n] for n in names}, types).hex() for r in table.select(names).to_pylist()]
+
+
+# Columns a snapshot fingerprint leaves out, per scheme (the spec in curata.fingerprint).
+SNAPSHOT_EXCLUDED = {"curata-fp-1": (), "curata-fp-2": ("_provenance",)}
+
+
+def snapshot_fingerprint(table: pa.Table, scheme: str, schema_digest: str) -> str:
+    """SHA-256(scheme, schema digest, row count, sum of row hashes over the snapshot columns)."""
+    import hashlib
+
+    names = [n for n in table.column_names if n not in SNAPSHOT_EXCLUDED[scheme]]
+    types = {n: table.schema.field(n).type for n in names}
+    total = sum(int.from_bytes(row_hash(r, types), "big")
+                for r in table.select(names).to_pylist()) % (1 << 128)
+    h = hashlib.sha256(scheme.encode() + b"\0" + schema_digest.encode() + b"\0")
+    h.update(table.num_rows.to_bytes(8, "big") + total.to_bytes(16, "big"))
+    return h.hexdigest()

@@ -45,9 +45,49 @@ def sample_table() -> pa.Table:
     })
 
 
+def system_table(run_id: str = "run-1", at: dt.datetime = dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+                 uri: str = "/data/a.jsonl") -> pa.Table:
+    """A stored table: content, a label and the system columns as the writer makes them."""
+    t = sample_table().select(["text", "n", "s", "l"])
+    n = t.num_rows
+    prov = pa.StructArray.from_arrays(
+        [pa.array([uri] * n), pa.array([f"line {i + 1}" for i in range(n)]),
+         pa.array([run_id] * n), pa.array([at] * n, pa.timestamp("us", tz="UTC"))],
+        names=["uri", "locator", "run_id", "retrieved_at"])
+    return (t.append_column("label", pa.array(["pos", None, "neg", "pos"]))
+            .append_column("_id", fp.record_ids(t))
+            .append_column("_source", pa.array(["src-1"] * n))
+            .append_column("_license", pa.array(["CC-BY-4.0", "MIT", "MIT", "CC0-1.0"]))
+            .append_column("_provenance", prov))
+
+
 def test_vectorised_matches_reference_implementation() -> None:
     t = sample_table()
     assert fp.record_ids(t).to_pylist() == ref.record_ids(t)
+    stored = system_table()
+    for scheme in fp.SCHEMES:
+        assert fp.snapshot_fingerprint(stored, scheme=scheme) == ref.snapshot_fingerprint(
+            stored, scheme, fp.schema_digest(stored.schema)), scheme
+
+
+def test_snapshot_fingerprint_is_content_defined() -> None:
+    """fp-2: run ids, retrieval times, source paths and locators (provenance) are not hashed;
+    content, labels, licenses and sources are. fp-1 hashed provenance too."""
+    a = system_table()
+    b = system_table(run_id="run-2", at=dt.datetime(2027, 5, 6, tzinfo=dt.UTC),
+                     uri="s3://bucket/a.jsonl")
+    assert fp.snapshot_fingerprint(a) == fp.snapshot_fingerprint(b)
+    assert fp.snapshot_fingerprint(a, scheme="curata-fp-1") != fp.snapshot_fingerprint(
+        b, scheme="curata-fp-1")
+    for col, value in [("_license", "CC-BY-NC-4.0"), ("_source", "src-2"), ("label", "neg")]:
+        vals = a.column(col).to_pylist()
+        vals[0] = value if vals[0] != value else "other"
+        changed = a.set_column(a.schema.get_field_index(col), col, pa.array(vals))
+        assert fp.snapshot_fingerprint(changed) != fp.snapshot_fingerprint(a), col
+    assert fp.FINGERPRINT_VERSION == "curata-fp-2"
+    with pytest.raises(Exception) as info:
+        fp.snapshot_fingerprint(a, scheme="curata-fp-0")
+    assert "curata-fp-0" in str(info.value)
 
 
 def test_golden_vectors() -> None:
@@ -55,7 +95,10 @@ def test_golden_vectors() -> None:
     cases = json.loads(CASES.read_text())
     t = sample_table()
     assert fp.record_ids(t).to_pylist() == cases["sample_table_ids"]
-    assert fp.snapshot_fingerprint(t) == cases["sample_table_snapshot"]
+    assert fp.snapshot_fingerprint(t, scheme="curata-fp-1") == cases["sample_table_snapshot"]
+    stored = system_table()
+    for scheme, expected in cases["system_table_snapshot"].items():
+        assert fp.snapshot_fingerprint(stored, scheme=scheme) == expected, scheme
     for case in cases["simple"]:
         table = pa.table({k: pa.array(v["values"], v["type"] and getattr(pa, v["type"])())
                           for k, v in case["columns"].items()})

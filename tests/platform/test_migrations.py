@@ -3,7 +3,13 @@ on a real PostgreSQL 15 server."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import curata
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from curata import errors
@@ -59,3 +65,79 @@ def test_connect_refuses_older_postgres_schema_then_works_after_upgrade(pg_url, 
 
 def test_fast_head_revision_agrees_with_alembic() -> None:
     assert migrate.head_revision() == migrate.alembic_head_revision()
+
+
+def _as_fp1_catalog(home) -> tuple[str, str]:
+    """A catalog as Curata 0005 left it: one tagged version recorded under curata-fp-1."""
+    from curata import fingerprint as fp
+    from sqlalchemy import text
+
+    cat = curata.connect(home=home)
+    snap = cat.append("r", pa.table({"text": ["a", "b", "a2"]}), license="CC0-1.0", source="s")
+    cat.tag("r", "v1")
+    old = fp.snapshot_fingerprint(snap.to_arrow(), schema=snap.schema, scheme="curata-fp-1")
+    acc = fp.accumulate(snap.to_arrow().to_batches(), scheme="curata-fp-1")
+    url = cat.settings.catalog_url
+    migrate.downgrade(cat.engine, url, "0005")
+    with cat.engine.begin() as conn:
+        conn.execute(text("UPDATE snapshots SET fingerprint=:f, row_sum=:r"),
+                     {"f": old, "r": json.dumps(acc.to_json())})
+        conn.execute(text("UPDATE tags SET fingerprint=:f"), {"f": old})
+    cat.engine.dispose()
+    return old, snap.fingerprint
+
+
+def test_old_scheme_versions_keep_verifying_until_db_upgrade_refingerprints(tmp_path) -> None:
+    """Revision 0006: fp-1 records keep loading and verifying; `curata db upgrade` moves them
+    (and their tags) to fp-2 with an audit entry naming both values."""
+    home = tmp_path / "h"
+    old, new = _as_fp1_catalog(home)
+    assert old != new
+    cat = curata.connect(home=home)  # embedded: schema upgraded, records left under fp-1
+    snap = cat.snapshot("r@v1")
+    assert (snap.fingerprint, snap.fingerprint_scheme) == (old, "curata-fp-1")
+    assert snap.verify().ok
+    # An append on top of an fp-1 version is recorded under fp-2 (a full rescan).
+    after = cat.append("r", pa.table({"text": ["c"]}), license="CC0-1.0", source="s")
+    assert after.fingerprint_scheme == "curata-fp-2" and after.verify().ok
+    cat.engine.dispose()
+
+    r = subprocess.run([sys.executable, "-c", "from curata_ingest.cli import main; main()",
+                        "db", "upgrade", "--json"], capture_output=True, text=True,
+                       env={**os.environ, "CURATA_HOME": str(home)}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    moved = json.loads(r.stdout)["refingerprinted"]
+    assert [(m["dataset"], m["version"], m["fingerprint_from"], m["fingerprint_to"])
+            for m in moved] == [("r", 0, old, new)]
+    cat = curata.connect(home=home)
+    snap = cat.snapshot("r@v1")
+    assert (snap.fingerprint, snap.fingerprint_scheme) == (new, "curata-fp-2")
+    assert snap.verify().ok
+    assert cat.tags("r")[0].fingerprint == new
+    entry = next(e for e in cat.audit_log("r") if e.action == "fingerprint.rescheme")
+    assert entry.details["from"] == old and entry.details["to"] == new
+    assert entry.details["tags"] == ["v1"]
+    cat.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_init_creates_a_team_catalog_in_an_empty_postgres_database(pg_url, tmp_path) -> None:
+    """`curata init` is the one command a team needs; an older schema is still refused."""
+    env = {**os.environ, "CURATA_HOME": str(tmp_path / "h"), "CURATA_CATALOG_URL": pg_url,
+           "CURATA_WAREHOUSE": str(tmp_path / "wh")}
+    cli = [sys.executable, "-c", "from curata_ingest.cli import main; main()"]
+    r = subprocess.run([*cli, "init", "--json"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    engine = _engine(pg_url)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    r = subprocess.run([*cli, "datasets", "--json"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0 and json.loads(r.stdout) == {"datasets": []}
+    migrate.downgrade(engine, pg_url, "0005")
+    r = subprocess.run([*cli, "init", "--json"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 5, r.stdout + r.stderr
+    assert json.loads(r.stdout)["error"] == "CatalogSchemaError"
+    assert migrate.current_revision(engine) == "0005"
+    engine.dispose()

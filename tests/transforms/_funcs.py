@@ -39,3 +39,8 @@ SEEN_HEIGHTS: list[int] = []
 def record_heights(df: pl.DataFrame) -> pl.DataFrame:
     SEEN_HEIGHTS.append(df.height)
     return df
+
+
+@register("lowercase_text")
+def lowercase_text(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(pl.col("text").str.to_lowercase())

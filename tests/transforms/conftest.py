@@ -21,7 +21,8 @@ def reviews(n: int, start: int = 0) -> pa.Table:
 @pytest.fixture
 def corpus(cat):
     """`reviews@v1`: 3,000 rows from two sources (with exact duplicates across them)."""
-    cat.append("reviews", reviews(2000), license="CC-BY-4.0", source="site-a")
-    cat.append("reviews", reviews(1000, 1500), license="CC0-1.0", source="site-b")
+    # dedup off: the corpus keeps its duplicates, for the dedup steps to find
+    cat.append("reviews", reviews(2000), license="CC-BY-4.0", source="site-a", dedup="off")
+    cat.append("reviews", reviews(1000, 1500), license="CC0-1.0", source="site-b", dedup="off")
     cat.tag("reviews", "v1")
     return cat

@@ -46,15 +46,31 @@ def test_derive_commits_one_version_and_matches_a_polars_oracle(corpus) -> None:
                                                                schema=res.snapshot.schema)
 
 
-def test_system_columns_are_carried_through_unchanged(corpus) -> None:
+def test_system_columns_are_carried_through_and_ids_follow_content(corpus) -> None:
     src = corpus.snapshot("reviews@v1").to_polars()
     pipe = Pipeline([Filter("stars >= 2"), Apply("upper_text"), Sample(0.5, seed=3)])
     out = corpus.derive("reviews@v1", pipe, into="loud").snapshot.to_polars()
-    system = ["_id", "_source", "_license", "_provenance"]
+    system = ["_source", "_license", "_provenance"]
     joined = out.select(system).join(src.select(system), on=system, how="anti")
     assert joined.height == 0  # every output row's system columns exist verbatim in the input
     assert set(out["_license"]) == {"CC-BY-4.0", "CC0-1.0"}
     assert all(t == t.upper() for t in out["text"])
+    # `_id` is the hash of the content the record now holds, not of the row it came from.
+    content = out.select([c for c in out.columns if not c.startswith("_")]).to_arrow()
+    assert out["_id"].to_list() == fp.record_ids(content).to_pylist()
+    assert out.join(src.select("_id"), on="_id", how="semi").height == 0
+
+
+def test_dedup_after_a_content_change_sees_the_new_content(cat) -> None:
+    """`apply: lowercase` then `dedup` keeps one of "Hello world", "hello world", "HELLO WORLD"
+    (the input ids once carried through made them three distinct records)."""
+    cat.append("greet", pa.table({"text": ["Hello world", "hello world", "HELLO WORLD", "x"]}),
+               license="CC0-1.0", source="s")
+    res = cat.derive("greet", [Apply("lowercase_text"), Dedup()], into="greet-clean")
+    out = res.snapshot.to_arrow()
+    assert sorted(out.column("text").to_pylist()) == ["hello world", "x"]
+    assert out.column("_id").to_pylist() == fp.record_ids(out.select(["text"])).to_pylist()
+    assert res.snapshot.verify().ok
 
 
 def test_rederive_is_a_noop(corpus) -> None:

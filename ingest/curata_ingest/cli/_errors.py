@@ -14,8 +14,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import typer
+from curata import interrupt
 from curata.errors import CurataError
 from rich.console import Console
+from rich.markup import escape
+from typer import Abort
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad usage/input, 3 not found, 4 integrity "
@@ -24,6 +28,10 @@ EXIT_CODES_HELP = (
 )
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Typer vendors Click and exports only some of its exceptions: the base class of its usage
+# errors ("No such option", a missing argument) is found from one it does export.
+ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def debug() -> bool:
@@ -31,23 +39,57 @@ def debug() -> bool:
 
 
 def run(app: Callable[..., Any]) -> None:
-    """Run a Typer app, turning Curata errors into one line and an exit code."""
+    """Run a Typer app, turning Curata errors into one line and an exit code.
+
+    Ctrl-C and SIGTERM cancel (``curata.interrupt``): the command stops before its commit,
+    says so in one line and exits 130; one that arrives during a commit lets it finish.
+    """
+    interrupt.install()
+    json_mode = "--json" in sys.argv
     try:
-        app()
+        code = app(standalone_mode=False)
     except CurataError as exc:
         if debug():
             raise
-        if "--json" in sys.argv:
-            print(json.dumps(exc.to_dict(), default=str))
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+        _error_line(exc.to_dict(), str(exc), json_mode)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+    except (KeyboardInterrupt, Abort):
+        code = 130
+    except ClickException as exc:  # usage errors: bad option, missing argument
+        _error_line({"error": "UsageError", "message": exc.format_message(), "hint": _usage(exc)},
+                    f"{exc.format_message()}. {_usage(exc)}", json_mode)
+        sys.exit(exc.exit_code)
     except Exception as exc:
         if debug():
             raise
         err_console.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. "
+            f"[bold red]unexpected error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}. "
             "Run again with CURATA_DEBUG=1 for a traceback.", markup=True)
         sys.exit(1)
+    code = code if isinstance(code, int) else 0
+    if code == 130:  # Typer turns the KeyboardInterrupt of a command into Exit(130)
+        _cancelled(json_mode)
+    elif interrupt.late():
+        err_console.print("interrupted during the commit, which completed: the new version is "
+                          "committed", markup=False)
+        code = 130
+    sys.exit(code)
+
+
+def _error_line(obj: dict[str, Any], text: str, json_mode: bool) -> None:
+    if json_mode:
+        print(json.dumps(obj, default=str))
+    err_console.print(f"[bold red]error:[/] {escape(text)}", markup=True)
+
+
+def _usage(exc: Exception) -> str:
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "curata"
+    return f"Run `{command} --help` for the options"
+
+
+def _cancelled(json_mode: bool) -> None:
+    if json_mode:
+        print(json.dumps({"status": "cancelled", "error": {"error": "Cancelled",
+                          "message": "cancelled by the user; nothing was committed"}}))
+    err_console.print("cancelled: nothing was committed", markup=False)

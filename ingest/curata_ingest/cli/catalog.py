@@ -15,8 +15,9 @@ def _short(fp: str | None) -> str:
 
 
 def init(json: JsonOpt = False) -> None:
-    """Create (or upgrade) the catalog and warehouse under CURATA_HOME."""
-    cat = curata.connect()
+    """Create the catalog (an embedded one under CURATA_HOME, or the schema of an empty
+    CURATA_CATALOG_URL database) and the warehouse."""
+    cat = curata.connect(create=True)
     info = {"catalog": repr(cat), "home": str(cat.settings.home),
             "warehouse": cat.settings.warehouse}
     if json:
@@ -109,9 +110,11 @@ def verify(ref: Annotated[str, typer.Argument(help="Snapshot ref.")], json: Json
 def diff(a: Annotated[str, typer.Argument(help="Older ref.")],
          b: Annotated[str, typer.Argument(help="Newer ref.")],
          limit: Annotated[int, typer.Option(help="Records to show per kind.")] = 5,
+         key: Annotated[list[str] | None, typer.Option(
+             "--key", help="Column(s) naming a record: same key, new content = changed.")] = None,
          json: JsonOpt = False) -> None:
-    """Records added, removed and changed between two snapshots (by _id)."""
-    d = curata.connect().diff(a, b)
+    """Records added, removed and changed between two snapshots (a multiset diff by _id)."""
+    d = curata.connect().diff(a, b, key=key or ())
     if json:
         print_json(d.to_dict(limit=limit))
         return
@@ -127,9 +130,14 @@ def diff(a: Annotated[str, typer.Argument(help="Older ref.")],
 
 def gc(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
        dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
+       retention_hours: Annotated[float | None, typer.Option(
+           help="Keep unreferenced files younger than this (default 1, or "
+                "CURATA_GC_RETENTION_HOURS; never less than the oldest running write).")] = None,
        json: JsonOpt = False) -> None:
-    """Delete files no kept version needs (never those of tagged snapshots)."""
-    report = curata.connect().gc(dry_run=dry_run, dataset=dataset)
+    """Delete files no kept version needs (never those of tagged snapshots or of writes still
+    running), and the rejects of runs that committed nothing."""
+    report = curata.connect().gc(dry_run=dry_run, dataset=dataset,
+                                 retention_hours=retention_hours)
     if json:
         print_json(report.to_dict())
         return

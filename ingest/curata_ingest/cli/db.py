@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import curata
 import typer
 from curata.catalog import migrate
 from curata.catalog._catalog import _engine
@@ -25,11 +26,24 @@ def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
     before = migrate.current_revision(engine)
     migrate.upgrade(engine, settings.catalog_url, revision)
     after = migrate.current_revision(engine)
-    out = {"catalog": redact_url(settings.catalog_url), "from": before, "to": after}
+    out: dict[str, object] = {"catalog": redact_url(settings.catalog_url), "from": before,
+                              "to": after, "refingerprinted": []}
+    if after == migrate.head_revision():
+        # Versions recorded under an older fingerprint scheme get the current one.
+        from curata.catalog.refingerprint import refingerprint
+
+        out["refingerprinted"] = refingerprint(curata.connect(upgrade=False))
     if json:
         print_json(out)
-    else:
-        console.print(f"Catalog {out['catalog']}: {before or 'empty'} -> {after}")
+        return
+    console.print(f"Catalog {out['catalog']}: {before or 'empty'} -> {after}")
+    for r in out["refingerprinted"]:  # type: ignore[attr-defined]
+        if r.fingerprint_to is None:
+            console.print(f"  {r.dataset}@{r.version}: kept {r.scheme_from} ({r.problem})",
+                          markup=False)
+        else:
+            console.print(f"  {r.dataset}@{r.version}: {r.fingerprint_from[:16]} ({r.scheme_from})"
+                          f" -> {r.fingerprint_to[:16]} ({r.scheme_to})", markup=False)
 
 
 @app.command()

@@ -104,15 +104,17 @@ def bom_command(
 ) -> None:
     """Write a dataset bill of materials: CycloneDX 1.6, Croissant 1.1, SPDX 3 or a datasheet.
 
-    Croissant resolves data files relative to the metadata file: to read records with
-    mlcroissant, write it into the snapshot's table folder or an export folder.
+    Croissant readers resolve data files on the local disk, relative to the metadata: written
+    outside the snapshot's table folder, a Croissant file gets FILE.files/ beside it (links
+    to local files, copies of object-store files) so its records load from anywhere.
     """
     from curata.governance.bom import InvalidBomFormatError
 
     if format not in BOM_FORMATS:
         raise InvalidBomFormatError(format)
     cat = curata.connect()
-    result = write_bom(collect_facts(cat, ref), format, out)  # type: ignore[arg-type]
+    result = write_bom(collect_facts(cat, ref), format, out,  # type: ignore[arg-type]
+                       storage_options=cat.storage_options)
     if json:
         print_json(asdict(result))
     else:

@@ -92,6 +92,11 @@ def ingest(
     attribution: Annotated[str | None, typer.Option(help="Attribution text to keep.")] = None,
     source_url: Annotated[str | None, typer.Option(help="Where the data came from.")] = None,
     source_name: Annotated[str | None, typer.Option(help="Name recorded in _source.")] = None,
+    path_column: Annotated[
+        str | None,
+        typer.Option(help="text/imagefolder: store each file's relative path in this column "
+                     "(default: the path is provenance only; identical files are duplicates)."),
+    ] = None,
     dedup: Annotated[Dedup, typer.Option(help="Duplicate removal.")] = Dedup.exact,
     threshold: Annotated[float, typer.Option(help="Jaccard threshold for --dedup near.")] = 0.9,
     text_column: Annotated[str | None, typer.Option(help="Column for --dedup near.")] = None,
@@ -102,11 +107,29 @@ def ingest(
         str | None, typer.Option(help="Reject rows larger than this (e.g. 1MB).")
     ] = None,
     max_reject_ratio: Annotated[
-        float | None,
-        typer.Option(help="Fail and commit nothing when more than this share of rows is rejected."),
-    ] = None,
+        float,
+        typer.Option(help="Fail and commit nothing when more than this share of rows is "
+                     "rejected (1 keeps whatever parses)."),
+    ] = 0.5,
     shard_size: Annotated[str, typer.Option(help="Target Parquet shard size.")] = "128MB",
     force: Annotated[bool, typer.Option(help="Re-read sources even if unchanged.")] = False,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter (default: sniffed among , ; tab |).")
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of CSV/text input, e.g. latin-1 (default UTF-8)."),
+    ] = None,
+    follow_symlinks: Annotated[
+        str,
+        typer.Option(help="inside: follow symbolic links that resolve inside the ingested "
+                     "folder, skip (and count) the others; all: follow every link."),
+    ] = "inside",
+    relicense: Annotated[
+        bool,
+        typer.Option(help="A source ingested before under another license: give all its "
+                     "records this --license (a new version, audit-logged)."),
+    ] = False,
     engine: Annotated[
         Engine,
         typer.Option(
@@ -128,6 +151,7 @@ def ingest(
         attribution=attribution,
         source_url=source_url,
         source_name=source_name,
+        path_column=path_column,
         dedup=dedup.value,
         threshold=threshold,
         text_column=text_column,
@@ -136,6 +160,10 @@ def ingest(
         max_reject_ratio=max_reject_ratio,
         shard_size=parse_size(shard_size),
         force=force,
+        relicense=relicense,
+        follow_symlinks=follow_symlinks,
+        delimiter=delimiter,
+        encoding=encoding,
         engine=engine.value,
     )
     try:
@@ -234,7 +262,12 @@ def _print_report(report: IngestReport) -> None:
         console.print(f"version {report.version}  fingerprint {report.fingerprint}")
     if report.reject_reasons:
         reasons = ", ".join(f"{k} {v}" for k, v in report.reject_reasons.items())
-        console.print(f"rejected: {reasons}. Run `curata rejects {report.dataset}` to inspect.")
+        console.print(f"rejected: {reasons}. Run `curata rejects {report.dataset}` to inspect.",
+                      markup=False)
+    if report.skipped:
+        reasons = ", ".join(f"{k} {v}" for k, v in report.skip_reasons.items())
+        console.print(f"skipped {report.skipped} input files: {reasons} (listed with --json).",
+                      markup=False)
     if report.license_flagged:
         console.print("[yellow]warning:[/] license is 'unknown'; these rows are flagged.")
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 from curata import fingerprint as fp
+from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import UsageError
 from curata.writer import (
     COMMIT_RETRIES,
@@ -39,7 +40,6 @@ from curata.writer import (
 )
 
 from curata_ingest.conform import Conformer, target_schema
-from curata_ingest.dedup import IdIndex, hex_halves, id_halves
 from curata_ingest.sources import LOCATOR, RejectSink
 from curata_ingest.sources._base import FileSource
 

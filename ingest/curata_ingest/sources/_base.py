@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import os
+import posixpath
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,7 +21,13 @@ from typing import IO, Any, ClassVar
 
 import fsspec
 import pyarrow as pa
-from curata.errors import SourceError
+from curata.errors import (
+    CorruptInputError,
+    SourceError,
+    SourceNotFoundError,
+    UnsupportedFormatError,
+    UsageError,
+)
 
 #: Rows per emitted batch for row-oriented sources (SQL, images, tar shards).
 BATCH_ROWS = 8192
@@ -54,6 +61,18 @@ class Reject:
     locator: str
     raw: bytes
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    """An input file a source did not take, and why (counted and listed in the report)."""
+
+    path: str
+    reason: str
+    detail: str = ""
+
+
+FollowSymlinks = str  # "inside" (default): links resolving inside the ingested folder; "all"
 
 
 REJECT_SCHEMA = pa.schema(
@@ -150,13 +169,39 @@ class Source(ABC):
     """
 
     format: ClassVar[str]
+    # One record per file: the file's path is provenance (`_provenance.locator`), never
+    # content, unless the user asks for it as a column (`--path-column`).
+    per_file: ClassVar[bool] = False
+    # Reader options this format takes (`--delimiter`, `--encoding`), as keyword arguments.
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
-        self, spec: str, *, name: str | None = None, storage_options: dict[str, Any] | None = None
+        self,
+        spec: str,
+        *,
+        name: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+        path_column: str | None = None,
+        follow_symlinks: FollowSymlinks = "inside",
+        skipped: list[Skipped] | None = None,
     ) -> None:
         self.spec = spec
         self.name = name or spec
         self.storage_options = dict(storage_options or {})
+        if follow_symlinks not in ("inside", "all"):
+            raise UsageError(f"--follow-symlinks {follow_symlinks!r} (valid: inside, all)")
+        self.follow_symlinks = follow_symlinks
+        # Input files found but not taken, with the reason (reported, never silent).
+        self.skipped: list[Skipped] = list(skipped or [])
+        if path_column is not None and not self.per_file:
+            raise UsageError(
+                f"--path-column applies to sources of one record per file (text, "
+                f"imagefolder), not {self.format}; the file of every record is in "
+                "_provenance.locator"
+            )
+        if path_column is not None and (not path_column or path_column.startswith("_")):
+            raise UsageError(f"--path-column {path_column!r}: a column name not starting with _")
+        self.path_column = path_column
 
     @abstractmethod
     def batches(
@@ -190,18 +235,28 @@ class FileSource(Source):
 
     extensions: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, spec: str, *, files: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, spec: str, *, files: list[str] | None = None, all_files: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
         self.fs, _ = fsspec.core.url_to_fs(spec, **self.storage_options)
         self._files = files
+        # The user named the format (`--format text`): every regular file in a folder is
+        # input, whatever its extension (Debian's license texts have none).
+        self.all_files = all_files
         self._artifacts: list[Artifact] | None = None
         self._read: dict[str, Artifact] = {}  # hashed while a reader went through them
 
     def files(self) -> list[str]:
         if self._files is None:
-            self._files = expand(self.fs, self.spec, self.extensions)
+            self._files = expand(self.fs, self.spec, () if self.all_files else self.extensions,
+                                 follow_symlinks=self.follow_symlinks, skipped=self.skipped)
+            if not self._files and self.skipped:
+                reasons = sorted({s.reason for s in self.skipped})
+                raise UnsupportedFormatError(
+                    self.spec, reason=f"no {self.format} file to read ({len(self.skipped)} "
+                    f"skipped: {', '.join(reasons)})", valid=[self.format])
             if not self._files:
-                raise self.error("no files match")
+                raise SourceNotFoundError(self.spec, reason="no files match")
         return self._files
 
     @property
@@ -210,6 +265,18 @@ class FileSource(Source):
         if _protocol(self.fs) == "file" and "://" not in self.spec:
             return os.path.abspath(self.spec)
         return self.spec
+
+    def root(self) -> str:
+        """The folder the spec names (a glob's fixed prefix, a file's folder)."""
+        path = self.fs._strip_protocol(self.spec)
+        if any(ch in path for ch in "*?["):
+            path = path.split("*")[0].split("?")[0].split("[")[0]
+        return path.rstrip("/") if self.fs.isdir(path) else posixpath.dirname(path)
+
+    def relative(self, path: str) -> str:
+        """``path`` relative to :meth:`root` (what ``--path-column`` stores)."""
+        root = self.root()
+        return posixpath.relpath(path, root) if root else path
 
     def uri(self, path: str) -> str:
         """A path as a full URI (keeps ``s3://`` so locators stay unambiguous)."""
@@ -309,17 +376,117 @@ class _HashingReader(io.RawIOBase):
 
 
 def decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
-    """Wrap ``raw`` in a streaming decompressor chosen by magic bytes (extension as fallback)."""
+    """Wrap ``raw`` in a streaming decompressor chosen by magic bytes (extension as fallback).
+    A truncated or corrupt stream raises ``CorruptInputError`` naming the file and the
+    compressed byte offset (it once surfaced as a bare "Aborted.")."""
     head = raw.read(4)
     raw.seek(0)
     if head[:2] == _GZIP_MAGIC or path.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        return _Checked(gz, raw, path, "gzip")  # type: ignore[return-value]
     if head == _ZSTD_MAGIC or path.endswith(".zst"):
+        reader = _ZstdReader(raw)
+        buffered = io.BufferedReader(reader, buffer_size=1 << 20)
+        return _Checked(buffered, raw, path, "zstd")  # type: ignore[return-value]
+    return raw
+
+
+class _ZstdReader(io.RawIOBase):
+    """Streaming zstd decompression that notices a truncated frame.
+
+    ``zstandard``'s ``stream_reader`` ends quietly where a truncated file ends (half a file,
+    exit 0); a ``decompressobj`` says whether its frame was complete (``eof``). Hand-written
+    for that one check; frames follow one another as in ``zstd -d``.
+    """
+
+    def __init__(self, raw: Any) -> None:
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
-    return raw
+        self.raw = raw
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self.dobj = self._new()
+        self.pending = b""
+        self.started = False  # the current frame has input
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            chunk = self.raw.read(1 << 20)
+            if not chunk:
+                if self.started and not self.dobj.eof:
+                    raise EOFError("the zstd frame ends before its end marker (truncated)")
+                return 0
+            self._feed(chunk)
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def _feed(self, chunk: bytes) -> None:
+        while chunk:
+            self.started = True
+            self.pending += self.dobj.decompress(chunk)
+            if not self.dobj.eof:
+                return
+            chunk = self.dobj.unused_data  # the next frame starts here
+            self.dobj, self.started = self._new(), False
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _Checked(io.RawIOBase):
+    """A decompressed stream whose decoding errors name the file and the offset reached."""
+
+    def __init__(self, inner: Any, raw: Any, path: str, kind: str) -> None:
+        self.inner, self.raw, self.path, self.kind = inner, raw, path, kind
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return bool(self.inner.seekable())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._guard(self.inner.seek, offset, whence))
+
+    def tell(self) -> int:
+        return int(self.inner.tell())
+
+    def read(self, size: int | None = -1) -> bytes:
+        return bytes(self._guard(self.inner.read, -1 if size is None else size))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._guard(self.inner.read, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _guard(self, call: Any, *args: Any) -> Any:
+        import zlib
+
+        try:
+            return call(*args)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._corrupt(exc) from exc
+        except Exception as exc:
+            if type(exc).__name__ != "ZstdError":
+                raise
+            raise self._corrupt(exc) from exc
+
+    def _corrupt(self, exc: BaseException) -> CorruptInputError:
+        try:
+            offset: int | None = int(self.raw.tell())
+        except (OSError, ValueError):
+            offset = None
+        return CorruptInputError(self.path, offset=offset,
+                                 reason=f"truncated or corrupt {self.kind} data ({exc})")
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 def strip_compression(path: str) -> str:
@@ -329,27 +496,124 @@ def strip_compression(path: str) -> str:
     return path
 
 
-def expand(fs: fsspec.AbstractFileSystem, spec: str, extensions: tuple[str, ...] = ()) -> list[str]:
+def expand(
+    fs: fsspec.AbstractFileSystem,
+    spec: str,
+    extensions: tuple[str, ...] = (),
+    *,
+    follow_symlinks: FollowSymlinks = "inside",
+    skipped: list[Skipped] | None = None,
+) -> list[str]:
     """Expand a path, directory or glob to a sorted list of files.
 
-    Directories are walked recursively; inside a directory only files with one of
-    ``extensions`` are taken (when given), so a README next to the data is not read as data.
+    A name that exists is taken literally, even with ``[``, ``*`` or ``?`` in it; only a
+    name that does not exist is a glob. Directories are walked recursively; every file found
+    but not returned is appended to ``skipped`` with its reason: a hidden file, another format
+    than ``extensions`` (when given), a symbolic link resolving outside the folder (followed
+    with ``follow_symlinks="all"``), a link loop, a broken link, a device or socket.
+
+    Raises:
+        SourceNotFoundError: nothing exists at ``spec``.
     """
+    skipped = skipped if skipped is not None else []
     path = fs._strip_protocol(spec)
-    if any(ch in path for ch in "*?["):
-        return sorted(p for p in fs.glob(path) if fs.isfile(p))
+    local = _protocol(fs) == "file"
     if not fs.exists(path):
-        raise SourceError(spec, reason="no such file or directory")
-    if fs.isdir(path):
-        return sorted(p for p in fs.find(path) if _wanted(p, extensions))
-    return [path]
+        if not any(ch in path for ch in "*?["):
+            raise SourceNotFoundError(spec, reason="no such file or directory")
+        if not local:
+            return sorted(p for p in fs.glob(path) if fs.isfile(p))
+        # Python's glob goes through symbolic links to folders (fsspec's does not: it lost
+        # 42 of Debian's 825 /usr/share/doc/*/copyright files without a word).
+        found = _glob_local(path, follow_symlinks, skipped)
+    elif not fs.isdir(path):
+        return [path]
+    else:
+        found = _walk_local(path, follow_symlinks, skipped) if local else sorted(fs.find(path))
+    files = []
+    for p in found:
+        reason = _unwanted(p, extensions)
+        if reason:
+            skipped.append(Skipped(path=p, reason=reason))
+        else:
+            files.append(p)
+    return files
 
 
-def _wanted(path: str, extensions: tuple[str, ...]) -> bool:
+def _unwanted(path: str, extensions: tuple[str, ...]) -> str | None:
     base = strip_compression(path.rsplit("/", 1)[-1].lower())
     if base.startswith("."):
-        return False
-    return not extensions or base.endswith(extensions)
+        return "hidden_file"
+    if extensions and not base.endswith(extensions):
+        return "unsupported_format"
+    return None
+
+
+def _glob_local(pattern: str, follow: FollowSymlinks, skipped: list[Skipped]) -> list[str]:
+    """Files matching a glob, and the files under folders it matches; the folder before the
+    first wildcard is the root that symbolic links must stay inside."""
+    import glob
+
+    root = pattern.split("*")[0].split("?")[0].split("[")[0]
+    root = root if root.endswith("/") else posixpath.dirname(root)
+    top = os.path.realpath(root or ".")
+    files: list[str] = []
+    for match in sorted(glob.glob(pattern)):
+        real = os.path.realpath(match)
+        if follow != "all" and not (real == top or real.startswith(top + os.sep)):
+            skipped.append(Skipped(path=match, reason="symlink_outside_root", detail=f"-> {real}"))
+        elif os.path.isdir(real):
+            files += _walk_local(match, follow, skipped, top=top)
+        elif os.path.isfile(real):
+            files.append(match)
+        else:
+            skipped.append(Skipped(path=match, reason="not_a_regular_file"))
+    return files
+
+
+def _walk_local(root: str, follow: FollowSymlinks, skipped: list[Skipped],
+                top: str | None = None) -> list[str]:
+    """Files under ``root``, following symbolic links that resolve inside ``top`` (default:
+    ``root``; all of them with ``follow="all"``); a link to a folder being walked (a loop) is
+    skipped, not followed."""
+    top = top or os.path.realpath(root)
+    files: list[str] = []
+
+    def inside(real: str) -> bool:
+        return real == top or real.startswith(top + os.sep)
+
+    def walk(folder: str, ancestors: frozenset[str]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(path=folder, reason="unreadable", detail=str(exc)))
+            return
+        for entry in entries:
+            path = entry.path
+            if entry.name.startswith("."):
+                skipped.append(Skipped(path=path, reason="hidden_file"))
+                continue
+            real = os.path.realpath(path)
+            if entry.is_symlink():
+                if not os.path.exists(real):
+                    skipped.append(Skipped(path=path, reason="broken_symlink"))
+                    continue
+                if follow != "all" and not inside(real):
+                    skipped.append(Skipped(path=path, reason="symlink_outside_root",
+                                           detail=f"-> {real}"))
+                    continue
+            if os.path.isdir(real):
+                if real in ancestors:
+                    skipped.append(Skipped(path=path, reason="symlink_loop", detail=f"-> {real}"))
+                else:
+                    walk(path, ancestors | {real})
+            elif os.path.isfile(real):
+                files.append(path)
+            else:
+                skipped.append(Skipped(path=path, reason="not_a_regular_file"))
+
+    walk(root.rstrip("/") or "/", frozenset({os.path.realpath(root)}))
+    return files
 
 
 def rows_locators(prefix: str, numbers: Any) -> pa.Array:

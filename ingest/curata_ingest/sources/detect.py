@@ -6,9 +6,16 @@ from collections import defaultdict
 from typing import Any
 
 import fsspec
-from curata.errors import SourceError, UsageError
+from curata.errors import UnsupportedFormatError, UsageError
 
-from curata_ingest.sources._base import FileSource, Source, decompressed, expand, strip_compression
+from curata_ingest.sources._base import (
+    FileSource,
+    Skipped,
+    Source,
+    decompressed,
+    expand,
+    strip_compression,
+)
 from curata_ingest.sources.csv import CsvSource, TsvSource
 from curata_ingest.sources.hf import HfSource, is_saved_dataset
 from curata_ingest.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
@@ -65,25 +72,44 @@ def open_sources(
     format: str | None = None,
     name: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    path_column: str | None = None,
+    follow_symlinks: str = "inside",
+    reader_options: dict[str, Any] | None = None,
 ) -> list[Source]:
     """Resolve specs (paths, globs, folders, URIs, SQL URLs) to sources.
 
-    A folder mixing formats (say JSONL and CSV) becomes one source per format, so no file is
-    silently ignored. ``format`` (the CLI's ``--format``) overrides detection.
+    A folder mixing formats (say JSONL and CSV) becomes one source per format; files of no
+    format Curata reads (an SVG, a cursor, a README beside images) are listed in the first
+    source's ``skipped`` with their reason, never dropped unseen. ``format`` (the CLI's
+    ``--format``) overrides detection.
     """
     if format is not None and format not in FORMATS:
         raise UsageError(f"Unknown format {format!r} (valid: {', '.join(sorted(FORMATS))})")
+    given = {k: v for k, v in (reader_options or {}).items() if v is not None}
     out: list[Source] = []
     for spec in specs:
-        kwargs: dict[str, Any] = {"name": name, "storage_options": storage_options}
+        kwargs: dict[str, Any] = {"name": name, "storage_options": storage_options,
+                                  "path_column": path_column,
+                                  "follow_symlinks": follow_symlinks}
         if format is not None:
-            out.append(FORMATS[format](spec, **kwargs))
+            cls = FORMATS[format]
+            extra = {"all_files": True} if issubclass(cls, FileSource) else {}
+            out.append(cls(spec, **kwargs, **extra, **_taken(cls, given)))
             continue
-        out.extend(_detect(spec, kwargs))
+        out.extend(_detect(spec, kwargs, given))
+    unused = set(given) - {o for src in out for o in type(src).options}
+    if unused:
+        names = ", ".join(f"--{o}" for o in sorted(unused))
+        raise UsageError(f"{names} applies to none of the sources "
+                         f"({', '.join(sorted({s.format for s in out}))})")
     return out
 
 
-def _detect(spec: str, kwargs: dict[str, Any]) -> list[Source]:
+def _taken(cls: type[Source], given: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if k in cls.options}
+
+
+def _detect(spec: str, kwargs: dict[str, Any], given: dict[str, Any]) -> list[Source]:
     if spec.startswith("hf:"):
         return [HfSource(spec, **kwargs)]
     if is_sql_url(spec):
@@ -91,23 +117,28 @@ def _detect(spec: str, kwargs: dict[str, Any]) -> list[Source]:
     fs, path = fsspec.core.url_to_fs(spec, **(kwargs["storage_options"] or {}))
     if fs.isdir(path) and is_saved_dataset(fs, path):
         return [HfSource(spec, **kwargs)]
-    files = expand(fs, spec)
-    if not files:
-        raise SourceError(spec, reason="no files match")
+    skipped: list[Skipped] = []
+    files = expand(fs, spec, follow_symlinks=kwargs["follow_symlinks"], skipped=skipped)
     groups: dict[str, list[str]] = defaultdict(list)
     for file in files:
         groups[_format_of(fs, file)].append(file)
     if fs.isdir(path) and "imagefolder" in groups:
         # Like torchvision's and HF's ImageFolder: in a folder of images, the other files
-        # (READMEs, licenses, notes) are not records. The root is kept for class labels.
-        groups = {"imagefolder": groups["imagefolder"]}
+        # (READMEs, licenses, notes, SVGs) are not records; they are counted as skipped.
+        groups = {"imagefolder": groups.pop("imagefolder"), "unknown": [
+            f for other in groups.values() for f in other]}
+    skipped += [Skipped(path=f, reason="unsupported_format") for f in groups.pop("unknown", [])]
+    if not groups:
+        reasons = sorted({s.reason for s in skipped})
+        raise UnsupportedFormatError(
+            spec, reason=f"no file of a format Curata reads ({len(skipped)} skipped: "
+            f"{', '.join(reasons) or 'none found'})", valid=sorted(FORMATS))
     sources: list[Source] = []
     for fmt, members in groups.items():
-        if fmt == "unknown":
-            raise SourceError(members[0], reason="cannot detect the format; pass --format")
         cls = FORMATS[fmt]
         assert issubclass(cls, FileSource)
-        sources.append(cls(spec, files=members, **kwargs))
+        sources.append(cls(spec, files=members, **kwargs, **_taken(cls, given),
+                           skipped=[] if sources else skipped))
     return sources
 
 

@@ -27,7 +27,6 @@ SCHEMA = pa.schema(
         ("width", pa.int32()),
         ("height", pa.int32()),
         ("label", pa.string()),
-        ("path", pa.string()),
     ]
 )
 
@@ -37,11 +36,12 @@ class ImageFolderSource(FileSource):
 
     format = "imagefolder"
     extensions = IMAGE_EXTENSIONS
+    per_file = True
 
     def batches(
         self, rejects: RejectSink, progress: ProgressFn | None = None
     ) -> Iterator[pa.RecordBatch]:
-        root = self._root()
+        root = self.root()
         rows: list[dict[str, Any]] = []
         size = 0
         for path in self.files():
@@ -60,12 +60,6 @@ class ImageFolderSource(FileSource):
         if rows:
             yield self._batch(rows)
 
-    def _root(self) -> str:
-        path = self.fs._strip_protocol(self.spec)
-        if any(ch in path for ch in "*?["):
-            path = path.split("*")[0].split("?")[0].split("[")[0]
-        return path.rstrip("/") if self.fs.isdir(path) else posixpath.dirname(path)
-
     def _row(self, path: str, data: bytes, root: str, rejects: RejectSink) -> dict[str, Any] | None:
         uri = self.uri(path)
         try:
@@ -79,17 +73,15 @@ class ImageFolderSource(FileSource):
         rel = posixpath.relpath(path, root) if root else path
         parts = rel.split("/")
         label = parts[-2] if len(parts) >= 2 else None
-        return {
-            "image": data,
-            "format": fmt,
-            "width": width,
-            "height": height,
-            "label": label,
-            "path": rel,
-            "_uri": uri,
-        }
+        row = {"image": data, "format": fmt, "width": width, "height": height, "label": label,
+               "_uri": uri}
+        if self.path_column:
+            row[self.path_column] = rel
+        return row
 
-    @staticmethod
-    def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    def _batch(self, rows: list[dict[str, Any]]) -> pa.RecordBatch:
         locators = pa.array([r.pop("_uri") for r in rows], pa.string())
-        return with_locator(pa.RecordBatch.from_pylist(rows, schema=SCHEMA), locators)
+        schema = SCHEMA
+        if self.path_column:
+            schema = schema.append(pa.field(self.path_column, pa.string()))
+        return with_locator(pa.RecordBatch.from_pylist(rows, schema=schema), locators)

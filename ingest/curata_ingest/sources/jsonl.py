@@ -29,6 +29,7 @@ from curata_ingest.sources._base import (
     ProgressFn,
     RejectSink,
     rows_locators,
+    strip_compression,
     with_locator,
 )
 
@@ -36,7 +37,13 @@ _NON_SPACE = re.compile(rb"\S")
 
 
 class JsonlSource(FileSource):
-    """One record per JSON object per line; blank lines are skipped."""
+    """One record per JSON object per line; blank lines are skipped.
+
+    A ``.json`` file that is one JSON document is read as records too: a top-level array of
+    objects (vega-datasets' ``cars.json``), or an object holding exactly one array of
+    objects (``{"data": [...]}``); locators are then ``FILE#item=N``. The document is
+    streamed (``ijson``), never loaded whole.
+    """
 
     format = "jsonl"
     extensions = (".jsonl", ".ndjson", ".json")
@@ -45,7 +52,46 @@ class JsonlSource(FileSource):
         self, rejects: RejectSink, progress: ProgressFn | None = None
     ) -> Iterator[pa.RecordBatch]:
         for path in self.files():
-            yield from self._read_file(path, rejects, progress)
+            items = _document_items(self, path, rejects) if _is_json(path) else None
+            if items is None:
+                yield from self._read_file(path, rejects, progress)
+            else:
+                yield from self._read_items(path, items, rejects, progress)
+
+    def _read_items(self, path: str, items: Iterator[tuple[int, Any]], rejects: RejectSink,
+                    progress: ProgressFn | None) -> Iterator[pa.RecordBatch]:
+        """The records of a JSON document, as JSON lines through the same block parser (types,
+        bisection, rejects), numbered by item."""
+        uri = self.uri(path)
+        lines: list[bytes] = []
+        first = size = 0
+        for number, item in items:
+            if not isinstance(item, dict):
+                if lines:  # a block holds consecutive items only
+                    yield from self._parse_items(lines, uri, first, rejects)
+                    lines, size = [], 0
+                rejects.add(reason="not_an_object", source=self.name,
+                            locator=f"{uri}#item={number}", raw=json.dumps(item, default=str),
+                            detail=f"item {number} is a {type(item).__name__}")
+                continue
+            line = json.dumps(item, ensure_ascii=False).encode()
+            if not lines:
+                first = number
+            lines.append(line)
+            size += len(line) + 1
+            if progress:
+                progress(len(line) + 1)
+            if size >= BLOCK_BYTES:
+                yield from self._parse_items(lines, uri, first, rejects)
+                lines, size = [], 0
+        if lines:
+            yield from self._parse_items(lines, uri, first, rejects)
+
+    def _parse_items(self, lines: list[bytes], uri: str, first: int,
+                     rejects: RejectSink) -> Iterator[pa.RecordBatch]:
+        parser = _BlockParser(b"\n".join(lines) + b"\n", uri=uri, source=self.name,
+                              first_line=first, newlines=len(lines), prefix=f"{uri}#item=")
+        yield from parser.parse(rejects)
 
     def _read_file(
         self, path: str, rejects: RejectSink, progress: ProgressFn | None
@@ -116,12 +162,13 @@ class _BlockParser:
     spans (``starts``/``ends``/``line_numbers``) that bisection and rejects need."""
 
     def __init__(self, block: bytes, *, uri: str, source: str, first_line: int,
-                 newlines: int) -> None:
+                 newlines: int, prefix: str | None = None) -> None:
         self.block = block
         self.uri = uri
         self.source = source
         self.first_line = first_line
         self.newlines = newlines  # counted by the reading thread, which numbers the blocks
+        self.prefix = prefix or f"{uri}:"  # locator = prefix + line (or item) number
 
     def parse_all(self) -> tuple[list[pa.RecordBatch], list[dict[str, Any]]]:
         """``parse`` run to the end on a pool thread: the batches and the rejects, in order."""
@@ -144,18 +191,18 @@ class _BlockParser:
         lines = self.newlines + (0 if self.block.endswith(b"\n") else 1)
         if table is not None and table.num_rows == lines:  # no blank or bad line
             numbers = np.arange(self.first_line, self.first_line + lines)
-            yield with_locator(table, rows_locators(f"{self.uri}:", numbers))
+            yield with_locator(table, rows_locators(self.prefix, numbers))
             return
         self._spans()
         if table is not None and table.num_rows == len(self.starts):  # blank lines only
-            yield with_locator(table, rows_locators(f"{self.uri}:", self.line_numbers))
+            yield with_locator(table, rows_locators(self.prefix, self.line_numbers))
             return
         yield from self._bisect(0, len(self.starts), rejects)
 
     def _bisect(self, lo: int, hi: int, rejects: RejectSink) -> Iterator[pa.RecordBatch]:
         table = _try_read(self.block[self.starts[lo] : self.ends[hi - 1]])
         if table is not None and table.num_rows == hi - lo:
-            locators = rows_locators(f"{self.uri}:", self.line_numbers[lo:hi])
+            locators = rows_locators(self.prefix, self.line_numbers[lo:hi])
             yield with_locator(table, locators)
         elif hi - lo == 1:
             self._reject_line(lo, rejects)
@@ -169,7 +216,7 @@ class _BlockParser:
         if not raw.strip():
             return  # whitespace-only line: not a record, nothing to lose
         reason, detail = classify_bad_line(raw)
-        locator = f"{self.uri}:{self.line_numbers[i]}"
+        locator = f"{self.prefix}{self.line_numbers[i]}"
         rejects.add(reason=reason, detail=detail, source=self.source, locator=locator, raw=raw)
 
 
@@ -197,6 +244,75 @@ def _try_read(data: bytes, *, whole: bool = False) -> pa.Table | None:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     return table.combine_chunks()
+
+
+def _is_json(path: str) -> bool:
+    return strip_compression(path.lower()).endswith(".json")
+
+
+def _document_items(src: JsonlSource, path: str,
+                    rejects: RejectSink) -> Iterator[tuple[int, Any]] | None:
+    """(number, item) of a ``.json`` file that is one JSON document, else None (JSON lines).
+
+    A top-level array gives its items; an object gives the items of its one array of
+    objects, or is itself the one record (pretty-printed over many lines). A document with
+    several such arrays is one reject (which array holds the records is not ours to guess).
+    """
+    with src.open(path) as fh:
+        head = fh.read(64 << 10).lstrip()
+    if head[:1] == b"[":
+        return _items(src, path, "item")
+    if head[:1] != b"{":
+        return None
+    arrays, whole = _top_level(src, path)
+    if not whole:  # more than one JSON value (JSON lines), or malformed: line by line
+        return None
+    if len(arrays) > 1:
+        rejects.add(reason="ambiguous_json_document", source=src.name, locator=src.uri(path),
+                    detail=f"several arrays of records: {', '.join(arrays)}; convert the one "
+                    "you want to JSON lines")
+        return iter(())
+    if arrays:
+        return _items(src, path, f"{arrays[0]}.item")
+    return _items(src, path, "")
+
+
+def _items(src: JsonlSource, path: str, prefix: str) -> Iterator[tuple[int, Any]]:
+    import ijson
+
+    with src.open(path) as fh:
+        yield from enumerate(ijson.items(fh, prefix, use_float=True), start=1)
+
+
+def _top_level(src: JsonlSource, path: str) -> tuple[list[str], bool | None]:
+    """Keys of a top-level object whose values are arrays of objects, and whether the file is
+    one JSON value (False: another value follows, as in JSON lines; None: malformed)."""
+    import ijson
+
+    arrays: list[str] = []
+    key: str | None = None
+    depth = 0
+    try:
+        with src.open(path) as fh:
+            events = ijson.parse(fh, multiple_values=True)
+            for prefix, event, value in events:
+                if event == "map_key" and depth == 1:
+                    key = value
+                elif event in ("start_map", "start_array"):
+                    depth += 1
+                    if (event == "start_map" and depth == 3 and key is not None
+                            and prefix == f"{key}.item" and key not in arrays):
+                        arrays.append(key)
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                    if depth == 0:
+                        break
+            # Anything but whitespace after the first value: JSON lines, not a document.
+            if next(events, None) is not None:
+                return arrays, False
+    except ijson.common.IncompleteJSONError:
+        return arrays, None
+    return arrays, True
 
 
 def classify_bad_line(raw: bytes) -> tuple[str, str]:

@@ -8,6 +8,7 @@ Spec: ``URL#table=NAME`` or ``URL#query=SELECT …`` (e.g. ``sqlite:///shop.db#t
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 import sqlalchemy as sa
-from curata.errors import SourceError
+from curata.errors import SourceError, SourceNotFoundError
 
 from curata_ingest.sources._base import (
     BATCH_ROWS,
@@ -58,6 +59,11 @@ class SqlSource(Source):
         super().__init__(f"{shown}#{what}", **kwargs)
         self.query = query or f"SELECT * FROM {table}"
         self.what = table or "query"
+        database = self.url.database
+        if (self.url.get_backend_name() == "sqlite" and database and database != ":memory:"
+                and not database.startswith("file:") and not os.path.isfile(database)):
+            # SQLite would create an empty database at that path, and the ingest read nothing.
+            raise SourceNotFoundError(shown, reason=f"no SQLite database at {database}")
 
     def artifacts(self) -> list[Artifact]:
         # A live database has no file to hash; the query text identifies the artifact and an

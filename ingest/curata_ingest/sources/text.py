@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -17,14 +18,21 @@ from curata_ingest.sources._base import (
 from curata_ingest.sources.jsonl import _blocks
 
 _TEXT_EXTENSIONS = (".txt", ".text", ".md", ".rst")
-_SCHEMA = pa.schema([("text", pa.string()), ("path", pa.string())])
 
 
 class TextSource(FileSource):
-    """One record per file: columns ``text`` and ``path``. Invalid UTF-8 or empty → reject."""
+    """One record per file: column ``text`` (the file's path is its locator; ``path_column``
+    adds the path relative to the ingested folder as content). Invalid UTF-8 or empty →
+    reject."""
 
     format = "text"
     extensions = _TEXT_EXTENSIONS
+    per_file = True
+    options = ("encoding",)
+
+    def __init__(self, spec: str, *, encoding: str | None = None, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        self.encoding = encoding or "utf-8"
 
     def batches(
         self, rejects: RejectSink, progress: ProgressFn | None = None
@@ -37,32 +45,36 @@ class TextSource(FileSource):
                 raw = fh.read()
             if progress:
                 progress(len(raw))
-            text = _decode(raw, self.name, uri, rejects)
+            text = _decode(raw, self.name, uri, rejects, self.encoding)
             if text is None:
                 continue
             texts.append(text)
-            paths.append(uri)
+            paths.append(path)
             if len(texts) >= BATCH_ROWS or sum(map(len, texts)) > 64 << 20:
-                yield _batch(texts, paths)
+                yield self._batch(texts, paths)
                 texts, paths = [], []
         if texts:
-            yield _batch(texts, paths)
+            yield self._batch(texts, paths)
+
+    def _batch(self, texts: list[str], paths: list[str]) -> pa.RecordBatch:
+        columns = {"text": pa.array(texts, pa.string())}
+        if self.path_column:
+            columns[self.path_column] = pa.array([self.relative(p) for p in paths], pa.string())
+        locators = pa.array([self.uri(p) for p in paths], pa.string())
+        return with_locator(pa.RecordBatch.from_pydict(columns), locators)
 
 
-def _decode(raw: bytes, source: str, locator: str, rejects: RejectSink) -> str | None:
+def _decode(raw: bytes, source: str, locator: str, rejects: RejectSink,
+            encoding: str = "utf-8") -> str | None:
     if not raw.strip():
         rejects.add(reason="empty_file", source=source, locator=locator, raw=raw)
         return None
     try:
-        return raw.decode("utf-8")
+        return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        rejects.add(reason="invalid_utf8", source=source, locator=locator, raw=raw, detail=str(exc))
+        reason = "invalid_utf8" if encoding.replace("-", "").lower() == "utf8" else "undecodable"
+        rejects.add(reason=reason, source=source, locator=locator, raw=raw, detail=str(exc))
         return None
-
-
-def _batch(texts: list[str], paths: list[str]) -> pa.RecordBatch:
-    batch = pa.RecordBatch.from_pydict({"text": texts, "path": paths}, schema=_SCHEMA)
-    return with_locator(batch, pa.array(paths, pa.string()))
 
 
 class LinesSource(FileSource):
@@ -70,6 +82,11 @@ class LinesSource(FileSource):
 
     format = "lines"
     extensions = _TEXT_EXTENSIONS
+    options = ("encoding",)
+
+    def __init__(self, spec: str, *, encoding: str | None = None, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        self.encoding = encoding or "utf-8"
 
     def batches(
         self, rejects: RejectSink, progress: ProgressFn | None = None
@@ -89,7 +106,8 @@ class LinesSource(FileSource):
                         line = line.rstrip(b"\r")
                         if not line.strip():
                             continue
-                        text = _decode(line, self.name, f"{uri}:{line_no}", rejects)
+                        text = _decode(line, self.name, f"{uri}:{line_no}", rejects,
+                                       self.encoding)
                         if text is not None:
                             texts.append(text)
                             numbers.append(line_no)

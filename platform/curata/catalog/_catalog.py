@@ -118,12 +118,14 @@ def connect(
     *,
     storage_options: dict[str, str] | None = None,
     upgrade: bool | None = None,
+    create: bool = False,
 ) -> Catalog:
     """Open the catalog (``CURATA_HOME`` / ``CURATA_CATALOG_URL`` / ``CURATA_WAREHOUSE``).
 
     An embedded SQLite catalog is created and upgraded automatically; a server catalog
     (PostgreSQL) at an older schema revision is refused with a ``CatalogSchemaError`` that names
-    ``curata db upgrade``.
+    ``curata db upgrade``. ``create=True`` (``curata init``) creates the schema in an empty
+    server database, and still refuses an older one.
 
     Example:
         >>> cat = curata.connect()
@@ -136,7 +138,8 @@ def connect(
     head = migrate.head_revision()
     current = migrate.current_revision(engine)
     if current != head:
-        if upgrade if upgrade is not None else settings.is_embedded:
+        if upgrade if upgrade is not None else (settings.is_embedded or
+                                                (create and current is None)):
             migrate.upgrade(engine, settings.catalog_url)
         else:
             raise CatalogSchemaError(
@@ -233,15 +236,24 @@ class Catalog:
 
     # --- reading -----------------------------------------------------------------------------
 
+    def dataset_names(self) -> list[str]:
+        """Every dataset the catalog knows, with data or not (a failed first ingest leaves
+        its run and rejects under a name that ``datasets()`` does not list)."""
+        with self.session() as s:
+            return list(s.scalars(select(Dataset.name).order_by(Dataset.name)))
+
     def datasets(self) -> list[DatasetInfo]:
-        """All datasets with their latest version, row count and tags."""
+        """Datasets that hold data (at least one version), with their latest version, row
+        count and tags. A run that failed or kept nothing leaves no empty dataset here."""
         with self.session() as s:
             rows = s.scalars(select(Dataset).order_by(Dataset.name)).all()
             tags = s.execute(select(Tag.dataset_id, Tag.name)).all()
         out = []
         for d in rows:
             dt = self._delta(d.name)
-            latest = dt.version() if dt is not None else None
+            if dt is None:
+                continue
+            latest = dt.version()
             rec = self._fingerprint_record(d.name, latest) if latest is not None else None
             out.append(DatasetInfo(
                 name=d.name, description=d.description, created_at=d.created_at,
@@ -351,7 +363,8 @@ class Catalog:
         rec = self._fingerprint_record(dataset, version)
         return Snapshot(dataset=dataset, version=version, fingerprint=rec.fingerprint,
                         num_rows=rec.num_rows, tag=tag, table_uri=self.table_uri(dataset),
-                        storage_options=self.storage_options, catalog=self)
+                        storage_options=self.storage_options, catalog=self,
+                        fingerprint_scheme=rec.fp_scheme)
 
     def _fingerprint_record(self, dataset: str, version: int) -> SnapshotRecord:
         """The catalog's record of a version; computed from the data if missing (self-healing
@@ -430,8 +443,13 @@ class Catalog:
                source_uri: str | None = None, attribution: str | None = None,
                run_id: str | None = None, schema_evolution: Literal["none", "merge"] = "none",
                commit_metadata: dict[str, str] | None = None,
-               target_file_size: int | None = None, description: str = "") -> Snapshot:
+               target_file_size: int | None = None, description: str = "",
+               dedup: Literal["exact", "off"] = "exact", relicense: bool = False) -> Snapshot:
         """Append rows in one Delta commit and return the new snapshot.
+
+        Like ``ingest``, rows whose content (``_id``) is already in the dataset or earlier in
+        this call are dropped (``dedup="off"`` keeps every row); when every row is a duplicate
+        nothing is committed and the latest snapshot is returned.
 
         Args:
             dataset: dataset name (created on first append).
@@ -441,6 +459,9 @@ class Catalog:
             source: source name; the source id is stored in ``_source``.
             source_uri: where the data came from (``_provenance.uri``).
             schema_evolution: ``"merge"`` to allow new columns.
+            relicense: the source was appended before under another license: give all its
+                records this one (a new version, audit-logged) instead of refusing with
+                ``SourceLicenseChangedError``.
 
         Example:
             >>> cat.append("reviews", table, license="CC-BY-4.0", source="upload 2026-11")
@@ -450,7 +471,8 @@ class Catalog:
         return append(self, dataset, data, license=license, source=source,
                       source_uri=source_uri, attribution=attribution, run_id=run_id,
                       schema_evolution=schema_evolution, commit_metadata=commit_metadata,
-                      target_file_size=target_file_size, description=description)
+                      target_file_size=target_file_size, description=description,
+                      dedup=dedup, relicense=relicense)
 
     def update_columns(self, dataset: str, data: Any, *, operation: str = "update",
                        derived_from: list[dict[str, Any]] | None = None) -> Snapshot:
@@ -491,11 +513,13 @@ class Catalog:
 
         return lineage(self, ref, direction=direction)
 
-    def diff(self, a: str, b: str) -> Any:
-        """Added, removed and changed records between two refs (by ``_id``)."""
+    def diff(self, a: str, b: str, *, key: Sequence[str] = ()) -> Any:
+        """Added, removed and changed records between two refs: a multiset diff by ``_id``;
+        with ``key`` (columns that name a record), a record whose content changed under the
+        same key is "changed" rather than removed and added (``curata.diff.Diff``)."""
         from curata.diff import diff
 
-        return diff(self.snapshot(a), self.snapshot(b))
+        return diff(self.snapshot(a), self.snapshot(b), key=key)
 
     def rejects(self, dataset: str) -> pa.Table:
         """Quarantined input of a dataset with reason, source and locator."""
@@ -508,11 +532,14 @@ class Catalog:
 
         return delta_dataset(dt, self.table_uri(dataset, kind="rejects"), self.storage_options).to_table()
 
-    def gc(self, *, dry_run: bool = True, dataset: str | None = None) -> Any:
-        """Delete files no version worth keeping needs; never those of tagged snapshots."""
+    def gc(self, *, dry_run: bool = True, dataset: str | None = None,
+           retention_hours: float | None = None) -> Any:
+        """Delete files no version worth keeping needs, once older than the retention (default
+        one hour, ``CURATA_GC_RETENTION_HOURS``; never less than the oldest running write);
+        never those of tagged snapshots. Rejects of runs that committed nothing go too."""
         from curata.gc import gc
 
-        return gc(self, dry_run=dry_run, dataset=dataset)
+        return gc(self, dry_run=dry_run, dataset=dataset, retention_hours=retention_hours)
 
 
 def insert_ignore(s: Session, model: type[Any], rows: list[dict[str, Any]],
@@ -530,8 +557,12 @@ def insert_ignore(s: Session, model: type[Any], rows: list[dict[str, Any]],
     name = s.get_bind().dialect.name
     if name in ("postgresql", "sqlite"):
         mod = __import__(f"sqlalchemy.dialects.{name}", fromlist=["insert"])
-        stmt = mod.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
-        return int(s.execute(stmt).rowcount or 0)
+        # Count the rows RETURNING gives back, never `rowcount`: for a multi-row
+        # INSERT … ON CONFLICT the PostgreSQL driver may report -1 (truthy), which once made a
+        # refused `tag` look created.
+        stmt = (mod.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
+                .returning(*[model.__table__.c[k] for k in keys]))
+        return len(s.execute(stmt).all())
     inserted = 0
     for row in rows:  # other databases: one savepoint per row
         try:

@@ -112,6 +112,8 @@ class SnapshotRecord(Base):
     num_rows: Mapped[int] = mapped_column(BigInteger)
     row_sum: Mapped[dict[str, Any]] = mapped_column(JSON)
     schema_json: Mapped[str] = mapped_column(Text)
+    # The fingerprint scheme (curata.fingerprint.SCHEMES) the fingerprint and row_sum use.
+    fp_scheme: Mapped[str] = mapped_column(String(32))
     operation: Mapped[str] = mapped_column(String(32), default="")
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     derived_from: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -21,6 +21,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
+from curata import interrupt
 from curata.export.errors import ExportOptionError
 from curata.export.gate import check_licenses
 from curata.export.manifest import (
@@ -126,6 +127,7 @@ def export_webdataset(
     census = selection.census()
     overrides = check_licenses(snapshot, census, options)
     staging = Staging(fs, root, token=uuid.uuid4().hex[:12])
+    shield = interrupt.Shield()
     try:
         if engine == "ray":
             from curata.export.ray import write_shards_ray
@@ -138,11 +140,16 @@ def export_webdataset(
         manifest = _manifest(snapshot, options, fields, census, shards, overrides,
                              out=str(out), manifest_uri=staging.uri(MANIFEST))
         _stage_sidecars(staging, manifest, snapshot)
+        shield.enter()  # publishing renames every file into place: it completes whole
         staging.publish(dumps(manifest_document(manifest)), previous=existing)
     except BaseException:
+        shield.exit()
         staging.discard()
         raise
-    record_export(snapshot, manifest, engine=engine)
+    try:
+        record_export(snapshot, manifest, engine=engine)
+    finally:
+        shield.exit()
     return manifest
 
 

@@ -114,12 +114,14 @@ def license_mix(snap: Snapshot) -> list[tuple[str | None, str | None, int]]:
     import polars as pl
 
     lf = snap.to_polars(lazy=True)
-    df = (
-        lf.group_by("_license", "_source")  # type: ignore[union-attr]
-        .agg(pl.len().alias("records"))
-        .sort(["records", "_license", "_source"], descending=[True, False, False], nulls_last=True)
-        .collect()
-    )
+    with snap.reading():  # a missing data file: SnapshotDataError naming `curata verify`
+        df = (
+            lf.group_by("_license", "_source")  # type: ignore[union-attr]
+            .agg(pl.len().alias("records"))
+            .sort(["records", "_license", "_source"], descending=[True, False, False],
+                  nulls_last=True)
+            .collect()
+        )
     return [(r[0], r[1], int(r[2])) for r in df.iter_rows()]
 
 

@@ -34,6 +34,7 @@ class Dedup(Step):
     """Keep one row per ``_id`` (exact duplicates of content, possibly from several sources)."""
 
     kind: ClassVar[str] = "dedup"
+    changes_content: ClassVar[bool] = False
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "on": "_id"}
@@ -66,6 +67,7 @@ class NearDedup(Step):
     num_perm: int = 128
     seed: int = 1
     kind: ClassVar[str] = "near_dedup"
+    changes_content: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold <= 1:

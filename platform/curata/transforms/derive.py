@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
 
-from curata import __version__
+from curata import __version__, interrupt
 from curata import fingerprint as fp
 from curata._util import check_name, current_user, utcnow
 from curata.catalog.models import Dataset, SnapshotRecord
@@ -79,12 +79,21 @@ def derive(cat: Any, src_ref: str, pipeline: Any, *, into: str, tag: str | None 
     latest, matches = _previous(cat, into, ident.fingerprint)
     if latest is not None and latest in matches:
         return _finish(cat, into, latest, "unchanged", ident, tag, stats=matches[latest])
-    if matches:
-        restored = _restore(cat, into, max(matches), ident)
-        if restored is not None:
-            return _finish(cat, into, restored, "restored", ident, tag, stats=matches[max(matches)])
-    version, stats = _compute(cat, src, pipe, ctx, into, ident, batch_size)
-    return _finish(cat, into, version, "committed", ident, tag, stats=stats)
+    # Raised once only the commit is left: the commit, its records, the tag and the audit
+    # entry then complete whole even if the user interrupts (``curata.interrupt``).
+    shield = interrupt.Shield()
+    try:
+        if matches:
+            shield.enter()  # a restore is one short commit
+            restored = _restore(cat, into, max(matches), ident)
+            if restored is not None:
+                return _finish(cat, into, restored, "restored", ident, tag,
+                               stats=matches[max(matches)])
+            shield.exit()
+        version, stats = _compute(cat, src, pipe, ctx, into, ident, batch_size, shield)
+        return _finish(cat, into, version, "committed", ident, tag, stats=stats)
+    finally:
+        shield.exit()
 
 
 def _previous(cat: Any, into: str, transform_fp: str) -> tuple[int | None, dict[int, dict]]:
@@ -199,7 +208,7 @@ class _Raised:
 
 
 def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident: Any,
-             batch_size: int) -> tuple[int, dict[str, Any]]:
+             batch_size: int, shield: interrupt.Shield) -> tuple[int, dict[str, Any]]:
     from curata import writer
 
     run_id = writer.start_run(cat, into, operation=OPERATION)
@@ -212,7 +221,7 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
         low = frozenset({"_source", "_license"} | {
             s.column for s in pipe.steps if isinstance(s, Split)})
         version = _overwrite(cat, into, prep, batches, schema_box, run_id=run_id,
-                             low_cardinality=low)
+                             low_cardinality=low, shield=shield)
         stats["rows_out"] = prep.acc.count
         derived_from = [_derivation(i, ident) for i in ident.inputs]
         writer._store(cat, into, version, prep.acc, operation=OPERATION, run_id=run_id,
@@ -220,14 +229,14 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
         _record_clusters(cat, into, ctx, run_id, stats)
         _record_lineage(cat, into, version, ident, stats, run_id)
     except BaseException as exc:
-        writer.finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        writer.fail_run(cat, run_id, exc)
         raise
     writer.finish_run(cat, run_id, status="committed", version=version, stats=stats)
     return version, stats
 
 
 def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch],
-               schema_box: list[pa.Schema], *, run_id: str,
+               schema_box: list[pa.Schema], *, run_id: str, shield: interrupt.Shield,
                low_cardinality: frozenset[str] = frozenset()) -> int:
     """Write the prepared stream as ONE Delta overwrite commit; returns its version."""
     from deltalake import (
@@ -250,7 +259,8 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
         first = prep._with_system_columns(empty[0])
         prep.schema = first.schema
         stream = iter(())
-    reader = pa.RecordBatchReader.from_batches(prep.schema, itertools.chain([first], stream))
+    reader = pa.RecordBatchReader.from_batches(
+        prep.schema, interrupt.then_shield(itertools.chain([first], stream), shield))
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": OPERATION}
     try:
@@ -267,6 +277,7 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
     except CommitFailedError as exc:
         raise CommitConflictError(into, attempts=writer.COMMIT_RETRIES, reason=str(exc)) \
             from None
+    shield.enter()
     return writer.find_commit(cat, into, run_id)
 
 
@@ -305,7 +316,8 @@ def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
         d = cat._dataset_row(s, into)
         rec = s.scalar(select(SnapshotRecord).where(SnapshotRecord.dataset_id == d.id,
                                                     SnapshotRecord.version == version))
-        row_sum = dict(rec.row_sum) if rec else None
+        # A record under an older fingerprint scheme cannot be reused: recompute instead.
+        row_sum = dict(rec.row_sum) if rec and rec.fp_scheme == fp.FINGERPRINT_VERSION else None
     if row_sum is None:
         return None
     run_id = writer.start_run(cat, into, operation=OPERATION + ".restore")
@@ -315,7 +327,7 @@ def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
         cat._delta(into).restore(version, commit_properties=CommitProperties(
             custom_metadata=meta, max_commit_retries=writer.COMMIT_RETRIES))
     except Exception as exc:  # files vacuumed: fall back to recomputing, which is recorded
-        writer.finish_run(cat, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        writer.fail_run(cat, run_id, exc)
         return None
     new = writer.find_commit(cat, into, run_id)
     writer._store(cat, into, new, fp.RowHashSum.from_json(row_sum),

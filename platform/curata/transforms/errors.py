@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from curata.errors import ConflictError, CurataError, UsageError
+from curata.errors import ConflictError, UsageError
 
 
 class PipelineError(UsageError):
@@ -43,10 +43,9 @@ class UnhashableStepError(UsageError):
                  "JSON-serialisable parameters")
 
 
-class StepFailedError(CurataError):
-    """A step raised while processing data; nothing was committed."""
-
-    exit_code = 1
+class StepFailedError(UsageError):
+    """A step raised while processing data (bad input for the pipeline, exit 2); nothing was
+    committed."""
 
     def __init__(self, step: str, *, reason: str, index: int | None = None) -> None:
         self.step = step

@@ -34,6 +34,7 @@ from typing import Any
 
 import polars as pl
 
+from curata import fingerprint as fp
 from curata.errors import CurataError
 from curata.transforms.dedup import Dedup, NearDedup
 from curata.transforms.errors import PipelineError, StepFailedError
@@ -267,7 +268,7 @@ def _guarded(step: Step, index: int, upstream: Upstream, ctx: Context,
             for df in step.run(upstream, ctx):
                 if stats is not None:
                     stats[key] += df.height
-                yield df
+                yield with_content_ids(df) if step.changes_content else df
         except CurataError:
             raise
         except Exception as exc:
@@ -275,6 +276,17 @@ def _guarded(step: Step, index: int, upstream: Upstream, ctx: Context,
                                   index=index) from exc
 
     return start
+
+
+def with_content_ids(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with ``_id`` recomputed from its content columns: after a step that changed
+    content, a record is identified by what it now holds (``lower`` then ``dedup`` must merge
+    "Hello" and "HELLO"), never by the id of the row it came from."""
+    if not df.height and "_id" in df.columns:
+        return df
+    table = df.to_arrow(compat_level=pl.CompatLevel.oldest())
+    ids = pl.Series("_id", fp.record_ids(table), dtype=pl.String)
+    return df.with_columns(ids) if "_id" in df.columns else df.insert_column(0, ids)
 
 
 def as_pipeline(pipeline: Pipeline | Sequence[Step] | Mapping[str, Any] | str | Path

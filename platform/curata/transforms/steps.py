@@ -42,9 +42,16 @@ class Context:
 
 
 class Step(ABC):
-    """One transform step. Subclasses are frozen dataclasses."""
+    """One transform step. Subclasses are frozen dataclasses.
+
+    ``changes_content``: the step may change, drop or rename content columns, so the engine
+    recomputes ``_id`` (the hash of the content columns) from its output; steps that only keep,
+    drop or order rows, or attach columns that are not content (a split, joined labels), say
+    False and the record's ``_id`` carries through.
+    """
 
     kind: ClassVar[str]
+    changes_content: ClassVar[bool] = True
 
     @abstractmethod
     def spec(self) -> dict[str, Any]:
@@ -105,6 +112,7 @@ class Filter(Step):
 
     expr: str | pl.Expr
     kind: ClassVar[str] = "filter"
+    changes_content: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if isinstance(self.expr, str):
@@ -290,6 +298,7 @@ class Split(Step):
     seed: int = 0
     keep: tuple[str, ...] | None = None
     kind: ClassVar[str] = "split"
+    changes_content: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         fr = dict(self.fractions) if isinstance(self.fractions, Mapping) else None
@@ -343,6 +352,7 @@ class Sample(Step):
     fraction: float
     seed: int = 0
     kind: ClassVar[str] = "sample"
+    changes_content: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.fraction, (int, float)) or not 0 <= self.fraction <= 1:
@@ -386,6 +396,7 @@ class Join(Step):
     columns: tuple[str, ...] | None = None
     right_on: str | None = None
     kind: ClassVar[str] = "join"
+    changes_content: ClassVar[bool] = False
     HOWS: ClassVar[tuple[str, ...]] = ("left", "inner", "semi", "anti")
 
     def __post_init__(self) -> None:

@@ -6,11 +6,18 @@ glob would be wrong) and feeds the ``records`` record set. Croissant resolves a 
 ``FileSet`` relative to the metadata file, so records are readable where the metadata sits in a
 folder that holds the data: the table root (as ``_croissant.json``; Delta ignores ``_`` files)
 or an export folder. Provenance goes into ``prov:wasDerivedFrom``.
+
+Written anywhere else (``curata bom REF --format croissant --out elsewhere/croissant.json``),
+the files are listed in a *file view* beside the metadata, ``croissant.files/``, which holds a
+symbolic link to each local file (a copy of each object-store file, since Croissant readers
+resolve a FileSet on the local disk only); every FileObject also names its original URI as
+``sameAs``. So records load from wherever the metadata is written.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,15 +78,19 @@ def context() -> dict[str, Any]:
     }
 
 
-def to_croissant(facts: SnapshotFacts, *, base_dir: str | None = None) -> dict[str, Any]:
+def to_croissant(facts: SnapshotFacts, *, base_dir: str | None = None,
+                 file_view: str | None = None) -> dict[str, Any]:
     """Render the Croissant 1.1 document (a JSON-ready dict).
 
     Args:
         facts: the snapshot's catalog facts.
         base_dir: the folder the metadata file will be written to; files under it are listed
             by relative path, so ``mlcroissant`` reads the records from there.
+        file_view: a folder under ``base_dir`` (relative name) that holds every data file by
+            its base name (``write_bom`` makes it when the files live elsewhere): files are
+            listed there, each with its original URI as ``sameAs``.
     """
-    located = [_locate(f, base_dir) for f in facts.files]
+    located = [_in_view(f, file_view) if file_view else _locate(f, base_dir) for f in facts.files]
     includes = [rel for rel, _ in located]
     doc: dict[str, Any] = {
         "@context": context(),
@@ -161,8 +172,18 @@ def _locate(file: FileFacts, base_dir: str | None) -> tuple[str, str]:
     return file.path, file.uri
 
 
+def _in_view(file: FileFacts, view: str) -> tuple[str, str]:
+    rel = f"{view}/{posixpath.basename(file.path)}"
+    return rel, rel
+
+
+def view_name(file: FileFacts) -> str:
+    """The name a data file has in a Croissant file view (its base name)."""
+    return posixpath.basename(file.path)
+
+
 def _file_object(file: FileFacts, rel: str, url: str) -> dict[str, Any]:
-    return {
+    obj = {
         "@type": "cr:FileObject",
         "@id": f"file:{rel}",
         "name": rel,
@@ -171,6 +192,13 @@ def _file_object(file: FileFacts, rel: str, url: str) -> dict[str, Any]:
         "encodingFormat": file.encoding_format,
         "sha256": file.sha256,
     }
+    if url != file.uri and (original := as_url(_absolute(file.uri))):
+        obj["sameAs"] = original  # where the bytes live (the view holds a link or a copy)
+    return obj
+
+
+def _absolute(uri: str) -> str:
+    return uri if "://" in uri else os.path.abspath(uri)
 
 
 _DATA_TYPES = (
