@@ -265,3 +265,24 @@ def test_public_surface_matches_all() -> None:
     exported = {n for n in dir(q) if not n.startswith("_") and n[0].isupper() or
                 n in ("find_leakage", "snapshot_stats")}
     assert set(q.__all__) == exported
+
+
+def test_leakage_on_images_reports_bits(cat) -> None:
+    images, groups = _images()
+    images = images[:6]  # two groups of three copies
+    splits = ["train", "test", "train", "train", "train", "test"]
+    images.append(images[0])  # a byte-identical copy, in the test split
+    splits.append("test")
+    cat.append("pics", pa.table({"image": pa.array(images, pa.binary()), "split": splits}),
+               license="CC0-1.0", source="gen")
+    report = find_leakage(cat.snapshot("pics"), split_column="split")
+    assert report.column == "image"
+    # oracle: every cross-split pair within 4 bits, by brute force over the same hashes
+    h = [int(x) for x in phash(pl.Series(images, dtype=pl.Binary)).to_list()]
+    want_near = sum(1 for i in range(7) for j in range(i + 1, 7)
+                    if splits[i] != splits[j] and images[i] != images[j]
+                    and bin(h[i] ^ h[j]).count("1") <= 4)
+    assert report.counts == {"exact": 1, "near": want_near} and want_near >= 3
+    for p in report.pairs:
+        assert p.split_a != p.split_b and p.a < p.b
+        assert p.distance == 0 if p.kind == "exact" else 0 <= p.distance <= 4
