@@ -98,3 +98,27 @@ def test_batch_composition_does_not_change_results() -> None:
     together = issues(*texts)
     alone = [issues(t)[0] for t in texts]
     assert together == alone
+
+
+@pytest.mark.parametrize("line", [
+    "The cat saw a. Then it ran.", "We saw Mr. Smith there.", "He went to the U.S. Then left.",
+    "Buy eggs etc. Then go.", "It is a! Then go.", "Wait... Then go.", "Pi is 3.14 here. Yes.",
+    'He said "Go." Then left!', "One. Two. Three? Four! Five.", "Sempre o tarde montanha é. Muito.",
+])
+def test_c4_sentence_count_matches_spacy_sentencizer(line: str) -> None:
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+
+    want = len(load_word_tokenizer("en").sent_tokenize(line))
+    text = "\n".join([line] * 6)  # C4 needs 5 sentences: 6 lines of `want` sentences each
+    strict = {"c4": qr.thresholds("c4", {"min_num_sentences": 6 * want})}
+    loose = {"c4": qr.thresholds("c4", {"min_num_sentences": 6 * want + 1})}
+    assert "c4.terminal_punct" not in issues(text, rule_sets=strict)[0]
+    assert "c4.terminal_punct" in issues(text, rule_sets=loose)[0]
+
+
+def test_single_letter_sentence_ends_as_the_full_benchmark_found() -> None:
+    # three documents of the 100k benchmark where "… evening a." was counted as a boundary
+    texts, _ = corpus(100_000, seed=0)
+    for i in (59716, 92851, 94011):
+        assert "c4.terminal_punct" in issues(texts[i])[0]
+        assert datatrove_drops(texts[i])["c4"]

@@ -343,9 +343,13 @@ def _greedy_repeats(hashes: np.ndarray, widths: np.ndarray, n: int) -> int:
 
 
 #: A sentence boundary inside a line, as spaCy's sentencizer finds one in ordinary prose: a
-#: lone ``.``/``!``/``?`` (not part of ``..``/``...`` or a number) followed, after closing
+#: ``!``/``?``, or a ``.`` that is a token of its own (not in ``..``, a number, or after a lone
+#: ASCII letter as in ``a.``, ``e.g.``, ``U.S.``, which spaCy keeps whole), followed, after closing
 #: quotes or brackets and a space, by a further token.
-_SENTENCE_BREAK = r"(?:^|[^.])[.!?][!?\"'”’)\]»]*\s+\S"
+_SENTENCE_BREAK = r"(?:(?:^|[^.\w]|\w\w|[\w&&[^\x00-\x7F]])\.|[!?])[!?\"'”’)\]»]*\s+\S"
+#: Abbreviations spaCy's English tokenizer keeps whole with their period (no boundary).
+_ABBREVIATIONS = (r"\b(Mr|Mrs|Ms|Dr|St|Jr|Inc|Ltd|Co|co|Corp|vs|Prof|Gen|Gov|Rep|Sen|Rev|Adm"
+                  r"|Bros|Messrs|Md|Mo|Mont)\.")
 
 
 def c4(batch: Batch, c: C4) -> dict[str, pl.Series]:
@@ -367,7 +371,8 @@ def c4(batch: Batch, c: C4) -> dict[str, pl.Series]:
         else pl.lit(False)
     if c.filter_policy:
         kept = kept & ~pl.any_horizontal([lower.str.contains(p, literal=True) for p in _POLICY])
-    sentences = 1 + cleaned.str.count_matches(_SENTENCE_BREAK)
+    sentences = 1 + cleaned.str.replace_all(_ABBREVIATIONS, "$1").str.count_matches(
+        _SENTENCE_BREAK)
     per = batch.per_doc(ln, [
         lorem.any().alias("lorem"), curly.any().alias("curly"),
         sentences.filter(kept).sum().alias("sentences")])
