@@ -14,6 +14,11 @@ File format (YAML; TOML is the same structure, ``[[steps]]`` tables)::
       - split: {fractions: {train: 0.8, val: 0.1, test: 0.1}, column: split, seed: 0}
       - sample: {fraction: 0.1, seed: 42}
       - join: {ref: "labels@v2", on: _id, how: left, columns: [label]}
+      - language: {column: text, keep: [en, pt]}
+      - quality: {column: text, rules: [gopher, c4, fineweb], drop: true}
+      - pii: {column: text, action: redact, kinds: [email, phone, ip, credit_card, iban]}
+      - decontaminate: {column: text, against: ["evals@v1"], ngram: 13, action: flag}
+      - near_dedup: {column: image, method: phash, max_distance: 4}
 
 Each step is a one-key mapping: the key is the step kind, the value its parameters (a
 scalar or list is the first parameter). Files are parsed with ``yaml.safe_load`` /
@@ -108,12 +113,42 @@ def _dedup(v: Any) -> Step:
 
 def _near(v: Any) -> Step:
     v = v or {}
+    if v.get("method", "minhash") == "phash":  # images: perceptual hash (curata.quality)
+        from curata.quality.images import ImageNearDedup
+
+        return ImageNearDedup(**{k: v[k] for k in ("column", "max_distance") if k in v})
+    if v.get("method", "minhash") != "minhash":
+        raise PipelineError(f"unknown method {v['method']!r}", kind="near_dedup",
+                            valid=["minhash", "phash"])
     return NearDedup(**{k: v[k] for k in ("column", "threshold", "num_perm", "seed") if k in v})
+
+
+def _quality_step(kind: str) -> Callable[[Any], Step]:
+    """Builders of the curata.quality steps (imported when a pipeline names one)."""
+    def build(v: Any) -> Step:
+        from curata.quality import steps
+        from curata.quality.decontaminate import Decontaminate
+
+        cls = {"language": steps.Language, "quality": steps.Quality, "pii": steps.Pii,
+               "decontaminate": Decontaminate}[kind]
+        if isinstance(v, str):
+            return cls(v)
+        v = dict(v or {})
+        v.pop("normalize", None)  # canonical form (spec()) reads back too
+        if isinstance(v.get("rules"), Mapping):
+            v["thresholds"], v["rules"] = v["rules"], list(v["rules"])
+        for key in ("keep", "rules", "kinds", "against"):
+            if key in v and v[key] is not None:
+                v[key] = as_tuple(v[key])
+        return cls(**v)
+
+    return build
 
 
 BUILDERS: dict[str, Callable[[Any], Step]] = {
     "filter": _filter, "select": _select, "rename": _rename, "apply": _apply,
     "dedup": _dedup, "near_dedup": _near, "split": _split, "sample": _sample, "join": _join,
+    **{k: _quality_step(k) for k in ("language", "quality", "pii", "decontaminate")},
 }
 
 
