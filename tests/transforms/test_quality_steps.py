@@ -286,3 +286,24 @@ def test_leakage_on_images_reports_bits(cat) -> None:
     for p in report.pairs:
         assert p.split_a != p.split_b and p.a < p.b
         assert p.distance == 0 if p.kind == "exact" else 0 <= p.distance <= 4
+
+
+def test_redaction_gives_new_ids_annotations_keep_them(cat) -> None:
+    """A record is what it holds: redacting rewrites it (a new `_id`, the hash of the content
+    it now holds, its `pii` column included); language, quality flags and PII flags only
+    annotate it (the `_id` stays)."""
+    from curata import fingerprint as fp
+
+    texts = ["Write to ann@example.com today, please.", "Nothing personal in this line at all."]
+    snap = cat.append("p", pa.table({"text": texts}), license="CC0-1.0", source="s")
+    before = dict(zip(snap.to_arrow().column("text").to_pylist(),
+                      snap.to_arrow().column("_id").to_pylist(), strict=True))
+    flagged = cat.derive("p", [Language("text"), Pii("text", action="flag")], into="p-flag")
+    out = flagged.snapshot.to_arrow()
+    assert sorted(out.column("_id").to_pylist()) == sorted(before.values())
+    redacted = cat.derive("p", [Pii("text", action="redact")], into="p-red").snapshot.to_arrow()
+    rows = {r["text"]: r["_id"] for r in redacted.select(["text", "_id"]).to_pylist()}
+    assert "Write to <EMAIL> today, please." in rows
+    assert rows["Write to <EMAIL> today, please."] != before[texts[0]]
+    content = redacted.select([c for c in redacted.column_names if not c.startswith("_")])
+    assert redacted.column("_id").to_pylist() == fp.record_ids(content).to_pylist()

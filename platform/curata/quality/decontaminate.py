@@ -78,6 +78,7 @@ class Decontaminate(Step):
     eval_column: str | None = None
     max_ngrams: int = 200_000_000
     kind: ClassVar[str] = "decontaminate"
+    changes_content: ClassVar[bool] = False  # flags or drops records only
 
     def __post_init__(self) -> None:
         from curata.errors import InvalidRefError

@@ -52,6 +52,7 @@ class Language(Step):
     min_score: float = 0.5
     max_chars: int = 2000
     kind: ClassVar[str] = "language"
+    changes_content: ClassVar[bool] = False  # adds annotation columns only
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_score <= 1:
@@ -102,6 +103,7 @@ class Quality(Step):
     drop: bool = False
     stats: bool = True
     kind: ClassVar[str] = "quality"
+    changes_content: ClassVar[bool] = False  # adds annotation columns only
 
     def __post_init__(self) -> None:
         rules = _names(self.rules, self.kind, "rule sets", list(qr.RULE_SETS))
@@ -150,6 +152,11 @@ class Pii(Step):
     region: str = "US"
     kind: ClassVar[str] = "pii"
     ACTIONS: ClassVar[tuple[str, ...]] = ("redact", "flag", "drop")
+
+    @property
+    def changes_content(self) -> bool:  # type: ignore[override]
+        """Redacting rewrites the text (a new ``_id``); flag and drop only annotate or filter."""
+        return self.action == "redact"
 
     def __post_init__(self) -> None:
         from curata.quality.pii import KINDS
