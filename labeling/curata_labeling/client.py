@@ -348,6 +348,14 @@ class LabelStudioClient:
             if p.task is not None and (model_version is None or p.model_version == model_version)
         }
 
+    def predictions(self, project_id: int) -> dict[int, list[dict[str, Any]]]:
+        """Every prediction of the project, by task id (one request)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for p in self._call("list predictions", self._sdk.predictions.list, project=project_id):
+            if p.task is not None:
+                out.setdefault(int(p.task), []).append(plain(p))
+        return out
+
     def import_predictions(self, project_id: int, predictions: Sequence[dict[str, Any]]) -> int:
         """Create predictions (each with its ``task`` id) in one request; return how many."""
         from label_studio_sdk import PredictionRequest

@@ -344,9 +344,9 @@ def push(
         snap, [*columns, *([predictions] if predictions and predictions not in columns else [])],
         filter=filter, sample=sample, seed=seed, record_ids=record_ids,
     )
+    tasks = _tasks(table, project, snap, columns, predict)  # bad predictions fail here
     info = _link_project(cat, client, project, snap.dataset, schema, overlap)
     existing = client.task_keys(info.ls_project_id, KEY)
-    tasks = _tasks(table, project, snap, columns, predict)
     todo = [t for t in tasks if t["data"][KEY] not in existing]
     created = 0
     for start in range(0, len(todo), batch_size):
@@ -490,7 +490,8 @@ class EventDiff:
     def add(self, task: dict[str, Any]) -> None:
         self.seen_tasks.add(int(task["id"]))
         for item in task.get(self.key) or []:
-            if not isinstance(item, dict):  # an export lists bare ids for what it omits
+            if not isinstance(item, dict):  # the export lists predictions by id only
+                self.present.add(int(item))
                 continue
             iid = int(item["id"])
             self.present.add(iid)
@@ -501,6 +502,11 @@ class EventDiff:
                 continue
             self.rows.append(row)
             self.counts[event] += 1
+
+    def unknown_ids(self, task: dict[str, Any]) -> bool:
+        """Whether ``task`` lists an item id this diff has not seen in the stored state."""
+        return any(not isinstance(i, dict) and int(i) not in self.known
+                   for i in task.get(self.key) or [])
 
     def finish(self, *, live_task_ids: set[int] | None, deleted_at: datetime) -> None:
         """Add ``deleted`` rows for known items gone from a seen task, or whose task is gone."""
@@ -595,13 +601,19 @@ def pull(
 
     anns = EventDiff(_known(cat, info, "annotations"), make_ann, key="annotations")
     preds = EventDiff(_known(cat, info, "predictions"), make_pred, key="predictions")
-    new_hwm = hwm
+    new_hwm, predicted = hwm, {}
     for chunk in chunks:
         for task in chunk:
             anns.add(task)
             preds.add(task)
+            if preds.unknown_ids(task):
+                predicted[int(task["id"])] = task.get("data") or {}
             ts = parse_time(task.get("updated_at"))
             new_hwm = ts if ts is not None and (new_hwm is None or ts > new_hwm) else new_hwm
+    if predicted:  # the export names predictions by id: fetch the new ones in one call
+        for task_id, items in client.predictions(info.ls_project_id).items():
+            if task_id in predicted:
+                preds.add({"id": task_id, "data": predicted[task_id], "predictions": items})
     live = anns.seen_tasks if live is None else live
     anns.finish(live_task_ids=live, deleted_at=now)
     preds.finish(live_task_ids=live, deleted_at=now)
