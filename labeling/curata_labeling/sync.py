@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -602,16 +603,21 @@ def pull(
     anns = EventDiff(_known(cat, info, "annotations"), make_ann, key="annotations")
     preds = EventDiff(_known(cat, info, "predictions"), make_pred, key="predictions")
     new_hwm, predicted = hwm, {}
-    for chunk in chunks:
-        for task in chunk:
-            anns.add(task)
-            preds.add(task)
-            if preds.unknown_ids(task):
-                predicted[int(task["id"])] = task.get("data") or {}
-            ts = parse_time(task.get("updated_at"))
-            new_hwm = ts if ts is not None and (new_hwm is None or ts > new_hwm) else new_hwm
-    if predicted:  # the export names predictions by id: fetch the new ones in one call
-        for task_id, items in client.predictions(info.ls_project_id).items():
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curata-preds") as pool:
+        listing = None
+        for chunk in chunks:
+            for task in chunk:
+                anns.add(task)
+                preds.add(task)
+                if preds.unknown_ids(task):
+                    predicted[int(task["id"])] = task.get("data") or {}
+                ts = parse_time(task.get("updated_at"))
+                new_hwm = ts if ts is not None and (new_hwm is None or ts > new_hwm) else new_hwm
+            if predicted and listing is None:
+                # The export names predictions by id only: list them (one call) while the
+                # export goes on.
+                listing = pool.submit(client.predictions, info.ls_project_id)
+        for task_id, items in (listing.result() if listing else {}).items():
             if task_id in predicted:
                 preds.add({"id": task_id, "data": predicted[task_id], "predictions": items})
     live = anns.seen_tasks if live is None else live
