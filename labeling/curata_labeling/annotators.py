@@ -19,7 +19,7 @@ and carry their agreement (percent and Cohen's kappa) with each annotator.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -223,7 +223,7 @@ def project_quality(
     if model_version is not None:
         events = store.read_events(cat, info.dataset, project=project, kind="predictions")
         preds = store.current_state(events, key="ls_prediction_id")
-        preds = preds.filter(pc_equal(preds, "model_version", model_version))
+        preds = preds.filter(_equal(preds, "model_version", model_version))
         model = [Vote(record_id=v.record_id, annotator=model_annotator(model_version),
                       label=v.label, created_at=v.created_at)
                  for v in project_votes(_as_votes(preds), ctrl.name)]
@@ -231,7 +231,7 @@ def project_quality(
                           adjudicated=_adjudicated(cat, info.dataset, ctrl.name), model=model)
 
 
-def pc_equal(table: Any, column: str, value: str) -> Any:
+def _equal(table: Any, column: str, value: str) -> Any:
     import pyarrow.compute as pc
 
     return pc.equal(table[column], value)
@@ -257,8 +257,3 @@ def _adjudicated(cat: Any, dataset: str, control: str) -> dict[str, str]:
     table = snap.to_arrow(columns=["_id", col])
     return {r: lab for r, lab in zip(table["_id"].to_pylist(), table[col].to_pylist(),
                                      strict=True) if lab is not None}
-
-
-def confusion_counts(q: AnnotatorQuality) -> Counter[tuple[str, str]]:
-    """``(given, reference) -> count`` of an annotator (for tables and tests)."""
-    return Counter({(g, t): c for g, row in q.confusion.items() for t, c in row.items()})

@@ -295,10 +295,10 @@ class SelectStep(Step):
         return {"curata_labeling.select": _module_hash()}
 
     def libraries(self) -> dict[str, str]:
-        import sklearn
-
         libs = {"numpy": np.__version__}
         if self.params.diverse:
+            import sklearn
+
             libs["scikit-learn"] = sklearn.__version__
         return libs
 

@@ -602,24 +602,7 @@ def pull(
 
     anns = EventDiff(_known(cat, info, "annotations"), make_ann, key="annotations")
     preds = EventDiff(_known(cat, info, "predictions"), make_pred, key="predictions")
-    new_hwm, predicted = hwm, {}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curata-preds") as pool:
-        listing = None
-        for chunk in chunks:
-            for task in chunk:
-                anns.add(task)
-                preds.add(task)
-                if preds.unknown_ids(task):
-                    predicted[int(task["id"])] = task.get("data") or {}
-                ts = parse_time(task.get("updated_at"))
-                new_hwm = ts if ts is not None and (new_hwm is None or ts > new_hwm) else new_hwm
-            if predicted and listing is None:
-                # The export names predictions by id only: list them (one call) while the
-                # export goes on.
-                listing = pool.submit(client.predictions, info.ls_project_id)
-        for task_id, items in (listing.result() if listing else {}).items():
-            if task_id in predicted:
-                preds.add({"id": task_id, "data": predicted[task_id], "predictions": items})
+    new_hwm = _consume(chunks, anns, preds, client, info.ls_project_id, hwm)
     live = anns.seen_tasks if live is None else live
     anns.finish(live_task_ids=live, deleted_at=now)
     preds.finish(live_task_ids=live, deleted_at=now)
@@ -639,6 +622,38 @@ def pull(
         predictions_changed=preds.counts["changed"],
         predictions_deleted=preds.counts["deleted"],
     )
+
+
+def _consume(
+    chunks: Iterable[list[dict[str, Any]]],
+    anns: EventDiff,
+    preds: EventDiff,
+    client: LabelStudioClient,
+    project_id: int,
+    hwm: datetime | None,
+) -> datetime | None:
+    """Feed every exported task to both diffs; return the new high-water mark.
+
+    The export names predictions by id only: when an unknown one shows up, the project's
+    predictions are listed (one call) on a side thread while the export goes on.
+    """
+    predicted: dict[int, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curata-preds") as pool:
+        listing = None
+        for chunk in chunks:
+            for task in chunk:
+                anns.add(task)
+                preds.add(task)
+                if preds.unknown_ids(task):
+                    predicted[int(task["id"])] = task.get("data") or {}
+                ts = parse_time(task.get("updated_at"))
+                hwm = ts if ts is not None and (hwm is None or ts > hwm) else hwm
+            if predicted and listing is None:
+                listing = pool.submit(client.predictions, project_id)
+        for task_id, items in (listing.result() if listing else {}).items():
+            if task_id in predicted:
+                preds.add({"id": task_id, "data": predicted[task_id], "predictions": items})
+    return hwm
 
 
 def _known(cat: Any, info: ProjectInfo, kind: str) -> dict[int, dict[str, Any]]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.ui.conftest import open_page
@@ -38,7 +40,16 @@ def _import_two_annotators(tmp_path: Path) -> None:
     import_export(cat, export, project="reviews-quality", dataset="reviews", schema_xml=CONFIG)
 
 
-def test_labeling_page_shows_annotator_quality(app: AppTest, ui_env: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def own_home(ui_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the seeded home: the project added here stays out of other tests' catalog."""
+    home = tmp_path / "home"
+    shutil.copytree(ui_env, home)
+    monkeypatch.setenv("CURATA_HOME", str(home))
+    return home
+
+
+def test_labeling_page_shows_annotator_quality(app: AppTest, own_home: Path, tmp_path: Path) -> None:
     _import_two_annotators(tmp_path)
     at = open_page(app, "labeling")
     assert not at.exception, [e.value for e in at.exception]
