@@ -47,25 +47,33 @@ def test_rank_issues_is_cleanlabs_set_in_quality_order():
         assert (i.given, i.suggested) == (CLASSES[given[k]], CLASSES[int(probs[k].argmax())])
 
 
+def _annotated(cat, ls, given, labels_of):
+    """A dataset of ``len(given)`` records pushed, annotated with ``labels_of(given[k])`` (one
+    label per annotator) and pulled; returns the snapshot, project and ids in row order."""
+    snap = cat.append(unique("ds"), pa.table({"text": [f"review {i}" for i in range(len(given))]}),
+                      license="CC0-1.0", source="t")
+    project = unique("p")
+    overlap = len(labels_of(given[0]))
+    res = sync.push(cat, snap.ref, project=project, schema_xml=SENTIMENT, overlap=overlap)
+    users = [ls.create_annotator() for _ in range(overlap)]
+    ids = snap.to_arrow(columns=["_id"])["_id"].to_pylist()
+    order = {rid: k for k, rid in enumerate(ids)}
+    for t in ls.client().tasks.list(project=res.project_id):
+        for u, lab in zip(users, labels_of(given[order[t.data["_id"]]]), strict=True):
+            ls.annotate(t.id, choice(lab), annotator=u)
+    sync.pull(cat, project)
+    return snap, project, ids
+
+
 @pytest.mark.label_studio
 @pytest.mark.slow
 def test_issues_from_pulled_annotations_match_cleanlab_and_push_review(home, ls_env, tmp_path):
     cat = curata.connect()
     n = 45
     truth, given, probs = _noisy(n, seed=1, flip=0.25)
-    snap = cat.append(unique("ds"), pa.table({"text": [f"review {i}" for i in range(n)]}),
-                      license="CC0-1.0", source="t")
-    project = unique("p")
-    res = sync.push(cat, snap.ref, project=project, schema_xml=SENTIMENT, overlap=2)
-    users = [ls_env.create_annotator(), ls_env.create_annotator()]
-    ids = snap.to_arrow(columns=["_id"])["_id"].to_pylist()
+    # both annotators agree on the (sometimes wrong) given label
+    snap, project, ids = _annotated(cat, ls_env, given, lambda g: [CLASSES[g]] * 2)
     order = {rid: k for k, rid in enumerate(ids)}
-    tasks = list(ls_env.client().tasks.list(project=res.project_id))
-    for t in tasks:
-        k = order[t.data["_id"]]
-        for u in users:  # both agree on the (sometimes wrong) given label
-            ls_env.annotate(t.id, choice(CLASSES[given[k]]), annotator=u)
-    sync.pull(cat, project)
     probs_col = pa.table({"_id": ids, "oof": probs.tolist()})
     cat.update_columns(snap.dataset, probs_col, operation="predict")
 
@@ -102,19 +110,9 @@ def test_adjudicated_labels_are_the_given_ones_and_bad_probs_are_refused(home, l
     cat = curata.connect()
     n = 30
     _, given, probs = _noisy(n, seed=5, flip=0.3)
-    snap = cat.append(unique("ds"), pa.table({"text": [f"r {i}" for i in range(n)]}),
-                      license="CC0-1.0", source="t")
-    project = unique("p")
-    res = sync.push(cat, snap.ref, project=project, schema_xml=SENTIMENT, overlap=3)
-    users = [ls_env.create_annotator() for _ in range(3)]
-    ids = snap.to_arrow(columns=["_id"])["_id"].to_pylist()
+    snap, project, ids = _annotated(
+        cat, ls_env, given, lambda g: [CLASSES[g]] * 2 + [CLASSES[(g + 1) % 3]])
     order = {rid: k for k, rid in enumerate(ids)}
-    for t in ls_env.client().tasks.list(project=res.project_id):
-        k = order[t.data["_id"]]
-        labels = [CLASSES[given[k]]] * 2 + [CLASSES[(given[k] + 1) % 3]]
-        for u, lab in zip(users, labels, strict=True):
-            ls_env.annotate(t.id, choice(lab), annotator=u)
-    sync.pull(cat, project)
     resolve(cat, project, strategy="majority")
     cat.update_columns(snap.dataset, pa.table({"_id": ids, "oof": probs.tolist()}),
                        operation="predict")
