@@ -133,12 +133,15 @@ def push_cmd(
 def pull_cmd(
     project: ProjectOpt,
     overlap_s: Annotated[float, typer.Option("--overlap-seconds", help="Re-read window.")] = 30,
+    predictions: Annotated[
+        bool, typer.Option(help="Also pull model predictions (into their own table).")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Append new, changed and deleted annotations to the dataset's annotations table."""
     from curata_labeling.sync import pull
 
-    res = pull(_catalog(), project, overlap=timedelta(seconds=overlap_s))
+    res = pull(_catalog(), project, overlap=timedelta(seconds=overlap_s), predictions=predictions)
     _out(
         res,
         as_json,

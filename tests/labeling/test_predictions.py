@@ -4,6 +4,7 @@ model-vs-annotators agreement; and the pull's export paths."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import curata
 import numpy as np
@@ -141,8 +142,10 @@ def test_pull_keeps_predictions_apart_and_scores_the_model(cat, ls_env):
         truth[t.data["_id"]] = label
         for u in users:
             ls_env.annotate(t.id, choice(label), annotator=u)
-    pulled = sync.pull(cat, project)
-    assert (pulled.annotations_new, pulled.predictions_new) == (12, 5)
+    skipped = sync.pull(cat, project, predictions=False)
+    assert (skipped.annotations_new, skipped.predictions_new) == (12, 0)
+    pulled = sync.pull(cat, project, overlap=timedelta(days=1))
+    assert (pulled.annotations_new, pulled.predictions_new) == (0, 5)
     anns = store.read_events(cat, snap.dataset, project=project)
     preds = store.read_events(cat, snap.dataset, project=project, kind="predictions")
     assert anns.num_rows == 12 and preds.num_rows == 5
@@ -164,8 +167,7 @@ def test_pull_keeps_predictions_apart_and_scores_the_model(cat, ls_env):
     assert all(a.accuracy == 1.0 for a in report.annotators if not a.is_model)
 
     ls_env.client().predictions.delete(id=int(preds["ls_prediction_id"][0].as_py()))
-    assert sync.pull(cat, project, overlap=__import__("datetime").timedelta(days=1)
-                     ).predictions_deleted == 1
+    assert sync.pull(cat, project, overlap=timedelta(days=1)).predictions_deleted == 1
 
 
 def test_cli_push_predictions_and_agreement_with_model(home, ls_env, tmp_path):
