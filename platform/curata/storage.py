@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-TABLE_KINDS = ("records", "rejects", "annotations")
+# Every Delta table of a dataset folder (gc vacuums each).
+TABLE_KINDS = ("records", "rejects", "annotations", "predictions", "near_duplicates")
 
 
 def join_uri(root: str, *parts: str) -> str:
