@@ -33,7 +33,9 @@ def _sample(annotation: object, name: str) -> object:
     if "bool" in text:
         return True
     if "dict" in text or "Mapping" in text:
-        return {"CC-BY-NC-4.0": 2}
+        if "list" in text or "Sequence" in text:
+            return {"choice": ["old", "older"]}
+        return {"CC-BY-NC-4.0": 2} if "int" in text else {"key": "value"}
     if "Sequence" in text or "list" in text or "Iterable" in text:
         return ["a", "b"]
     return f"{name}-value"
