@@ -162,8 +162,12 @@ def _kmeans_groups(emb: npt.NDArray[np.float64], k: int, seed: int) -> npt.NDArr
 
     from sklearn.cluster import KMeans
 
-    with warnings.catch_warnings():  # fewer distinct points than k: the groups just repeat
-        warnings.simplefilter("ignore")
+    from threadpoolctl import threadpool_limits
+
+    # One thread: with several, the order of floating-point sums varies from run to run and
+    # can flip a tied assignment, so the same seed would not always give the same picks.
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore")  # fewer distinct points than k: the groups just repeat
         model = KMeans(n_clusters=k, random_state=seed, n_init=3)
         return model.fit_predict(emb).astype(np.int64)
 
@@ -287,6 +291,7 @@ class SelectStep(Step):
 
     params: SelectParams
     kind: ClassVar[str] = "label_select"
+    changes_content: ClassVar[bool] = False  # keeps the chosen records, adds their scores
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, **self.params.to_dict()}

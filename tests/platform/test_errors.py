@@ -26,6 +26,8 @@ def _all(cls: type) -> Iterator[type]:
 
 def _sample(annotation: object, name: str) -> object:
     text = str(annotation)
+    if text.startswith(("list", "typing.Sequence", "collections.abc.Sequence", "Sequence")):
+        return [1, 2] if "int" in text else ["a", "b"]
     if "int" in text and "str" not in text:
         return 3
     if "float" in text:
