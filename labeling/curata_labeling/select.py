@@ -161,7 +161,6 @@ def _kmeans_groups(emb: npt.NDArray[np.float64], k: int, seed: int) -> npt.NDArr
     import warnings
 
     from sklearn.cluster import KMeans
-
     from threadpoolctl import threadpool_limits
 
     # One thread: with several, the order of floating-point sums varies from run to run and
