@@ -7,7 +7,7 @@ export CURATA_HOME ?= $(CURDIR)/.curata
 
 help:
 	@echo "make demo   - load the sample corpus into ./.curata, tag, verify, serve the UI"
-	@echo "make test   - install services (PostgreSQL, Label Studio, Chromium) and run all tests"
+	@echo "make test   - install services (PostgreSQL, Label Studio, Chromium, Java) and run all tests"
 	@echo "make bench  - run the benchmarks in bench/ and append to bench/RESULTS.md"
 	@echo "make ui     - serve the curator UI over ./.curata"
 	@echo "make lint   - ruff + mypy"

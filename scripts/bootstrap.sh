@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything Curata's commands and tests need on a fresh Debian machine with only
 # Python 3.11 and git: uv (from PyPI), the locked workspace environment, and — with --services —
-# the real services the tests use: PostgreSQL 15 and Chromium (Debian packages), Label Studio
-# (its own venv), and a CPU build of torch. Idempotent: every step checks before it installs.
+# the real services the tests use: PostgreSQL 15, Chromium and Java 17 for Spark (Debian packages),
+# Label Studio (its own venv), and a CPU build of torch. Idempotent: every step checks before it
+# installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,9 @@ apt_install() {
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_install postgresql; fi
 apt_install chromium fonts-dejavu-core
+# Spark (the curata[spark] extra, PySpark 4) needs Java 17 or later on PATH.
+java_major=$(java -version 2>&1 | sed -n 's/.*version "\(1\.\)\{0,1\}\([0-9]*\).*/\2/p' | head -n1 || true)
+if [ "${java_major:-0}" -lt 17 ]; then apt_install openjdk-17-jre-headless; fi
 
 bash scripts/install_label_studio.sh
 

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.label_studio",
     "tests.fixtures.chromium",
+    "tests.fixtures.spark",
 ]
 
 

@@ -1,63 +1,51 @@
 """Duplicate removal at ingest: exact (``curata.dedup.IdIndex``, shared with
-``Catalog.append``) and near (MinHash LSH over text)."""
+``Catalog.append``) and near (the MinHash LSH index of ``curata.transforms.near``, shared with
+``derive``'s ``near_dedup``)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from curata.errors import AmbiguousColumnError
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 
+class NearClusters:
+    """Greedy near-duplicate clusters of one run's texts, decided in ``_id`` order with
+    ``curata.transforms.near.NearDuplicateIndex`` (candidates from LSH, each verified against
+    the threshold), exactly as ``derive``'s ``near_dedup`` step decides them. Empty and null
+    texts are never near duplicates. Memory: one signature per new row (a MinHash sketch of
+    ``num_perm`` * 8 bytes and 8 bytes per distinct shingle), as in ``derive``."""
 
-def shingles(text: str, n: int = 3) -> list[bytes]:
-    """Word n-grams of lowercased text (the words themselves for short texts)."""
-    words = _WORD.findall(text.lower())
-    if len(words) < n:
-        return [w.encode() for w in words] or [text.encode()]
-    return [" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)]
+    def __init__(self, threshold: float, *, num_perm: int = 128, seed: int = 1) -> None:
+        self.threshold, self.num_perm, self.seed = threshold, num_perm, seed
+        self.ids: list[str] = []
+        self.sketches: list[Any] = []
+        self.dropped: dict[str, tuple[str, float]] = {}  # id -> (kept id, Jaccard estimate)
 
+    def add(self, ids: list[str], texts: list[str | None]) -> None:
+        from curata.transforms.near import signatures
 
-@dataclass(slots=True)
-class NearDedup:
-    """MinHash LSH over one text column: the first record of a cluster is kept."""
+        pairs = [(i, t) for i, t in zip(ids, texts, strict=True) if t]
+        self.ids += [i for i, _ in pairs]
+        self.sketches += signatures([t for _, t in pairs], num_perm=self.num_perm,
+                                    seed=self.seed)
 
-    threshold: float = 0.9
-    num_perm: int = 128
-    lsh: Any = None
-    cluster_of: dict[str, str] = field(default_factory=dict)
-    sketches: dict[str, Any] = field(default_factory=dict)
+    def decide(self) -> None:
+        from curata.transforms.near import NearDuplicateIndex
 
-    def __post_init__(self) -> None:
-        from datasketch import MinHashLSH
-
-        self.lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
-
-    def keep_mask(
-        self, ids: list[str], texts: list[str | None]
-    ) -> tuple[np.ndarray, list[tuple[str, str, float]]]:
-        """Mask of rows to keep, and (cluster id, dropped id, estimated Jaccard) per drop."""
-        from datasketch import MinHash
-
-        keep = np.ones(len(ids), dtype=bool)
-        drops: list[tuple[str, str, float]] = []
-        todo = [(i, t) for i, t in enumerate(texts) if t]
-        sketches = MinHash.bulk([shingles(t) for _, t in todo], num_perm=self.num_perm)
-        for (i, _), sketch in zip(todo, sketches, strict=True):
-            match = next(iter(self.lsh.query(sketch)), None)
-            if match is None:
-                self.lsh.insert(ids[i], sketch)
-                self.sketches[ids[i]] = sketch
-                self.cluster_of[ids[i]] = ids[i]
+        index = NearDuplicateIndex(threshold=self.threshold, num_perm=self.num_perm)
+        seen: set[str] = set()
+        for i in np.argsort(np.asarray(self.ids, dtype=object), kind="stable").tolist():
+            key, sketch = self.ids[i], self.sketches[i]
+            if key in seen:
                 continue
-            cluster = self.cluster_of[match]
-            keep[i] = False
-            drops.append((cluster, ids[i], float(sketch.jaccard(self.sketches[match]))))
-        return keep, drops
+            seen.add(key)
+            match = index.offer(key, sketch)
+            if match is not None:
+                self.dropped[key] = match
+        self.ids, self.sketches = [], []
 
 
 def pick_text_column(schema: pa.Schema, preferred: str | None = None) -> str | None:

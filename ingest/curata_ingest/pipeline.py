@@ -55,7 +55,7 @@ from curata.writer import (
 
 from curata_ingest import rejects as rejects_table
 from curata_ingest.conform import Conformer, SchemaEvolution, target_schema
-from curata_ingest.dedup import NearDedup, pick_text_column
+from curata_ingest.dedup import NearClusters, pick_text_column
 from curata_ingest.licenses import UNKNOWN, check_license
 from curata_ingest.report import IngestReport, SourceReport, skip_summary
 from curata_ingest.sources import LOCATOR, RejectSink, Source, open_sources
@@ -390,7 +390,7 @@ class _Run:
         self.cat, self.opts, self.states = cat, opts, states
         self.existing = _latest(cat, opts.dataset)
         self.index = IdIndex()
-        self.near: NearDedup | None = None
+        self.near: NearClusters | None = None
         self.clusters: list[dict[str, Any]] = []
         self.error: BaseException | None = None
         self.bytes_read = 0
@@ -608,7 +608,7 @@ class _Run:
                     if self.opts.text_column
                     else "--dedup near needs a text column and the data has no string column"
                 )
-            self.near = NearDedup(threshold=self.opts.threshold)
+            self.near = self._near_pass(schema)
 
     def _process(
         self, st: _SourceState, batch: pa.RecordBatch
@@ -644,26 +644,44 @@ class _Run:
         return [(out.slice(a, b - a), content.slice(a, b - a))
                 for a, b in zip(starts.tolist(), stops.tolist(), strict=True) if b > a]
 
+    def _near_pass(self, content: pa.Schema) -> NearClusters:
+        """Near-duplicate clusters of the run's new rows, decided before any row is written:
+        a first pass reads the sources (the same rows the write pass will see: conformed,
+        exact-deduplicated) and clusters their texts with the index ``derive``'s
+        ``near_dedup`` uses, candidates verified, in ``_id`` order. So both keep the same rows
+        on the same input, whatever the order of files and lines."""
+        assert self.text_column is not None
+        exact = IdIndex()
+        if self.existing is not None:
+            for batch in self.existing.to_batches(columns=["_id"]):
+                exact.add(*hex_halves(batch.column(0)))
+        clusters = NearClusters(self.opts.threshold)
+        for st in self.states:
+            conform = Conformer(content, max_record_size=self.opts.max_record_size,
+                                rejects=RejectSink())
+            for raw in st.source.batches(RejectSink()):
+                batch = conform(raw, st.source.name)
+                hashes = fp.content_hashes(batch).record_hashes()
+                new = np.flatnonzero(exact.new_rows(*id_halves(hashes)))
+                clusters.add(fp.hex_strings(hashes).take(pa.array(new)).to_pylist(),
+                             batch.column(self.text_column).take(pa.array(new)).to_pylist())
+        clusters.decide()
+        return clusters
+
     def _near(
         self, st: _SourceState, batch: pa.RecordBatch, ids: pa.Array, keep: np.ndarray
     ) -> np.ndarray:
-        assert self.near is not None and self.text_column is not None
-        rows = np.flatnonzero(keep)
-        texts = batch.column(self.text_column).take(pa.array(rows)).to_pylist()
-        mask, drops = self.near.keep_mask(ids.take(pa.array(rows)).to_pylist(), texts)
+        assert self.near is not None
         out = np.ones(batch.num_rows, dtype=bool)
-        out[rows[~mask]] = False
-        locators = batch.column(LOCATOR).take(pa.array(rows[~mask])).to_pylist()
-        for (cluster, dropped, similarity), locator in zip(drops, locators, strict=True):
-            self.clusters.append(
-                {
-                    "cluster_id": cluster,
-                    "_id": dropped,
-                    "similarity": similarity,
-                    "source": st.source.name,
-                    "locator": locator,
-                }
-            )
+        locators = batch.column(LOCATOR)
+        for i in np.flatnonzero(keep).tolist():
+            match = self.near.dropped.get(ids[i].as_py())
+            if match is None:
+                continue
+            out[i] = False
+            self.clusters.append({"cluster_id": match[0], "_id": ids[i].as_py(),
+                                  "similarity": match[1], "source": st.source.name,
+                                  "locator": locators[i].as_py()})
         return out
 
     def _with_system_columns(

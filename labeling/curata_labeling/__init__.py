@@ -30,6 +30,26 @@ def agreement_report(cat: Any, project: str, by: str | None = None) -> dict[str,
     return report
 
 
+def annotator_quality(
+    cat: Any, project: str, *, control: str | None = None, model_version: str | None = None
+) -> dict[str, Any]:
+    """``curata label agreement --by annotator``'s ``annotators`` report as a dict: accuracy
+    against adjudicated (else majority) labels, confusion, Dawid–Skene, weekly drift."""
+    from curata_labeling.annotators import project_quality
+
+    return project_quality(cat, project, control=control, model_version=model_version).to_dict()
+
+
+def model_versions(cat: Any, project: str) -> list[str]:
+    """Model versions whose predictions were pulled for ``project``, sorted."""
+    from curata_labeling import store
+    from curata_labeling.sync import get_project
+
+    info = get_project(cat, project)
+    events = store.read_events(cat, info.dataset, project=project, kind="predictions")
+    return sorted({v for v in events["model_version"].to_pylist() if v is not None})
+
+
 def schema_versions(cat: Any, project: str | None = None) -> list[dict[str, Any]]:
     """Every stored label-schema version (name, version, hash, when)."""
     from curata_labeling.schema import list_schemas
@@ -37,4 +57,4 @@ def schema_versions(cat: Any, project: str | None = None) -> list[dict[str, Any]
     return [s.to_dict() for s in list_schemas(cat)]
 
 
-__all__ = ["agreement_report", "projects", "schema_versions"]
+__all__ = ["agreement_report", "annotator_quality", "model_versions", "projects", "schema_versions"]

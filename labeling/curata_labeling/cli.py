@@ -86,14 +86,32 @@ def push_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
     filter: Annotated[str | None, typer.Option(help="Polars SQL filter, e.g. 'stars < 3'.")] = None,
     overlap: Annotated[int, typer.Option(help="Annotators per task.")] = 1,
+    predictions: Annotated[
+        str | None,
+        typer.Option(help="Column of model outputs to show as pre-annotations: a string, "
+                     "struct{label, score} or a list of boxes/spans."),
+    ] = None,
+    model_version: Annotated[
+        str | None, typer.Option(help="Model version the predictions are tagged with.")
+    ] = None,
+    prediction_control: Annotated[
+        str | None, typer.Option(help="Control the predictions fill (when several could).")
+    ] = None,
+    only_from: Annotated[
+        str | None,
+        typer.Option(help="Push only the records of this snapshot, e.g. a `label select "
+                     "--into` round."),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Create or update the project and import the snapshot's records as tasks (idempotent)."""
     from curata_labeling.sync import push
 
+    cat = _catalog()
+    ids = cat.snapshot(only_from).to_arrow(columns=["_id"])["_id"].to_pylist() if only_from else None
     res = push(
-        _catalog(),
+        cat,
         ref,
         project=project,
         schema_xml=_read(schema, "schema"),
@@ -101,12 +119,17 @@ def push_cmd(
         seed=seed,
         filter=filter,
         overlap=overlap,
+        record_ids=ids,
+        predictions=predictions,
+        model_version=model_version,
+        prediction_control=prediction_control,
     )
     _out(
         res,
         as_json,
         f"{project}: {res.tasks_created} task(s) created, "
-        f"{res.tasks_existing} already there (Label Studio project {res.project_id})",
+        f"{res.tasks_existing} already there, {res.predictions_created} prediction(s) "
+        f"(Label Studio project {res.project_id})",
         quiet=quiet,
     )
 
@@ -115,18 +138,22 @@ def push_cmd(
 def pull_cmd(
     project: ProjectOpt,
     overlap_s: Annotated[float, typer.Option("--overlap-seconds", help="Re-read window.")] = 30,
+    predictions: Annotated[
+        bool, typer.Option(help="Also pull model predictions (into their own table).")
+    ] = True,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Append new, changed and deleted annotations to the dataset's annotations table."""
     from curata_labeling.sync import pull
 
-    res = pull(_catalog(), project, overlap=timedelta(seconds=overlap_s))
+    res = pull(_catalog(), project, overlap=timedelta(seconds=overlap_s), predictions=predictions)
     _out(
         res,
         as_json,
         f"{project}: {res.annotations_new} new, {res.annotations_changed} changed,"
-        f" {res.annotations_deleted} deleted annotation(s)",
+        f" {res.annotations_deleted} deleted annotation(s); {res.predictions_new} new,"
+        f" {res.predictions_changed} changed, {res.predictions_deleted} deleted prediction(s)",
         quiet=quiet,
     )
 
@@ -135,14 +162,31 @@ def pull_cmd(
 def agreement_cmd(
     project: ProjectOpt,
     by: Annotated[str | None, typer.Option(help="Breakdown: annotator, label or week.")] = None,
+    control: Annotated[
+        str | None, typer.Option(help="Control of the annotator quality report (--by annotator).")
+    ] = None,
+    model_version: Annotated[
+        str | None,
+        typer.Option(help="Also score this model's pulled predictions against the annotators."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Inter-annotator agreement per control (and per annotator / label / week)."""
+    """Inter-annotator agreement per control (and per annotator / label / week).
+
+    With --by annotator: per-annotator accuracy against adjudicated (else majority) labels,
+    confusion, Dawid–Skene confusion and weekly drift (``annotators``).
+    """
+    from curata_labeling.annotators import project_quality
     from curata_labeling.report import project_agreement
 
     if by not in (None, "annotator", "label", "week"):
         raise UsageError(f"Invalid --by {by!r}", hint="Use --by annotator, label or week")
-    report = project_agreement(_catalog(), project).to_dict()
+    cat = _catalog()
+    report = project_agreement(cat, project).to_dict()
+    quality = None
+    if by == "annotator" or model_version is not None:
+        quality = project_quality(cat, project, control=control, model_version=model_version)
+        report.update(quality.to_dict())
     if by is not None:
         for c in report["controls"].values():
             for other in {"by_annotator", "by_label", "by_week"} - {f"by_{by}"}:
@@ -156,7 +200,76 @@ def agreement_cmd(
     if by is not None:
         for name, c in report["controls"].items():
             lines += [f"  {name} {key}: {json.dumps(val)}" for key, val in c[f"by_{by}"].items()]
+    if quality is not None:
+        lines += [f"{quality.control} vs reference {quality.reference}:"] + [
+            f"  {a.annotator}: n={a.n} accuracy={a.accuracy}" for a in quality.annotators
+        ]
     _out(report, as_json, "\n".join(lines) or "no annotations")
+
+
+@app.command("select")
+def select_cmd(
+    ref: Annotated[str, typer.Argument(help="Snapshot to pick from: DATASET@REF.")],
+    scores: Annotated[str, typer.Option(help="list<float> column of class probabilities.")],
+    strategy: Annotated[str, typer.Option(help="uncertainty, margin, entropy or random.")] = (
+        "uncertainty"
+    ),
+    n: Annotated[int, typer.Option("--n", help="How many records to pick.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of random and of --diverse clustering.")] = 0,
+    diverse: Annotated[
+        bool, typer.Option(help="Spread the picks over clusters of --embedding.")
+    ] = False,
+    embedding: Annotated[
+        str | None, typer.Option(help="Embedding (list<float>) or MinHash (list<int>) column.")
+    ] = None,
+    into: Annotated[
+        str | None, typer.Option(help="Write the picks as this derived dataset (lineage).")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Tag the --into snapshot.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pick the records most worth labeling next (active learning), deterministically."""
+    from curata_labeling.select import select
+
+    res = select(_catalog(), ref, scores=scores, strategy=strategy, n=n, seed=seed,  # type: ignore[arg-type]
+                 diverse=diverse, embedding=embedding, into=into, tag=tag)
+    text = f"{len(res.selected)} of {res.candidates} record(s) by {res.strategy}" + (
+        f" -> {res.into['ref']}" if res.into else "")
+    _out(res.to_dict(), as_json, "\n".join([text] + [f"  {p.record_id} {p.score:.6g}"
+                                                       for p in res.selected]))
+
+
+@app.command("issues")
+def issues_cmd(
+    project: ProjectOpt,
+    probs: Annotated[
+        str, typer.Option(help="list<float> column of out-of-sample class probabilities.")
+    ],
+    control: Annotated[str | None, typer.Option(help="Single-choice control to check.")] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="Snapshot holding --probs (default: latest).")
+    ] = None,
+    push_review: Annotated[
+        bool, typer.Option(help="Push the issues to the review project in Label Studio.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank records whose given label is likely wrong (confident learning, cleanlab)."""
+    from curata_labeling.label_issues import find_issues
+    from curata_labeling.sync import push_review as push_review_fn
+
+    cat = _catalog()
+    res = find_issues(cat, project, probs=probs, control=control, ref=ref)
+    out = res.to_dict()
+    if push_review and res.issues:
+        pushed = push_review_fn(cat, project, [i.record_id for i in res.issues])
+        out["review_push"] = dataclasses.asdict(pushed)
+    lines = [f"{project} {res.control}: {len(res.issues)} likely label issue(s) of "
+             f"{res.n_records}"] + [
+        f"  {i.record_id} given={i.given} suggested={i.suggested} quality={i.label_quality:.4f}"
+        for i in res.issues
+    ]
+    _out(out, as_json, "\n".join(lines))
 
 
 @app.command("resolve")

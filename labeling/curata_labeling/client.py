@@ -8,11 +8,15 @@ answers are not retried: they fail at once, also as ``LabelStudioError``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -24,6 +28,40 @@ DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF_S = 0.5
 DEFAULT_TIMEOUT_S = 120.0
 LS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: Task ids per export call: Django answers 400 past 1,000 query fields (``ids[]`` and two more).
+EXPORT_CHUNK = 900
+#: Export calls made ahead of the caller (one at a time): the server serializes the next
+#: chunk while the client compares the last one.
+EXPORT_AHEAD = 2
+
+
+def prefetched(calls: Sequence[Callable[[], T]], depth: int) -> Iterator[T]:
+    """Results of ``calls`` in order, made one at a time on a background thread that runs up
+    to ``depth`` calls ahead of the caller.
+
+    The server sees one request at a time (Label Studio's dev server is one process: parallel
+    requests only fight over its GIL), while the caller works on the previous answer. A failed
+    call raises in the caller when its turn comes; calls not started yet are cancelled.
+    """
+    if depth <= 0 or len(calls) <= 1:
+        for call in calls:
+            yield call()
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curata-ls") as pool:
+        pending: deque[Future[T]] = deque()
+        todo = iter(calls)
+        try:
+            for call in itertools.islice(todo, depth):
+                pending.append(pool.submit(call))
+            while pending:
+                result = pending.popleft().result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append(pool.submit(nxt))
+                yield result
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 def plain(obj: Any) -> Any:
@@ -80,6 +118,7 @@ class LabelStudioClient:
                 reason="LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are required",
             )
         self.retries, self.backoff_s = retries, backoff_s
+        self.export_chunk, self.export_ahead = EXPORT_CHUNK, EXPORT_AHEAD
         self._options = {"max_retries": 0, "timeout": timeout_s}
         self._sdk = LabelStudio(base_url=self.url, api_key=key, timeout=timeout_s)
 
@@ -215,31 +254,79 @@ class LabelStudioClient:
             out.update({int(t["id"]): parse_time(t.get("updated_at")) for t in page})
         return out
 
+    def task_id_span(self, project_id: int) -> tuple[int, int, int] | None:
+        """``(lowest id, highest id, task count)`` of a project, or ``None`` when it has none.
+
+        Two one-row Data Manager requests (ordered by id) instead of listing every task.
+        """
+        ends = []
+        for order in ("tasks:id", "-tasks:id"):
+            query = json.dumps({"ordering": [order]})
+            pager = self._call(
+                "task id span",
+                self._sdk.tasks.list,
+                project=project_id,
+                page=1,
+                page_size=1,
+                fields="task_only",
+                include="id",
+                query=query,
+            )
+            items = [plain(t) for t in (pager.items or [])]
+            if not items:
+                return None
+            ends.append(int(items[0]["id"]))
+        total = getattr(getattr(pager, "response", None), "total", None)
+        lo, hi = min(ends), max(ends)
+        return lo, hi, int(total) if total is not None else hi - lo + 1
+
     def export_tasks(
-        self, project_id: int, task_ids: Sequence[int], *, chunk: int = 500
+        self, project_id: int, task_ids: Sequence[int], *, chunk: int | None = None,
+        ahead: int | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Tasks with their annotations, through the JSON export endpoint, ``chunk`` ids a call.
+        """Tasks with their annotations and predictions, through the JSON export endpoint.
+
+        ``chunk`` ids a call (Django refuses more than 1,000 query fields), made ``ahead`` calls
+        ahead of the caller, results in id order. While the caller works on one chunk the
+        server already serializes the next: the client's work hides behind the server's.
 
         The export serializer is several times faster than the Data Manager list with
         ``fields=all``. The SDK's ``exports.download_sync`` sends ``ids`` where the server
         reads ``ids[]``, so the request goes through the SDK's HTTP client directly.
         """
-        http = self._sdk._client_wrapper.httpx_client
+        chunk = chunk or self.export_chunk
+        ahead = self.export_ahead if ahead is None else ahead
         ids = sorted(int(t) for t in task_ids)
-        for start in range(0, len(ids), chunk):
-            params = {
-                "exportType": "JSON",
-                "download_all_tasks": "true",
-                "ids[]": [str(i) for i in ids[start : start + chunk]],
-            }
-            resp = self._call(
-                "export tasks",
-                self._export,
-                http=http,
-                path=f"api/projects/{project_id}/export",
-                params=params,
-            )
-            yield resp
+        groups = [ids[s : s + chunk] for s in range(0, len(ids), chunk)]
+        yield from prefetched([partial(self._export_ids, project_id, g) for g in groups], ahead)
+
+    def export_id_range(
+        self, project_id: int, lo: int, hi: int, *, chunk: int | None = None,
+        ahead: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every task of the project whose id lies in ``[lo, hi]``, ``chunk`` ids a call.
+
+        The export filters by project, so ids of other projects in the range cost nothing
+        but a shorter answer; together the calls return every task of the project there.
+        """
+        chunk = chunk or self.export_chunk
+        ahead = self.export_ahead if ahead is None else ahead
+        groups = [list(range(s, min(s + chunk, hi + 1))) for s in range(lo, hi + 1, chunk)]
+        yield from prefetched([partial(self._export_ids, project_id, g) for g in groups], ahead)
+
+    def _export_ids(self, project_id: int, ids: Sequence[int]) -> list[dict[str, Any]]:
+        params = {
+            "exportType": "JSON",
+            "download_all_tasks": "true",
+            "ids[]": [str(i) for i in ids],
+        }
+        return self._call(
+            "export tasks",
+            self._export,
+            http=self._sdk._client_wrapper.httpx_client,
+            path=f"api/projects/{project_id}/export",
+            params=params,
+        )
 
     @staticmethod
     def _export(*, http: Any, path: str, params: dict[str, Any], request_options: Any) -> Any:
@@ -251,6 +338,35 @@ class LabelStudioClient:
                 status_code=response.status_code, headers=dict(response.headers), body=response.text
             )
         return response.json()
+
+    def predicted_tasks(self, project_id: int, *, model_version: str | None) -> set[int]:
+        """Ids of the project's tasks holding a prediction of ``model_version``."""
+        preds = self._call("list predictions", self._sdk.predictions.list, project=project_id)
+        return {
+            int(p.task)
+            for p in preds
+            if p.task is not None and (model_version is None or p.model_version == model_version)
+        }
+
+    def predictions(self, project_id: int) -> dict[int, list[dict[str, Any]]]:
+        """Every prediction of the project, by task id (one request)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for p in self._call("list predictions", self._sdk.predictions.list, project=project_id):
+            if p.task is not None:
+                out.setdefault(int(p.task), []).append(plain(p))
+        return out
+
+    def import_predictions(self, project_id: int, predictions: Sequence[dict[str, Any]]) -> int:
+        """Create predictions (each with its ``task`` id) in one request; return how many."""
+        from label_studio_sdk import PredictionRequest
+
+        self._call(
+            "import predictions",
+            self._sdk.projects.import_predictions,
+            id=project_id,
+            request=[PredictionRequest(**p) for p in predictions],
+        )
+        return len(predictions)
 
     def users(self) -> dict[int, str]:
         """User id → email (or username) of everyone the token can see."""

@@ -17,7 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,6 +82,8 @@ class PushResult:
     tasks_selected: int
     tasks_created: int
     tasks_existing: int
+    predictions_created: int = 0
+    model_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +95,9 @@ class PullResult:
     annotations_deleted: int
     tasks_seen: int
     high_water_mark: datetime | None
+    predictions_new: int = 0
+    predictions_changed: int = 0
+    predictions_deleted: int = 0
 
 
 def task_key(project: str, dataset: str, record_id: str) -> str:
@@ -237,7 +243,13 @@ def select_records(
     return table
 
 
-def _tasks(table: pa.Table, project: str, snap: Any, columns: Sequence[str]) -> list[dict]:
+def _tasks(
+    table: pa.Table,
+    project: str,
+    snap: Any,
+    columns: Sequence[str],
+    predict: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+) -> list[dict]:
     tasks = []
     for row in table.to_pylist():
         data = {c: _task_value(row[c]) for c in columns}
@@ -249,8 +261,41 @@ def _tasks(table: pa.Table, project: str, snap: Any, columns: Sequence[str]) -> 
                 KEY: task_key(project, snap.dataset, row["_id"]),
             }
         )
-        tasks.append({"data": data})
+        task: dict[str, Any] = {"data": data}
+        prediction = predict(row) if predict is not None else None
+        if prediction is not None:
+            task["predictions"] = [prediction]
+        tasks.append(task)
     return tasks
+
+
+def _predictor(
+    snap: Any, schema: LabelSchema, column: str | None, model_version: str | None,
+    control: str | None,
+) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
+    """Record row → Label Studio prediction, for ``push --predictions COLUMN``."""
+    from curata_labeling.predictions import column_shape, pick_control, prediction_for
+
+    if column is None:
+        return None
+    if not model_version:
+        raise UsageError(
+            "--predictions needs --model-version",
+            hint="Pass --model-version V (shown to annotators, kept with every prediction)",
+        )
+    if column not in snap.schema.names:
+        raise SchemaMismatchError(
+            snap.dataset,
+            reason=f"no prediction column {column!r} "
+            f"(columns: {[n for n in snap.schema.names if not n.startswith('_')]})",
+            columns=[column],
+        )
+    shape = column_shape(snap.schema.field(column))
+    target = pick_control(schema, column, shape, control)
+    return lambda row: prediction_for(
+        row[column], column=column, shape=shape, control=target, record_id=row["_id"],
+        model_version=model_version,
+    )
 
 
 def push(
@@ -266,6 +311,9 @@ def push(
     overlap: int = 1,
     batch_size: int = DEFAULT_BATCH,
     record_ids: Iterable[str] | None = None,
+    predictions: str | None = None,
+    model_version: str | None = None,
+    prediction_control: str | None = None,
     client: LabelStudioClient | None = None,
 ) -> PushResult:
     """Create or update a Label Studio project and import the snapshot's records as tasks.
@@ -277,24 +325,39 @@ def push(
         sample / seed: label a reproducible random sample of ``sample`` records.
         filter: a Polars SQL expression over the record columns (``"stars < 3"``).
         overlap: annotators per task (Label Studio ``maximum_annotations``).
+        predictions / model_version: a column of model outputs (see
+            :mod:`curata_labeling.predictions`) sent as Label Studio predictions tagged
+            ``model_version``, shown to annotators as pre-annotations. Tasks that already
+            exist get the prediction if they have none of that model version yet.
+        prediction_control: the control the predictions fill, when several could.
 
     Example:
         >>> push(cat, "reviews@v3", project="sentiment", schema_xml=xml, sample=500)
+        >>> push(cat, "reviews@v3", project="sentiment", schema_xml=xml,
+        ...      predictions="model_label", model_version="bert-v2")
     """
     client = client or LabelStudioClient()
     snap = cat.snapshot(ref)
     schema = register_schema(cat, schema_name or project, schema_xml).schema
     columns = schema.variables
+    predict = _predictor(snap, schema, predictions, model_version, prediction_control)
     table = select_records(
-        snap, columns, filter=filter, sample=sample, seed=seed, record_ids=record_ids
+        snap, [*columns, *([predictions] if predictions and predictions not in columns else [])],
+        filter=filter, sample=sample, seed=seed, record_ids=record_ids,
     )
+    tasks = _tasks(table, project, snap, columns, predict)  # bad predictions fail here
     info = _link_project(cat, client, project, snap.dataset, schema, overlap)
     existing = client.task_keys(info.ls_project_id, KEY)
-    todo = [t for t in _tasks(table, project, snap, columns) if t["data"][KEY] not in existing]
+    todo = [t for t in tasks if t["data"][KEY] not in existing]
     created = 0
     for start in range(0, len(todo), batch_size):
         # Each batch is one request: Label Studio creates all of its tasks or none.
         created += len(client.import_tasks(info.ls_project_id, todo[start : start + batch_size]))
+    n_pred = sum(1 for t in todo if t.get("predictions"))
+    if predict is not None:
+        n_pred += _predict_existing(client, info, tasks, existing, model_version, batch_size)
+        client.update_project(info.ls_project_id, model_version=model_version,
+                              show_collab_predictions=True)
     cat.audit(
         "label.push",
         dataset=snap.dataset,
@@ -303,6 +366,8 @@ def push(
             "ref": snap.ref,
             "created": created,
             "ls_project_id": info.ls_project_id,
+            "predictions": n_pred,
+            "model_version": model_version if predict is not None else None,
         },
     )
     return PushResult(
@@ -313,7 +378,32 @@ def push(
         tasks_selected=table.num_rows,
         tasks_created=created,
         tasks_existing=table.num_rows - len(todo),
+        predictions_created=n_pred,
+        model_version=model_version if predict is not None else None,
     )
+
+
+def _predict_existing(
+    client: LabelStudioClient,
+    info: ProjectInfo,
+    tasks: list[dict[str, Any]],
+    existing: dict[str, int],
+    model_version: str | None,
+    batch_size: int,
+) -> int:
+    """Add the prediction to tasks that were already there and have none of this version."""
+    todo = [t for t in tasks if t["data"][KEY] in existing and t.get("predictions")]
+    if not todo:
+        return 0
+    have = client.predicted_tasks(info.ls_project_id, model_version=model_version)
+    preds = [
+        {**t["predictions"][0], "task": existing[t["data"][KEY]]}
+        for t in todo
+        if existing[t["data"][KEY]] not in have
+    ]
+    for start in range(0, len(preds), batch_size):
+        client.import_predictions(info.ls_project_id, preds[start : start + batch_size])
+    return len(preds)
 
 
 # --- pull ----------------------------------------------------------------------------------
@@ -378,6 +468,57 @@ def annotation_row(
     }
 
 
+class EventDiff:
+    """Rows for the new / changed items (annotations or predictions) of a stream of tasks, and
+    for known ones that disappeared; fed one task at a time so a pull works while it fetches.
+
+    Args:
+        known: the current state, item id → row.
+        make_row: ``(item, task, event) -> row``.
+        key: the task field holding the items (``annotations`` or ``predictions``).
+    """
+
+    #: Fields whose change makes a new event (an absent one compares as ``None``).
+    COMPARED = ("result_hash", "was_cancelled", "score", "model_version")
+
+    def __init__(self, known: dict[int, dict[str, Any]], make_row: Any, *, key: str) -> None:
+        self.known, self.make_row, self.key = known, make_row, key
+        self.rows: list[dict[str, Any]] = []
+        self.counts = {"new": 0, "changed": 0, "deleted": 0}
+        self.seen_tasks: set[int] = set()
+        self.present: set[int] = set()
+
+    def add(self, task: dict[str, Any]) -> None:
+        self.seen_tasks.add(int(task["id"]))
+        for item in task.get(self.key) or []:
+            if not isinstance(item, dict):  # the export lists predictions by id only
+                self.present.add(int(item))
+                continue
+            iid = int(item["id"])
+            self.present.add(iid)
+            old = self.known.get(iid)
+            event = "new" if old is None else "changed"
+            row = self.make_row(item, task, event)
+            if old is not None and all(old.get(f) == row.get(f) for f in self.COMPARED):
+                continue
+            self.rows.append(row)
+            self.counts[event] += 1
+
+    def unknown_ids(self, task: dict[str, Any]) -> bool:
+        """Whether ``task`` lists an item id this diff has not seen in the stored state."""
+        return any(not isinstance(i, dict) and int(i) not in self.known
+                   for i in task.get(self.key) or [])
+
+    def finish(self, *, live_task_ids: set[int] | None, deleted_at: datetime) -> None:
+        """Add ``deleted`` rows for known items gone from a seen task, or whose task is gone."""
+        for iid, old in self.known.items():
+            gone_from_task = old["ls_task_id"] in self.seen_tasks and iid not in self.present
+            task_gone = live_task_ids is not None and old["ls_task_id"] not in live_task_ids
+            if gone_from_task or task_gone:
+                self.rows.append({**old, "event": "deleted", "pulled_at": deleted_at})
+                self.counts["deleted"] += 1
+
+
 def diff_annotations(
     tasks: Iterable[dict[str, Any]],
     known: dict[int, dict[str, Any]],
@@ -387,31 +528,37 @@ def diff_annotations(
     deleted_at: datetime,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Rows for new / changed annotations of ``tasks`` and for those that disappeared."""
-    rows, counts = [], {"new": 0, "changed": 0, "deleted": 0}
-    seen_tasks: set[int] = set()
-    present: set[int] = set()
+    diff = EventDiff(known, make_row, key="annotations")
     for task in tasks:
-        seen_tasks.add(int(task["id"]))
-        for ann in task.get("annotations") or []:
-            aid = int(ann["id"])
-            present.add(aid)
-            old = known.get(aid)
-            event = "new" if old is None else "changed"
-            row = make_row(ann, task, event)
-            if old is not None and (old["result_hash"], old["was_cancelled"]) == (
-                row["result_hash"],
-                row["was_cancelled"],
-            ):
-                continue
-            rows.append(row)
-            counts[event] += 1
-    for aid, old in known.items():
-        gone_from_task = old["ls_task_id"] in seen_tasks and aid not in present
-        task_gone = live_task_ids is not None and old["ls_task_id"] not in live_task_ids
-        if gone_from_task or task_gone:
-            rows.append({**old, "event": "deleted", "pulled_at": deleted_at})
-            counts["deleted"] += 1
-    return rows, counts
+        diff.add(task)
+    diff.finish(live_task_ids=live_task_ids, deleted_at=deleted_at)
+    return diff.rows, diff.counts
+
+
+#: A project whose task ids span at most this many times its task count is exported by id
+#: range (no task listing); a sparser one is listed first.
+DENSE_SPAN = 2.0
+
+
+def _fetch_plan(
+    client: LabelStudioClient, project_id: int, since: datetime | None
+) -> tuple[Iterator[list[dict[str, Any]]], set[int] | None]:
+    """The export chunks a pull reads, and the live task ids (``None``: the chunks hold all).
+
+    A first pull reads every task: the export by id range needs two tiny requests where the
+    listing of ``updated_at`` costs ~0.5 ms a task. Later pulls list the tasks and export
+    only those updated since the cursor (less the overlap window).
+    """
+    span = client.task_id_span(project_id)
+    if span is None:
+        return iter(()), set()
+    lo, hi, total = span
+    # A span narrower than the task count means the ordering was not honoured: list instead.
+    if since is None and total <= hi - lo + 1 <= DENSE_SPAN * max(total, 1):
+        return client.export_id_range(project_id, lo, hi), None
+    versions = client.task_versions(project_id)
+    changed = [t for t, ts in versions.items() if since is None or ts is None or ts > since]
+    return client.export_tasks(project_id, changed), set(versions)
 
 
 def pull(
@@ -420,69 +567,116 @@ def pull(
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
     client: LabelStudioClient | None = None,
-    page_size: int = 500,
+    page_size: int | None = None,
+    predictions: bool = True,
 ) -> PullResult:
-    """Append new, changed and deleted annotations of a project to its dataset's table.
+    """Append new, changed and deleted annotations (and model predictions, into the separate
+    ``predictions`` table) of a project to its dataset's tables.
 
-    Idempotent: a second pull with nothing changed in Label Studio appends nothing.
+    Idempotent: a second pull with nothing changed in Label Studio appends nothing. Everything
+    is fetched and compared before anything is written: a failure part way leaves no trace.
+    ``predictions=False`` skips the model predictions: Label Studio's export names them by id
+    only, and listing them costs about as much per prediction as the export per annotation.
 
     Example:
         >>> pull(cat, "sentiment").annotations_new
         42
     """
     from curata_labeling.models import LabelSyncCursor
+    from curata_labeling.predictions import prediction_row
 
     info = get_project(cat, project)
     client = client or LabelStudioClient(info.ls_url or None)
+    if page_size is not None:  # smaller export calls (tests of a failure part way)
+        client = _chunked(client, page_size)
     with cat.session() as s:
         cursor = s.get(LabelSyncCursor, info.id)
         hwm = cursor.high_water_mark if cursor else None
     hwm = hwm.replace(tzinfo=UTC) if hwm is not None and hwm.tzinfo is None else hwm
     since = None if hwm is None else hwm - overlap
-    # Fetch everything first: a failure here leaves the table and the cursor untouched.
-    versions_by_task = client.task_versions(info.ls_project_id)
-    live = set(versions_by_task)
-    changed = [t for t, ts in versions_by_task.items() if since is None or ts is None or ts > since]
-    tasks = [
-        t
-        for chunk in client.export_tasks(info.ls_project_id, changed, chunk=page_size)
-        for t in chunk
-    ]
-    users = client.users()
-    versions = list_schemas(cat, info.schema_name)
-    now = utcnow()
-    state = store.current_state(store.read_events(cat, info.dataset, project=project))
-    known = {r["ls_annotation_id"]: r for r in state.to_pylist()}
+    chunks, live = _fetch_plan(client, info.ls_project_id, since)
+    users, versions, now = client.users(), list_schemas(cat, info.schema_name), utcnow()
 
-    def make_row(ann, task, event):
-        return annotation_row(
-            ann,
-            task,
-            info=info,
-            users=users,
-            versions=versions,
-            pulled_at=now,
-            event=event,
-            origin="label-studio",
-        )
+    def make_ann(ann, task, event):
+        return annotation_row(ann, task, info=info, users=users, versions=versions,
+                              pulled_at=now, event=event, origin="label-studio")
 
-    rows, counts = diff_annotations(tasks, known, make_row, live_task_ids=live, deleted_at=now)
-    store.append_events(cat, info.dataset, rows)
-    new_hwm = max(
-        [hwm] * (hwm is not None)
-        + [parse_time(t.get("updated_at")) for t in tasks if t.get("updated_at")],
-        default=None,
-    )
-    _save_cursor(cat, info, new_hwm, now, counts)
+    def make_pred(pred, task, event):
+        return prediction_row(pred, task, info=info, pulled_at=now, event=event)
+
+    anns = EventDiff(_known(cat, info, "annotations"), make_ann, key="annotations")
+    preds = EventDiff(_known(cat, info, "predictions"), make_pred, key="predictions")
+    new_hwm = _consume(chunks, anns, preds if predictions else None, client,
+                       info.ls_project_id, hwm)
+    live = anns.seen_tasks if live is None else live
+    anns.finish(live_task_ids=live, deleted_at=now)
+    if predictions:  # skipped, the table is left as it was
+        preds.finish(live_task_ids=live, deleted_at=now)
+    store.append_events(cat, info.dataset, anns.rows)
+    store.append_events(cat, info.dataset, preds.rows, kind="predictions")
+    stats = {**anns.counts, **{f"predictions_{k}": v for k, v in preds.counts.items()}}
+    _save_cursor(cat, info, new_hwm, now, stats)
     return PullResult(
         project=project,
         project_id=info.ls_project_id,
-        annotations_new=counts["new"],
-        annotations_changed=counts["changed"],
-        annotations_deleted=counts["deleted"],
-        tasks_seen=len(tasks),
+        annotations_new=anns.counts["new"],
+        annotations_changed=anns.counts["changed"],
+        annotations_deleted=anns.counts["deleted"],
+        tasks_seen=len(anns.seen_tasks),
         high_water_mark=new_hwm,
+        predictions_new=preds.counts["new"],
+        predictions_changed=preds.counts["changed"],
+        predictions_deleted=preds.counts["deleted"],
     )
+
+
+def _consume(
+    chunks: Iterable[list[dict[str, Any]]],
+    anns: EventDiff,
+    preds: EventDiff | None,
+    client: LabelStudioClient,
+    project_id: int,
+    hwm: datetime | None,
+) -> datetime | None:
+    """Feed every exported task to both diffs; return the new high-water mark.
+
+    The export names predictions by id only: when an unknown one shows up, the project's
+    predictions are listed (one call) on a side thread while the export goes on.
+    """
+    predicted: dict[int, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curata-preds") as pool:
+        listing = None
+        for chunk in chunks:
+            for task in chunk:
+                anns.add(task)
+                ts = parse_time(task.get("updated_at"))
+                hwm = ts if ts is not None and (hwm is None or ts > hwm) else hwm
+                if preds is None:
+                    continue
+                preds.add(task)
+                if preds.unknown_ids(task):
+                    predicted[int(task["id"])] = task.get("data") or {}
+            if predicted and listing is None:
+                listing = pool.submit(client.predictions, project_id)
+        for task_id, items in (listing.result() if listing else {}).items():
+            if preds is not None and task_id in predicted:
+                preds.add({"id": task_id, "data": predicted[task_id], "predictions": items})
+    return hwm
+
+
+def _known(cat: Any, info: ProjectInfo, kind: str) -> dict[int, dict[str, Any]]:
+    key = store.TABLES[kind][1]
+    events = store.read_events(cat, info.dataset, project=info.name, kind=kind)
+    return {r[key]: r for r in store.current_state(events, key=key).to_pylist()}
+
+
+def _chunked(client: LabelStudioClient, size: int) -> LabelStudioClient:
+    """``client`` with export calls of ``size`` task ids, one at a time."""
+    import copy
+
+    small = copy.copy(client)
+    small.export_chunk, small.export_ahead = size, 0
+    return small
 
 
 def _save_cursor(cat: Any, info: ProjectInfo, hwm: datetime | None, now: datetime, counts) -> None:

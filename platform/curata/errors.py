@@ -7,6 +7,7 @@ and the UI turn them into exit codes and friendly text (see ``curata_ingest.cli.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -34,11 +35,37 @@ class CurataError(Exception):
         self.hint = hint
         super().__init__(message if hint is None else f"{message}. {hint}")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every error records the arguments it was made with, so that it pickles (Ray ships
+        errors between processes; an exception with keyword-only fields does not pickle by
+        itself: ``BaseException.__reduce__`` replays only ``args``)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def recording(self: CurataError, *args: Any, **kw: Any) -> None:
+            if "_made_with" not in vars(self):  # the outermost __init__ is the one to replay
+                self._made_with = (args, kw)
+            init(self, *args, **kw)
+
+        cls.__init__ = recording  # type: ignore[method-assign]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args, kw = vars(self).get("_made_with", ((self.message,), {"hint": self.hint}))
+        return (_rebuild, (type(self), args, kw), None)
+
     def to_dict(self) -> dict[str, Any]:
         fields = {
-            k: v for k, v in vars(self).items() if k not in {"message", "hint"} and _jsonable(v)
+            k: v for k, v in vars(self).items()
+            if k not in {"message", "hint"} and not k.startswith("_") and _jsonable(v)
         }
         return {"error": type(self).__name__, "message": self.message, "hint": self.hint, **fields}
+
+
+def _rebuild(cls: type[CurataError], args: tuple[Any, ...], kw: dict[str, Any]) -> CurataError:
+    return cls(*args, **kw)
 
 
 def _jsonable(value: Any) -> bool:

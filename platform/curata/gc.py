@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from curata._util import is_valid_name
 from curata.errors import UsageError
+from curata.storage import TABLE_KINDS
 
 if TYPE_CHECKING:
     from curata.catalog import Catalog
@@ -78,7 +79,7 @@ def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None,
         if not dry_run and (n := _reclaim_rejects(cat, name)):
             reclaimed[name] = n
         tagged = sorted({t.version for t in cat.tags(name)})
-        for kind in ("records", "rejects", "annotations"):
+        for kind in TABLE_KINDS:
             dt = cat._delta(name, kind=kind)
             if dt is None:
                 continue

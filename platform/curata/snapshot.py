@@ -176,6 +176,13 @@ class Snapshot:
 
         return verify_snapshot(self)
 
+    def stats(self, **options: Any) -> Any:
+        """Counts per license, source and low-cardinality column, text length histograms,
+        quality-issue and PII rates (``curata.quality.SnapshotStats``; ``.to_dict()``)."""
+        from curata.quality.stats import snapshot_stats
+
+        return snapshot_stats(self, **options)
+
     def licenses(self) -> list[dict[str, Any]]:
         """License mix: one entry per ``_license`` and ``_source`` with its record count.
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-TABLE_KINDS = ("records", "rejects", "annotations")
+# Every Delta table of a dataset folder (gc vacuums each).
+TABLE_KINDS = ("records", "rejects", "annotations", "predictions", "near_duplicates")
 
 
 def join_uri(root: str, *parts: str) -> str:
@@ -56,6 +59,59 @@ def filesystem(uri: str, storage_options: dict[str, str] | None = None) -> tuple
         fspec, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
         return pafs.PyFileSystem(pafs.FSSpecHandler(fspec)), path
     return fs, path
+
+
+# Words in an option's name that mark a credential: deltalake's AWS_SECRET_ACCESS_KEY and
+# AZURE_STORAGE_ACCOUNT_KEY, fsspec's key/secret/token, SAS tokens, session tokens. Such options
+# never leave the process that read them (no Ray task payload, no catalog row): workers get
+# the others and read credentials from their own environment or the provider chain.
+SECRET_WORDS = ("key", "secret", "token", "password", "credential", "session", "sas",
+                "signature")
+
+
+def is_secret_option(name: str) -> bool:
+    """Whether a storage option of this name may hold a credential."""
+    return any(w in str(name).lower() for w in SECRET_WORDS)
+
+
+def secret_options(options: Mapping[str, Any] | None, prefix: str = "") -> list[str]:
+    """Names of the options (``client_kwargs.aws_secret_access_key`` when nested) that may
+    hold credentials."""
+    out = []
+    for k, v in (options or {}).items():
+        if is_secret_option(k):
+            out.append(prefix + str(k))
+        elif isinstance(v, Mapping):
+            out += secret_options(v, prefix=f"{prefix}{k}.")
+    return out
+
+
+def public_options(options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``options`` without those that may hold credentials (nested mappings too): what may
+    travel to Ray workers (endpoint, region, allow-http, addressing style...)."""
+    out: dict[str, Any] = {}
+    for k, v in (options or {}).items():
+        if is_secret_option(k):
+            continue
+        out[k] = (public_options(v) or {}) if isinstance(v, Mapping) else v
+    return out or None
+
+
+def worker_options(public: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Storage options inside a Ray task: the non-secret ones the driver sent, then this
+    worker's own ``CURATA_STORAGE_OPTIONS`` on top (credentials given to the cluster through
+    ``runtime_env.env_vars`` or the worker image). ``AWS_*`` and the other providers' variables
+    are read from the worker's environment by the file systems themselves."""
+    raw = os.environ.get("CURATA_STORAGE_OPTIONS") or "{}"
+    try:
+        own = json.loads(raw)
+    except ValueError as exc:
+        from curata.errors import UsageError
+
+        raise UsageError(f"CURATA_STORAGE_OPTIONS on this worker is not JSON ({exc})",
+                         hint="Fix it in the cluster's runtime_env env_vars") from None
+    merged = {**(public or {}), **(own if isinstance(own, dict) else {})}
+    return merged or None
 
 
 def delta_storage_options(uri: str, storage_options: dict[str, str] | None) -> dict[str, str] | None:
@@ -127,3 +183,30 @@ def endpoint_note(uri: str, storage_options: dict[str, str] | None = None) -> st
     endpoint = (opts.get("aws_endpoint_url") or opts.get("endpoint_url")
                 or os.environ.get("AWS_ENDPOINT_URL"))
     return f" (endpoint {endpoint})" if endpoint else ""
+
+
+def fsspec_options(uri: str, options: Mapping[str, Any] | None = None, *,
+                   secrets: bool = True) -> dict[str, Any] | None:
+    """fsspec (s3fs) options for an ``s3://`` URI from Curata's storage options
+    (``CURATA_STORAGE_OPTIONS``, delta-rs' names such as ``aws_endpoint_url``), so that files
+    Curata writes outside the warehouse (export shards) go to the same endpoint. Without
+    ``secrets``, credentials are left to the environment (``AWS_*``), as on a Ray worker."""
+    if urlparse(uri).scheme not in ("s3", "s3a"):
+        return None
+    opts = {k.lower(): v for k, v in (options or {}).items()}
+    endpoint = opts.get("aws_endpoint_url") or opts.get("endpoint_url")
+    region = opts.get("aws_region") or opts.get("region")
+    out: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    if endpoint:
+        client["endpoint_url"] = endpoint
+    if region:
+        client["region_name"] = region
+    if client:
+        out["client_kwargs"] = client
+    if secrets and opts.get("aws_access_key_id"):
+        out["key"] = opts["aws_access_key_id"]
+        out["secret"] = opts.get("aws_secret_access_key")
+        if opts.get("aws_session_token"):
+            out["token"] = opts["aws_session_token"]
+    return out or None

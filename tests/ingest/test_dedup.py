@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from curata.dedup import IdIndex, hex_halves, id_halves
-from curata_ingest.dedup import shingles
+from curata.transforms.near import shingles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -116,3 +116,32 @@ def test_croissant_written_outside_the_warehouse_loads_the_records(team, tmp_pat
                        capture_output=True, text=True, env={**os.environ}, timeout=300)
     assert r.returncode == 2 and (other / "keep.txt").read_text() == "mine"
     cat.engine.dispose()
+
+
+def test_export_to_s3_honours_the_endpoint_of_curata_storage_options(s3, tmp_path, monkeypatch):
+    """Only CURATA_STORAGE_OPTIONS names the endpoint (no AWS_ENDPOINT_URL): the shards land
+    on that server, not on AWS."""
+    import os
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    bucket = s3.bucket("curata-export")
+    home = tmp_path / "h"
+    cat = curata.connect(home=home)
+    cat.append("e", pa.table({"text": [f"t{i}" for i in range(40)]}), license="CC0-1.0",
+               source="s")
+    cat.engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(CURATA_HOME=str(home), CURATA_STORAGE_OPTIONS=json.dumps({
+        "aws_endpoint_url": s3.endpoint_url, "aws_access_key_id": s3.key,
+        "aws_secret_access_key": s3.secret, "aws_region": s3.region}))
+    env.pop("CURATA_WAREHOUSE", None)
+    env.pop("CURATA_CATALOG_URL", None)
+    r = subprocess.run([sys.executable, "-c", "from curata_ingest.cli import main; main()",
+                        "export", "e", "--out", f"s3://{bucket}/shards", "--json"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    names = {p.rsplit("/", 1)[1] for p in s3.filesystem().ls(f"{bucket}/shards")}
+    assert "manifest.json" in names and any(n.endswith(".tar") for n in names)

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
 from curata.errors import LicenseViolationError, UsageError
-from curata.export import ExportOptionError, export_webdataset
+from curata.export import ExportFolderError, ExportOptionError, export_webdataset
 
 from tests.export._tables import append_mix, append_repeats, content_table
 
@@ -264,3 +264,26 @@ def test_ray_export_to_object_store(texts, tmp_path, ray_cluster, s3, monkeypatc
     again = export_webdataset(texts, f"s3://{bucket}/texts", engine="ray", shard_size="60KB",
                               split_by="split", storage_options=options)
     assert again.status == "unchanged"
+
+
+def test_hostile_manifest_is_refused_as_locally(texts, tmp_path, ray_cluster) -> None:
+    """An old manifest naming ``../victim/file``: refused before the cluster is used, nothing
+    deleted or written (issue 24 item 1); a clean one still has its stale shards removed."""
+    out = tmp_path / "out"
+    export_webdataset(texts, out, engine="ray", shard_count=3)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "file").write_text("precious")
+    doc = json.loads((out / "manifest.json").read_text())
+    doc["shards"].append({"name": "../victim/file", "split": "", "samples": 1, "bytes": 8,
+                          "sha256": "0"})
+    (out / "manifest.json").write_text(json.dumps(doc))
+    before = _folder(out)
+    with pytest.raises(ExportFolderError) as err:
+        export_webdataset(texts, out, engine="ray", shard_count=2)
+    assert err.value.name == "../victim/file"
+    assert (victim / "file").read_text() == "precious" and _folder(out) == before
+    doc["shards"].pop()
+    (out / "manifest.json").write_text(json.dumps(doc))
+    m = export_webdataset(texts, out, engine="ray", shard_count=2)
+    assert sorted(p.name for p in out.glob("*.tar")) == m.shard_names()

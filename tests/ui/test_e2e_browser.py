@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 9
     raise TimeoutError(f"streamlit at {url} not healthy after {deadline_s}s")
 
 
-@pytest.fixture
-def served_app(seeded_home: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The app served by the same command line as `curata ui`, over the seeded catalog."""
-    port, exports = _free_port(), tmp_path / "exports"
-    env = {**os.environ, "CURATA_HOME": str(seeded_home), "CURATA_UI_EXPORT_DIR": str(exports)}
+@contextmanager
+def serve(home: Path, tmp_path: Path, **extra_env: str) -> Iterator[str]:
+    """The app served by the same command line as `curata ui`, over ``home``; yields its URL."""
+    port = _free_port()
+    env = {**os.environ, "CURATA_HOME": str(home), **extra_env}
     for key in ("CURATA_CATALOG_URL", "CURATA_WAREHOUSE"):
         env.pop(key, None)
     log = (tmp_path / "streamlit.log").open("wb")
@@ -56,7 +57,7 @@ def served_app(seeded_home: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, proc)
-        yield url, exports
+        yield url
     finally:
         proc.terminate()
         try:
@@ -65,6 +66,14 @@ def served_app(seeded_home: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             proc.kill()
         log.close()
         sys.stderr.write((tmp_path / "streamlit.log").read_text(errors="replace")[-2000:])
+
+
+@pytest.fixture
+def served_app(seeded_home: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The app over the seeded catalog, with an export folder."""
+    exports = tmp_path / "exports"
+    with serve(seeded_home, tmp_path, CURATA_UI_EXPORT_DIR=str(exports)) as url:
+        yield url, exports
 
 
 def _search(page: Any, text: str, expect: str) -> None:

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui.conftest import ATTRIBUTION, MARKDOWN_TEXT, SCRIPT_TEXT, open_page
 
-PAGES = ("datasets", "browse", "licenses", "diff", "labeling", "ingest_runs", "export", "tag")
+PAGES = ("datasets", "browse", "licenses", "diff", "quality", "labeling", "ingest_runs", "export",
+         "tag")
 
 
 def _no_errors(at: AppTest) -> None:

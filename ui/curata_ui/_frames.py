@@ -132,6 +132,51 @@ def filter_expr(f: ColumnFilter, schema: pl.Schema) -> pl.Expr:
     }[f.op]
 
 
+#: Columns the curation quality steps add (curata.quality), filterable on the Browse page.
+QUALITY_COLUMNS = ("lang", "quality_issues", "pii", "contaminated")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QualityFilter:
+    """The Browse page's filters on the quality columns; empty choices filter nothing.
+
+    ``issues``/``pii`` keep records holding any of the chosen values; ``clean_only`` keeps
+    records with no quality issue; ``contaminated`` keeps records with that flag.
+    """
+
+    langs: tuple[str, ...] = ()
+    issues: tuple[str, ...] = ()
+    clean_only: bool = False
+    pii: tuple[str, ...] = ()
+    no_pii: bool = False
+    contaminated: bool | None = None
+
+
+def _any_of(column: str, values: Sequence[str]) -> pl.Expr:
+    return pl.col(column).list.eval(pl.element().is_in(list(values))).list.any().fill_null(False)
+
+
+def quality_expr(q: QualityFilter, schema: pl.Schema) -> pl.Expr | None:
+    """The quality filters as one Polars expression (``None`` when nothing is chosen); a
+    choice on a column the snapshot lacks is ignored."""
+    exprs: list[pl.Expr] = []
+    if q.langs and "lang" in schema:
+        exprs.append(pl.col("lang").is_in(list(q.langs)))
+    if "quality_issues" in schema:
+        if q.issues:
+            exprs.append(_any_of("quality_issues", q.issues))
+        if q.clean_only:
+            exprs.append(pl.col("quality_issues").list.len() == 0)
+    if "pii" in schema:
+        if q.pii:
+            exprs.append(_any_of("pii", q.pii))
+        if q.no_pii:
+            exprs.append(pl.col("pii").list.len() == 0)
+    if q.contaminated is not None and "contaminated" in schema:
+        exprs.append(pl.col("contaminated") == q.contaminated)
+    return pl.all_horizontal(exprs) if exprs else None
+
+
 def search_expr(query: str, columns: Sequence[str]) -> pl.Expr | None:
     """Case-insensitive literal substring match over text columns (any column matches)."""
     query = query.strip()
@@ -145,10 +190,15 @@ def search_expr(query: str, columns: Sequence[str]) -> pl.Expr | None:
 
 
 def combine(
-    filters: Iterable[ColumnFilter], schema: pl.Schema, search: str = ""
+    filters: Iterable[ColumnFilter], schema: pl.Schema, search: str = "",
+    quality: QualityFilter | None = None,
 ) -> pl.Expr | None:
-    """All filters AND the search, or ``None`` when nothing narrows the scan."""
+    """All filters AND the search AND the quality filters, or ``None`` when nothing narrows
+    the scan."""
     exprs = [filter_expr(f, schema) for f in filters]
+    q = quality_expr(quality, schema) if quality is not None else None
+    if q is not None:
+        exprs.append(q)
     found = search_expr(search, text_columns(schema))
     if found is not None:
         exprs.append(found)

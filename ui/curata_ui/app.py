@@ -32,6 +32,7 @@ def main() -> None:
                 _page("browse", "Browse", ":material/search:"),
                 _page("licenses", "Licenses & provenance", ":material/gavel:"),
                 _page("diff", "Diff", ":material/compare_arrows:"),
+                _page("quality", "Quality", ":material/fact_check:"),
                 _page("labeling", "Labeling", ":material/label:"),
                 _page("ingest_runs", "Ingest runs", ":material/input:"),
             ],

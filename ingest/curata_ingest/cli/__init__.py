@@ -16,6 +16,7 @@ from curata_ingest.cli import catalog, db, governance
 from curata_ingest.cli import derive as derive_cli
 from curata_ingest.cli import export as export_cli
 from curata_ingest.cli import ingest as ingest_cmd
+from curata_ingest.cli import quality as quality_cli
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
 from curata_ingest.cli._output import typer_app
 
@@ -53,6 +54,7 @@ catalog.register(app)
 governance.register(app)
 export_cli.register(app)
 derive_cli.register(app)
+quality_cli.register(app)
 app.add_typer(db.app, name="db")
 
 

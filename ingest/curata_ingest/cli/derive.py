@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated, Literal
 
 import curata
 import typer
 
+from curata_ingest.cli._errors import err_console
 from curata_ingest.cli._output import JsonOpt, QuietOpt, console, print_json, styled, table
 from curata_ingest.cli._params import dataset_name, tag_name
 
@@ -22,16 +22,29 @@ def derive(
     tag: Annotated[str | None, typer.Option(help="Tag the derived version.",
                                             callback=tag_name)] = None,
     imports: Annotated[list[str] | None, typer.Option(
-        "--import", help="Python module to import first (registers `apply` functions); "
+        "--import", help="Python module that registers `apply` functions with "
+                         "curata.transforms.register (found in the current folder too); "
                          "repeatable.")] = None,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Stream SRC through a pipeline into a new version of --into (nothing is committed when
-    the same transform fingerprint was already derived)."""
-    for module in imports or []:
-        importlib.import_module(module)
-    result = curata.connect().derive(src, str(pipeline), into=into, tag=tag)
+    the same transform fingerprint was already derived).
+
+    `apply` steps run only functions registered by the modules named with --import or in the
+    pipeline file's `imports:` list (printed before they are imported)."""
+    from curata.transforms.pipeline import Pipeline, pipeline_imports, read_pipeline_file
+    from curata.transforms.registry import import_modules
+
+    # Modules are looked up in the current folder first, as `python -m` would.
+    import_modules(imports or [], search=[Path.cwd()])
+    data = read_pipeline_file(pipeline) or {}
+    listed = pipeline_imports(data)
+    if listed:
+        err_console.print(f"{pipeline} imports: {', '.join(listed)}", markup=False)
+        import_modules(listed, search=[Path.cwd()])
+    pipe = Pipeline.from_dict(data)
+    result = curata.connect().derive(src, pipe, into=into, tag=tag)
     snap = result.snapshot
     info = {"status": result.status, "ref": snap.ref, "version": snap.version,
             "fingerprint": snap.fingerprint, "num_rows": snap.num_rows,

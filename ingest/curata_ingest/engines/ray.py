@@ -15,6 +15,11 @@ Stages (each a Ray Data operator, so they run wherever the cluster has CPUs):
 
 The snapshot fingerprint equals the local engine's on the same input, run id and retrieval
 time. ``--dedup near`` needs one global MinHash index and stays on the local engine.
+
+No task payload carries a credential: the warehouse's options travel without their secret
+entries (``curata.storage.public_options``; each worker adds its own ``CURATA_STORAGE_OPTIONS``
+and reads ``AWS_*`` & co. from its environment, see docs/scale.md), and a source that would
+ship one (secret ``storage_options``, a password in a SQL URL) is refused before the run.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import pyarrow as pa
 from curata import fingerprint as fp
 from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import UsageError
+from curata.storage import public_options, secret_options, worker_options
 from curata.writer import (
     COMMIT_RETRIES,
     DEFAULT_TARGET_FILE_SIZE,
@@ -201,12 +207,12 @@ class _Writer:
         prep = _Prepared(dataset=ctx["dataset"], source_id="", license=ctx["license"], uri="",
                          run_id=ctx["run_id"], retrieved_at=ctx["retrieved_at"],
                          table_schema=ctx["table_schema"], merge=ctx["merge"])
+        options = worker_options(ctx["storage_options"])  # this worker's own credentials
         writer = None
         try:
             for batch in prep.batches(table):  # prep sums the row hashes as it conforms
                 if writer is None:
-                    writer = ShardWriter(ctx["table_uri"], batch.schema,
-                                         storage_options=ctx["storage_options"],
+                    writer = ShardWriter(ctx["table_uri"], batch.schema, storage_options=options,
                                          target_file_size=ctx["shard_size"], threads=1,
                                          hashing=False)
                 writer.put(batch)
@@ -233,7 +239,23 @@ def ingest_ray(cat: Any, opts: _Options, states: list[_SourceState], started: fl
     if opts.dedup == "near":
         raise UsageError("--dedup near runs on the local engine only (one global MinHash "
                          "index); use --engine local, or --dedup exact with --engine ray")
+    for st in states:
+        _check_no_credentials(st.source)
     return _RayRun(cat, opts, states).execute(started)
+
+
+def _check_no_credentials(source: Any) -> None:
+    """Refuse a source whose task payload would carry a credential to the cluster."""
+    secret = secret_options(getattr(source, "storage_options", None))
+    url = getattr(source, "url", None)
+    if secret or getattr(url, "password", None):
+        what = f"storage_options {secret}" if secret else "a password in its URL"
+        raise UsageError(
+            f"--engine ray does not send credentials to the cluster (source {source.name!r} "
+            f"has {what})",
+            hint="Give the workers their credentials through their environment (Ray's "
+                 "runtime_env env_vars: AWS_*, PGPASSWORD, ...) and drop them from the "
+                 "source, or ingest with --engine local")
 
 
 def _ray() -> Any:
@@ -361,7 +383,7 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
                 "states": [{"uri": st.uri, "source_id": st.source_id} for st in self.states],
                 "table_schema": table_schema, "merge": opts.schema_evolution == "merge",
                 "table_uri": cat.table_uri(opts.dataset),
-                "storage_options": cat.storage_options, "dedup": opts.dedup,
+                "storage_options": public_options(cat.storage_options), "dedup": opts.dedup,
                 "shard_size": opts.shard_size or DEFAULT_TARGET_FILE_SIZE}
 
     def _existing_ids(self, ray: Any) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,7 +108,17 @@ def _engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:  # WAL: readers never block writers
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # Switching a new file to WAL takes an exclusive lock that SQLite's busy timeout
+            # does not wait for: two processes opening a new catalog at once retry here.
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -147,12 +159,29 @@ def connect(
     if current != head:
         if upgrade if upgrade is not None else (settings.is_embedded or
                                                 (create and current is None)):
-            migrate.upgrade(engine, settings.catalog_url)
+            _upgrade_once(engine, settings)
         else:
             raise CatalogSchemaError(
                 redact_url(settings.catalog_url), current=current, expected=head
             )
     return Catalog(settings, engine)
+
+
+def _upgrade_once(engine: Engine, settings: Settings) -> None:
+    """Migrate to the head revision; two processes creating one embedded catalog at once
+    take turns (a file lock), and the second finds the work done."""
+    if not settings.is_embedded:
+        migrate.upgrade(engine, settings.catalog_url)
+        return
+    import fcntl
+
+    with open(settings.home / ".catalog.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if _current_revision(engine, settings) != migrate.head_revision():
+                migrate.upgrade(engine, settings.catalog_url)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _check_sqlite_file(settings: Settings) -> None:

@@ -7,7 +7,12 @@ resumable); ``curata.export.torch`` wraps it for ``torch.utils.data.DataLoader``
 
 import typing as _typing
 
-from curata.export.errors import ExportOptionError, LoaderStateError, ShardFormatError
+from curata.export.errors import (
+    ExportFolderError,
+    ExportOptionError,
+    LoaderStateError,
+    ShardFormatError,
+)
 from curata.export.loader import WebDatasetLoader, open_webdataset, webdataset
 from curata.export.manifest import ExportManifest, ShardInfo
 
@@ -26,6 +31,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ExportFolderError",
     "ExportManifest",
     "ExportOptionError",
     "LoaderStateError",

@@ -48,6 +48,30 @@ class ShardFormatError(IntegrityError):
         )
 
 
+class ExportFolderError(UsageError):
+    """The export folder holds something the exporter did not write where it would delete or
+    replace a file: a manifest listing a name the exporter never produces (``../x``, an
+    absolute path, a sub-folder), or a symlink or folder under one of the exporter's names.
+    Raised before anything is deleted or written.
+
+    Attributes:
+        folder: the export folder.
+        name: the offending entry, as the manifest lists it or as it lies in the folder.
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, folder: str, *, name: Any, reason: str) -> None:
+        self.folder = folder
+        self.name = name if isinstance(name, str) else repr(name)
+        self.reason = reason
+        super().__init__(
+            f"Refusing to export into {folder}: {self.name!r} {reason}; nothing was deleted "
+            "or written",
+            hint="Export into a new folder (`curata export REF --out NEW_DIR`), or remove "
+                 "that entry yourself if the folder is yours",
+        )
+
+
 class LoaderStateError(UsageError):
     """A ``state_dict`` that does not belong to this loader's shards and layout."""
 
@@ -62,6 +86,7 @@ class LoaderStateError(UsageError):
 
 
 __all__ = [
+    "ExportFolderError",
     "ExportOptionError",
     "LoaderStateError",
     "SampleKeyError",

@@ -7,6 +7,7 @@ and then renamed, so a folder with a manifest always holds every shard it lists.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,6 +16,23 @@ MANIFEST = "manifest.json"
 ATTRIBUTION = "ATTRIBUTION.md"
 FORMAT = "curata-webdataset"
 FORMAT_VERSION = 1
+
+# The only names an export writes into its folder (``writer.shard_name`` and the ``wids``
+# index names are built from a dataset name made of ``[A-Za-z0-9_.-]`` and split labels of
+# ``[A-Za-z0-9_]``). One path component, never hidden, never ``..``: whatever an old
+# manifest lists, only files of these names inside the folder are ever replaced or removed.
+_STEM = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+SHARD_NAME = re.compile(_STEM + r"-[0-9]{6,}\.tar")
+WIDS_NAME = re.compile(_STEM + r"\.wids\.json")
+
+
+def is_export_name(name: object) -> bool:
+    """Whether ``name`` is a file name the exporter itself writes into an export folder."""
+    return isinstance(name, str) and (
+        name in (MANIFEST, ATTRIBUTION)
+        or SHARD_NAME.fullmatch(name) is not None
+        or WIDS_NAME.fullmatch(name) is not None
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

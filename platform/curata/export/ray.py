@@ -23,8 +23,11 @@ manifest. The driver keeps everything that decides *what* goes where; tasks do t
    manifest last, and audit-logs the export.
 
 Workers need the warehouse and the export folder under the same URIs (object storage or a
-shared file system) and credentials from their environment: ``storage_options`` holding
-secrets are refused rather than shipped to the cluster.
+shared file system) and credentials from their environment: no task payload carries a
+credential. The warehouse's options (``CURATA_STORAGE_OPTIONS``) travel without their secret
+entries (``curata.storage.public_options``) and each worker adds its own
+``CURATA_STORAGE_OPTIONS`` and ``AWS_*`` variables (``runtime_env.env_vars``); export
+``storage_options`` holding secrets are refused rather than shipped to the cluster.
 """
 
 from __future__ import annotations
@@ -49,10 +52,16 @@ from curata.export.selection import Census, Selection
 from curata.export.shuffle import shuffle_order
 from curata.export.tar import BLOCK, RECORD, TarShardWriter
 from curata.export.writer import _ShardSet, shard_name
-from curata.storage import filesystem, is_local, join_uri
+from curata.storage import (
+    filesystem,
+    is_local,
+    join_uri,
+    public_options,
+    secret_options,
+    worker_options,
+)
 
 INSTALL_HINT = "pip install 'curata-ingest[ray]'"
-_SECRET_WORDS = ("key", "secret", "token", "password", "credential", "session")
 _TASK, _POS = "__curata_task", "__curata_pos"
 SCAN_TASKS_PER_CPU = 2  # scan tasks per cluster CPU (files are grouped by bytes)
 WRITE_TASKS_PER_CPU = 2  # write tasks per cluster CPU without shuffle
@@ -84,12 +93,13 @@ class _Files:
     """A stand-in for the snapshot inside a task: some of its Parquet files, read exactly as
     ``Snapshot.to_batches`` reads them (same dataset schema, format and per-file expressions).
 
-    Carries URIs and non-secret options only; the filesystem is built on the worker
-    (``curata.storage.filesystem``), so its credentials come from the worker's environment.
+    Carries URIs and non-secret options only (``curata.storage.public_options``); the
+    filesystem is built on the worker with ``worker_options``, so its credentials come from
+    the worker's environment.
     """
 
     table_uri: str
-    storage_options: dict[str, str] | None
+    storage_options: dict[str, Any] | None  # public_options: never a credential
     schema: pa.Schema
     format: Any  # pyarrow.dataset.ParquetFileFormat
     files: tuple[tuple[str, Any], ...] = ()  # (path in that filesystem, its expression)
@@ -101,7 +111,7 @@ class _Files:
                    filter: Any = None) -> Iterator[pa.RecordBatch]:
         import pyarrow.dataset as pads
 
-        fs, _ = filesystem(self.table_uri, self.storage_options)
+        fs, _ = filesystem(self.table_uri, worker_options(self.storage_options))
         fragments = [self.format.make_fragment(path, filesystem=fs, partition_expression=expr)
                      for path, expr in self.files]
         ds = pads.FileSystemDataset(fragments, self.schema, self.format, fs)
@@ -123,8 +133,8 @@ def _files(snapshot: Any) -> tuple[_Files, list[tuple[str, Any]], list[int]]:
         path = frag.path if frag.path.startswith(root + "/") else join_uri(root, frag.path)
         entries.append((path, frag.partition_expression))
     sizes = {join_uri(root, unquote(f["path"])): int(f["size"]) for f in snapshot.files()}
-    reader = _Files(table_uri=uri, storage_options=snapshot.storage_options, schema=ds.schema,
-                    format=ds.format)
+    reader = _Files(table_uri=uri, storage_options=public_options(snapshot.storage_options),
+                    schema=ds.schema, format=ds.format)
     return reader, entries, [sizes.get(path, 1) for path, _ in entries]
 
 
@@ -156,7 +166,7 @@ class _Job:
 def check_ray_export(storage_options: dict[str, Any] | None) -> None:
     """Refuse a Ray export up front: Ray missing, or credentials in ``storage_options``."""
     require_ray()
-    secret = [k for k in storage_options or {} if any(w in k.lower() for w in _SECRET_WORDS)]
+    secret = secret_options(storage_options)
     if secret:
         raise UsageError(
             f"engine='ray' does not send credentials to the cluster (storage_options {secret})",

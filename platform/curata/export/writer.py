@@ -35,11 +35,18 @@ from curata.export.manifest import (
     wids_index,
 )
 from curata.export.options import ExportOptions, build_options
-from curata.export.publish import Staging, read_manifest, unchanged_manifest
+from curata.export.publish import (
+    Staging,
+    check_folder,
+    previous_files,
+    read_manifest,
+    unchanged_manifest,
+)
 from curata.export.samples import EncodedBatch, Field, KeyState, encode_batch, plan_fields
 from curata.export.selection import Census, Selection
 from curata.export.sources import record_export, source_details
 from curata.export.tar import BLOCK, RECORD, TarShardWriter
+from curata.storage import fsspec_options
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 ENGINES = ("local", "ray")
@@ -73,7 +80,10 @@ def export_webdataset(
 
     Args:
         snapshot: a :class:`curata.Snapshot` (pinned; the export reads exactly its version).
-        out: local folder or fsspec URI (``s3://bucket/prefix``); created if missing.
+        out: local folder or fsspec URI (``s3://bucket/prefix``); created if missing. The
+            export replaces only files of its own names there (shards, ``wids`` indexes,
+            ``ATTRIBUTION.md``, ``manifest.json``) and removes only those an earlier export's
+            manifest lists.
         shard_size: target shard size (``"256MB"`` by default); a shard closes before a sample
             would push it past this size.
         shard_count: instead of a size, exactly this many shards (per split), rows spread evenly.
@@ -99,6 +109,11 @@ def export_webdataset(
     Returns:
         The manifest; ``status`` is ``"unchanged"`` when ``out`` already holds this export.
 
+    Raises:
+        ExportFolderError: ``out`` holds a manifest listing a name the exporter never writes
+            (``../x``, an absolute path), or a symlink or folder under one of its names;
+            raised before anything is deleted or written.
+
     Example:
         >>> snap = curata.load("reviews@v3")
         >>> m = snap.export_webdataset("shards/", shard_size="64MB", purpose="research")
@@ -107,6 +122,13 @@ def export_webdataset(
     """
     if engine not in ENGINES:
         raise ExportOptionError("engine", engine, valid=list(ENGINES))
+    if not str(out).strip():  # "" is not "the current folder"
+        raise ExportOptionError("out", str(out), reason="is empty: name a folder or URI")
+    if storage_options is None:  # an object-store `out`: the endpoint of CURATA_STORAGE_OPTIONS
+        from curata.config import resolve
+
+        storage_options = fsspec_options(str(out), resolve().storage_options,
+                                         secrets=engine != "ray")
     if engine == "ray":  # before any work: Ray installed, no credentials to ship
         from curata.export.ray import check_ray_export
 
@@ -117,7 +139,9 @@ def export_webdataset(
         split_by=split_by, purpose=purpose, allow_license=allow_license, reason=reason,
     )
     fs, root = fsspec.core.url_to_fs(str(out), **(storage_options or {}))
+    check_folder(fs, root)  # before anything is read, deleted or written
     existing = read_manifest(fs, root)
+    stale = previous_files(existing, folder=str(out))
     same = unchanged_manifest(existing, fs, root, out=str(out), snapshot=snapshot,
                               options=options)
     if same is not None:
@@ -141,7 +165,7 @@ def export_webdataset(
                              out=str(out), manifest_uri=staging.uri(MANIFEST))
         _stage_sidecars(staging, manifest, snapshot)
         shield.enter()  # publishing renames every file into place: it completes whole
-        staging.publish(dumps(manifest_document(manifest)), previous=existing)
+        staging.publish(dumps(manifest_document(manifest)), stale=stale)
     except BaseException:
         shield.exit()
         staging.discard()

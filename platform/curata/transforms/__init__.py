@@ -21,6 +21,7 @@ from curata.transforms.errors import (
     PipelineError,
     StepFailedError,
     UnhashableStepError,
+    UnknownFunctionError,
 )
 from curata.transforms.fingerprint import TRANSFORM_VERSION, TransformIdentity, identity
 from curata.transforms.lineage import LineageEdge, LineageGraph, LineageNode, lineage
@@ -50,6 +51,7 @@ __all__ = [
     "StepFailedError",
     "TransformIdentity",
     "UnhashableStepError",
+    "UnknownFunctionError",
     "as_pipeline",
     "derive",
     "identity",

@@ -78,7 +78,8 @@ class NearDedup(Step):
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "column": self.column, "threshold": float(self.threshold),
-                "num_perm": int(self.num_perm), "seed": int(self.seed), "shingle": "word3"}
+                "num_perm": int(self.num_perm), "seed": int(self.seed), "shingle": "word3",
+                "verify": "exact-jaccard", "empty": "kept"}
 
     def libraries(self) -> dict[str, str]:
         from curata.transforms.near import datasketch_version
@@ -86,20 +87,24 @@ class NearDedup(Step):
         return {"datasketch": datasketch_version()}
 
     def _kept_ids(self, upstream: Upstream) -> set[str]:
-        from curata.transforms.near import NearDuplicateIndex, sketches
+        from curata.transforms.near import NearDuplicateIndex, signatures
 
         ids: list[str] = []
         sks: list[Any] = []
+        kept: set[str] = set()
         for df in upstream():
             if self.column not in df.columns:
                 raise PipelineError(f"no column {self.column!r}", kind=self.kind,
                                     valid=df.columns)
-            texts = df.select("_id", pl.col(self.column).cast(pl.String).fill_null(""))
+            texts = df.select("_id", pl.col(self.column).cast(pl.String))
+            # Empty and null texts are never near duplicates (as at ingest: one index, one rule)
+            empty = texts.filter(pl.col(self.column).fill_null("") == "")
+            kept.update(empty["_id"].to_list())
+            texts = texts.filter(pl.col(self.column).fill_null("") != "")
             ids.extend(texts["_id"].to_list())
-            sks.extend(sketches(texts[self.column].to_list(), num_perm=self.num_perm,
-                                seed=self.seed))
+            sks.extend(signatures(texts[self.column].to_list(), num_perm=self.num_perm,
+                                  seed=self.seed))
         index = NearDuplicateIndex(threshold=self.threshold, num_perm=self.num_perm)
-        kept: set[str] = set()
         # _id order, not arrival order: the kept member of a cluster is the same every run
         for i in np.argsort(np.asarray(ids, dtype=object), kind="stable"):
             if ids[i] not in kept and index.offer(ids[i], sks[i]) is None:

@@ -226,6 +226,7 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
         derived_from = [_derivation(i, ident) for i in ident.inputs]
         writer._store(cat, into, version, prep.acc, operation=OPERATION, run_id=run_id,
                       derived_from=derived_from)
+        _record_clusters(cat, into, ctx, run_id, stats)
         _record_lineage(cat, into, version, ident, stats, run_id)
     except BaseException as exc:
         writer.fail_run(cat, run_id, exc)
@@ -335,6 +336,15 @@ def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
     _record_lineage(cat, into, new, ident, {"restored_from": version}, run_id)
     writer.finish_run(cat, run_id, status="committed", version=new)
     return new
+
+
+def _record_clusters(cat: Any, into: str, ctx: Context, run_id: str,
+                     stats: dict[str, Any]) -> None:
+    """Near-duplicate clusters found by image ``near_dedup`` steps (curata.quality)."""
+    if any(isinstance(k, tuple) for k in ctx.cache):
+        from curata.quality.images import write_clusters
+
+        stats["near_duplicates"] = write_clusters(cat, into, ctx, run_id=run_id)
 
 
 # --- lineage records ----------------------------------------------------------------------------

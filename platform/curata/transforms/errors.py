@@ -17,15 +17,42 @@ class PipelineError(UsageError):
     """
 
     def __init__(self, reason: str, *, step: int | None = None, kind: str | None = None,
-                 valid: Sequence[str] = ()) -> None:
+                 valid: Sequence[str] = (), hint: str | None = None) -> None:
         self.reason = reason
         self.step = step
         self.kind = kind
         self.valid = list(valid)
         where = f"step {step} ({kind})" if step is not None else "pipeline"
-        hint = f"Valid values: {', '.join(self.valid)}" if self.valid else (
-            "See `curata derive --help` for the pipeline file format")
+        if hint is None:
+            hint = f"Valid values: {', '.join(self.valid)}" if self.valid else (
+                "See `curata derive --help` for the pipeline file format")
         super().__init__(f"Invalid {where}: {reason}", hint=hint)
+
+
+class UnknownFunctionError(PipelineError):
+    """An ``apply`` step names a function that is not registered.
+
+    Only functions registered with ``curata.transforms.register`` run: a ``module:function``
+    path is not imported, so a shared pipeline file cannot call arbitrary code.
+
+    Attributes:
+        function: the name the step gave.
+        valid: the names registered in this process.
+    """
+
+    def __init__(self, function: str, *, valid: Sequence[str] = (), step: int | None = None
+                 ) -> None:
+        self.function = function
+        dotted = ":" in function or "." in function
+        reason = (f"{function!r} is not a registered function"
+                  + (" (module paths are never imported: only registered functions run)"
+                     if dotted else "")
+                  + f"; registered: {', '.join(valid) if valid else 'none'}")
+        super().__init__(
+            reason, step=step, kind="apply", valid=valid,
+            hint="Register it with @curata.transforms.register(\"NAME\") in a module and name "
+                 "that module: `curata derive --import MODULE ...`, or `imports: [MODULE]` in "
+                 "the pipeline file")
 
 
 class UnhashableStepError(UsageError):

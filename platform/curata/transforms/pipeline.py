@@ -3,6 +3,7 @@
 File format (YAML; TOML is the same structure, ``[[steps]]`` tables)::
 
     name: clean-reviews
+    imports: [my_steps]          # modules that register `apply` functions (optional)
     steps:
       - filter: "length(text) >= 20 AND lang = 'en'"
       - select: [text, stars]
@@ -13,10 +14,18 @@ File format (YAML; TOML is the same structure, ``[[steps]]`` tables)::
       - split: {fractions: {train: 0.8, val: 0.1, test: 0.1}, column: split, seed: 0}
       - sample: {fraction: 0.1, seed: 42}
       - join: {ref: "labels@v2", on: _id, how: left, columns: [label]}
+      - language: {column: text, keep: [en, pt]}
+      - quality: {column: text, rules: [gopher, c4, fineweb], drop: true}
+      - pii: {column: text, action: redact, kinds: [email, phone, ip, credit_card, iban]}
+      - decontaminate: {column: text, against: ["evals@v1"], ngram: 13, action: flag}
+      - near_dedup: {column: image, method: phash, max_distance: 4}
 
 Each step is a one-key mapping: the key is the step kind, the value its parameters (a
 scalar or list is the first parameter). Files are parsed with ``yaml.safe_load`` /
-``tomllib``: no code runs except ``apply`` functions, which must be registered or importable.
+``tomllib``. The only code that runs is the modules listed under ``imports`` (imported when
+the pipeline is loaded; ``curata derive`` prints them first) and the functions they register
+with ``curata.transforms.register``, which ``apply`` steps name; ``apply`` never imports a
+``module:function`` path.
 """
 
 from __future__ import annotations
@@ -32,7 +41,8 @@ import polars as pl
 from curata import fingerprint as fp
 from curata.errors import CurataError
 from curata.transforms.dedup import Dedup, NearDedup
-from curata.transforms.errors import PipelineError, StepFailedError
+from curata.transforms.errors import PipelineError, StepFailedError, UnknownFunctionError
+from curata.transforms.registry import import_modules
 from curata.transforms.steps import (
     Apply,
     Context,
@@ -103,12 +113,42 @@ def _dedup(v: Any) -> Step:
 
 def _near(v: Any) -> Step:
     v = v or {}
+    if v.get("method", "minhash") == "phash":  # images: perceptual hash (curata.quality)
+        from curata.quality.images import ImageNearDedup
+
+        return ImageNearDedup(**{k: v[k] for k in ("column", "max_distance") if k in v})
+    if v.get("method", "minhash") != "minhash":
+        raise PipelineError(f"unknown method {v['method']!r}", kind="near_dedup",
+                            valid=["minhash", "phash"])
     return NearDedup(**{k: v[k] for k in ("column", "threshold", "num_perm", "seed") if k in v})
+
+
+def _quality_step(kind: str) -> Callable[[Any], Step]:
+    """Builders of the curata.quality steps (imported when a pipeline names one)."""
+    def build(v: Any) -> Step:
+        from curata.quality import steps
+        from curata.quality.decontaminate import Decontaminate
+
+        cls = {"language": steps.Language, "quality": steps.Quality, "pii": steps.Pii,
+               "decontaminate": Decontaminate}[kind]
+        if isinstance(v, str):
+            return cls(v)
+        v = dict(v or {})
+        v.pop("normalize", None)  # canonical form (spec()) reads back too
+        if isinstance(v.get("rules"), Mapping):
+            v["thresholds"], v["rules"] = v["rules"], list(v["rules"])
+        for key in ("keep", "rules", "kinds", "against"):
+            if key in v and v[key] is not None:
+                v[key] = as_tuple(v[key])
+        return cls(**v)
+
+    return build
 
 
 BUILDERS: dict[str, Callable[[Any], Step]] = {
     "filter": _filter, "select": _select, "rename": _rename, "apply": _apply,
     "dedup": _dedup, "near_dedup": _near, "split": _split, "sample": _sample, "join": _join,
+    **{k: _quality_step(k) for k in ("language", "quality", "pii", "decontaminate")},
 }
 
 
@@ -124,58 +164,41 @@ class Pipeline:
 
     steps: Sequence[Step]
     name: str = ""
+    imports: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         for i, s in enumerate(self.steps):
             if not isinstance(s, Step):
                 raise PipelineError(f"{type(s).__name__} is not a transform step", step=i)
         object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "imports", tuple(self.imports))
 
     # --- loading ------------------------------------------------------------------------------
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | Sequence[Any]) -> Pipeline:
-        """Build from the parsed file structure (``{"name":…, "steps": [...]}`` or a list)."""
+        """Build from the parsed file structure (``{"name":…, "imports": [...], "steps":
+        [...]}`` or a list of steps). The ``imports`` modules are imported first, so that
+        the functions they register can be named by ``apply`` steps."""
+        imports: list[str] = []
         if isinstance(data, Mapping):
-            unknown = set(data) - {"name", "steps"}
+            unknown = set(data) - set(TOP_LEVEL)
             if unknown:
                 raise PipelineError(f"unknown top-level keys {sorted(unknown)}",
-                                    valid=["name", "steps"])
+                                    valid=list(TOP_LEVEL))
             name, raw = str(data.get("name", "")), data.get("steps")
+            imports = import_modules(pipeline_imports(data))
         else:
             name, raw = "", data
         if not isinstance(raw, list):
             raise PipelineError("`steps` must be a list of one-key mappings")
-        return cls([_build(i, item) for i, item in enumerate(raw)], name=name)
+        return cls([_build(i, item) for i, item in enumerate(raw)], name=name, imports=imports)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Pipeline:
-        """Load a ``.yaml``/``.yml``, ``.toml`` or ``.json`` pipeline file."""
-        p = Path(path)
-        try:
-            text = p.read_text()
-        except OSError as exc:
-            raise PipelineError(f"cannot read {p}: {exc.strerror}") from None
-        suffix = p.suffix.lower()
-        try:
-            if suffix in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
-            elif suffix == ".toml":
-                import tomllib
-
-                data = tomllib.loads(text)
-            elif suffix == ".json":
-                data = json.loads(text)
-            else:
-                raise PipelineError(f"unknown pipeline file type {suffix!r}",
-                                    valid=[".yaml", ".yml", ".toml", ".json"])
-        except CurataError:
-            raise
-        except Exception as exc:  # yaml/toml/json parse errors
-            raise PipelineError(f"cannot parse {p}: {exc}") from None
-        return cls.from_dict(data or {})
+        """Load a ``.yaml``/``.yml``, ``.toml`` or ``.json`` pipeline file (importing the
+        modules its ``imports`` list names)."""
+        return cls.from_dict(read_pipeline_file(path) or {})
 
     # --- identity -----------------------------------------------------------------------------
 
@@ -184,9 +207,11 @@ class Pipeline:
         return [s.spec() for s in self.steps]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name,
-                "steps": [{s["kind"]: {k: v for k, v in s.items() if k != "kind"}}
-                          for s in self.canonical()]}
+        steps = [{s["kind"]: {k: v for k, v in s.items() if k != "kind"}}
+                 for s in self.canonical()]
+        if self.imports:
+            return {"name": self.name, "imports": list(self.imports), "steps": steps}
+        return {"name": self.name, "steps": steps}
 
     def input_refs(self) -> list[str]:
         return [r for s in self.steps for r in s.input_refs()]
@@ -202,6 +227,50 @@ class Pipeline:
         return upstream()
 
 
+TOP_LEVEL = ("name", "imports", "steps")
+
+
+def pipeline_imports(data: Any) -> list[str]:
+    """The modules a parsed pipeline file lists under ``imports`` (nothing imported)."""
+    raw = data.get("imports") if isinstance(data, Mapping) else None
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(m, str) for m in raw):
+        raise PipelineError("`imports` must be a list of module names", kind="imports")
+    return list(raw)
+
+
+def read_pipeline_file(path: str | Path) -> Any:
+    """Parse a ``.yaml``/``.yml``, ``.toml`` or ``.json`` pipeline file (nothing imported)."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise PipelineError(f"cannot read {p}: {exc.strerror}") from None
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        elif suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise PipelineError(f"unknown pipeline file type {suffix!r}",
+                                valid=[".yaml", ".yml", ".toml", ".json"])
+    except CurataError:
+        raise
+    except Exception as exc:  # yaml/toml/json parse errors
+        raise PipelineError(f"cannot parse {p}: {exc}") from None
+    return data
+
+
 def _build(i: int, item: Any) -> Step:
     if isinstance(item, str) and item in ("dedup",):
         item = {item: {}}
@@ -214,6 +283,8 @@ def _build(i: int, item: Any) -> Step:
                             valid=list(BUILDERS))
     try:
         return BUILDERS[kind](value)
+    except UnknownFunctionError as exc:
+        raise UnknownFunctionError(exc.function, valid=exc.valid, step=i) from None
     except PipelineError as exc:
         raise PipelineError(exc.reason, step=i, kind=kind, valid=exc.valid) from None
     except (KeyError, TypeError, ValueError) as exc:

@@ -1,5 +1,11 @@
 """Registered Python functions for ``apply`` steps, and the hash of their source code.
 
+An ``apply`` step names a function registered with :func:`register`, never an arbitrary
+``module:function``: a pipeline file is shared like data, and a dotted path would let it call
+any importable function with parameters of its choosing (``pydoc:pipepager`` runs a shell
+command). Functions come from modules the user names explicitly (``curata derive --import``,
+or the ``imports:`` list of a pipeline file, which ``curata derive`` prints before running).
+
 A function's source text is part of the transform fingerprint: editing it recomputes every
 derivation that uses it. A function whose source cannot be read (a lambda typed into the REPL,
 a builtin, a C extension) is refused rather than hashed by something unstable such as its id.
@@ -10,11 +16,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import re
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
-from curata.transforms.errors import PipelineError, UnhashableStepError
+from curata.transforms.errors import PipelineError, UnhashableStepError, UnknownFunctionError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -51,23 +60,47 @@ def qualified_name(fn: Callable[..., Any]) -> str:
 
 
 def resolve(name: str) -> Callable[..., Any]:
-    """A registered name, or ``package.module:function`` imported on demand."""
+    """The function registered under ``name``.
+
+    Raises:
+        UnknownFunctionError: nothing is registered under that name; a ``module:function``
+            path is never imported (only registered functions run).
+    """
     if name in _REGISTRY:
         return _REGISTRY[name]
-    module, _, attr = name.partition(":")
-    if module and attr:
+    raise UnknownFunctionError(name, valid=registered())
+
+
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def import_modules(modules: Iterable[str], *, search: Sequence[str | Path] = ()) -> list[str]:
+    """Import the modules that register ``apply`` functions, as the user named them.
+
+    Args:
+        modules: dotted module names (``mysteps``, ``team.curation.steps``).
+        search: folders to look in first (the CLI passes the current folder, as ``python
+            -m`` would); added to the front of ``sys.path`` for this process.
+
+    Raises:
+        PipelineError: a name that is not a module name, or a module that cannot be imported
+            (not found, or its code raised).
+    """
+    names = list(modules)
+    for name in names:
+        if not isinstance(name, str) or _MODULE.fullmatch(name) is None:
+            raise PipelineError(f"{name!r} is not a Python module name (e.g. my_steps or "
+                                "pkg.steps)", kind="imports")
+    for folder in reversed([str(Path(f).resolve()) for f in search]):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    for name in names:
         try:
-            obj: Any = importlib.import_module(module)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
-        except (ImportError, AttributeError) as exc:
-            raise PipelineError(f"cannot import function {name!r}: {exc}", kind="apply",
-                                valid=registered()) from None
-        if callable(obj):
-            return obj
-    raise PipelineError(f"unknown function {name!r}; register it with "
-                        "@curata.transforms.register or name it as 'module:function'",
-                        kind="apply", valid=registered())
+            importlib.import_module(name)
+        except Exception as exc:  # its own code failed (SyntaxError, ...): still bad input
+            raise PipelineError(f"cannot import module {name!r} ({type(exc).__name__}: "
+                                f"{exc})", kind="imports") from exc
+    return names
 
 
 def code_hash(fn: Callable[..., Any], *, step: str) -> str:

@@ -38,7 +38,7 @@ class Context:
 
     catalog: Any = None
     snapshots: dict[str, Any] = field(default_factory=dict)
-    cache: dict[int, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
 
 
 class Step(ABC):

@@ -12,16 +12,26 @@ import polars as pl
 import streamlit as st
 from curata.errors import CurataError
 from curata_ui import _catalog, _render
-from curata_ui._frames import FILTER_OPS, ColumnFilter, Page, combine, grid_frame, read_page
+from curata_ui._frames import (
+    FILTER_OPS,
+    QUALITY_COLUMNS,
+    ColumnFilter,
+    Page,
+    QualityFilter,
+    combine,
+    grid_frame,
+    read_page,
+)
 
 PAGE_SIZES = (25, 50, 100)
 
 
 @st.cache_data(show_spinner="Counting matches…", max_entries=64)
-def _count(pinned_ref: str, filters: tuple[ColumnFilter, ...], search: str) -> int:
+def _count(pinned_ref: str, filters: tuple[ColumnFilter, ...], search: str,
+           quality: QualityFilter | None = None) -> int:
     snap = _catalog.snapshot(pinned_ref)
     lf = _catalog.scan(snap)
-    where = combine(filters, lf.collect_schema(), search)
+    where = combine(filters, lf.collect_schema(), search, quality)
     scan = lf if where is None else lf.filter(where)
     return int(scan.select(pl.len()).collect().item())
 
@@ -39,11 +49,48 @@ def _filter_widgets(schema: pl.Schema) -> tuple[ColumnFilter, ...]:
     return tuple(filters)
 
 
-def _page(snap: Any, filters: tuple[ColumnFilter, ...], search: str) -> Page:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _values(pinned_ref: str, column: str) -> list[str]:
+    """Distinct values of a quality column (list columns exploded), for the filter widgets."""
+    lf = _catalog.scan(_catalog.snapshot(pinned_ref))
+    col = pl.col(column)
+    if isinstance(lf.collect_schema()[column], pl.List):
+        col = col.explode()
+    return sorted(v for v in lf.select(col.unique()).collect().to_series().to_list()
+                  if v is not None)
+
+
+def _quality_widgets(pinned: str, schema: pl.Schema) -> QualityFilter | None:
+    present = [c for c in QUALITY_COLUMNS if c in schema]
+    if not present:
+        return None
+    with st.expander("Quality filters", expanded=False):
+        c1, c2, c3 = st.columns(3)
+        langs = c1.multiselect("Language", _values(pinned, "lang"), key="browse_q_lang") \
+            if "lang" in schema else []
+        issues, clean = [], False
+        if "quality_issues" in schema:
+            issues = c2.multiselect("Quality issue", _values(pinned, "quality_issues"),
+                                    key="browse_q_issues")
+            clean = c2.checkbox("No quality issues", key="browse_q_clean")
+        pii, no_pii = [], False
+        if "pii" in schema:
+            pii = c3.multiselect("PII kind", _values(pinned, "pii"), key="browse_q_pii")
+            no_pii = c3.checkbox("No PII", key="browse_q_nopii")
+        contaminated = None
+        if "contaminated" in schema:
+            choice = c1.selectbox("Contaminated", ["any", "yes", "no"], key="browse_q_cont")
+            contaminated = None if choice == "any" else choice == "yes"
+    return QualityFilter(langs=tuple(langs), issues=tuple(issues), clean_only=clean,
+                         pii=tuple(pii), no_pii=no_pii, contaminated=contaminated)
+
+
+def _page(snap: Any, filters: tuple[ColumnFilter, ...], search: str,
+          quality: QualityFilter | None = None) -> Page:
     lf = _catalog.scan(snap)
-    where = combine(filters, lf.collect_schema(), search)
+    where = combine(filters, lf.collect_schema(), search, quality)
     pinned = f"{snap.dataset}@{snap.version}"
-    total = snap.num_rows if where is None else _count(pinned, filters, search)
+    total = snap.num_rows if where is None else _count(pinned, filters, search, quality)
     size = st.session_state.get("browse_page_size", PAGE_SIZES[1])
     number = int(st.session_state.get("browse_page", 1))
     return read_page(lf, page=number - 1, page_size=size, total=total, where=where)
@@ -79,10 +126,11 @@ def render() -> None:
         search = st.text_input("Search text columns", key="browse_search",
                                placeholder="words to find (literal, case-insensitive)")
         filters = _filter_widgets(schema)
+        quality = _quality_widgets(f"{snap.dataset}@{snap.version}", schema)
         c1, c2 = st.columns([1, 1])
         c1.number_input("Page", min_value=1, value=1, step=1, key="browse_page")
         c2.selectbox("Rows per page", PAGE_SIZES, index=1, key="browse_page_size")
-        page = _page(snap, filters, search)
+        page = _page(snap, filters, search, quality)
     except CurataError as exc:
         _render.show_error(exc)
         return

@@ -92,6 +92,41 @@ def _project(cat: Any) -> str | None:
     return st.text_input("Label Studio project", key="lab_project_name") or None
 
 
+def _quality(cat: Any, project: str) -> None:
+    """Per-annotator accuracy against adjudicated (else majority) labels, weekly drift,
+    confusion; a model's pulled predictions scored the same way when one is chosen."""
+    quality = _features.function(("curata_labeling",), ("annotator_quality",))
+    if quality is None:
+        return
+    versions_fn = _features.function(("curata_labeling",), ("model_versions",))
+    versions = call(versions_fn, cat=cat, project=project) if versions_fn else []
+    model = st.selectbox("Score a model's predictions too", ["(none)", *versions],
+                         key="lab_model") if versions else "(none)"
+    report = quality(cat, project, model_version=None if model == "(none)" else model)
+    rows = report.get("annotators") or []
+    st.subheader(f"Annotator quality ({report.get('control')})")
+    st.caption("Reference labels: " + ", ".join(
+        f"{k} {v:,}" for k, v in (report.get("reference") or {}).items()))
+    if not rows:
+        st.info("No single-choice annotations to score yet.")
+        return
+    _render.table(pl.DataFrame(
+        [{"annotator": a["annotator"], "n": a["n"], "accuracy": a["accuracy"],
+          "dawid_skene_accuracy": (a.get("dawid_skene") or {}).get("accuracy"),
+          "model": a.get("is_model", False)} for a in rows], strict=False))
+    weekly = [{"annotator": a["annotator"], **w} for a in rows for w in a["weekly"]]
+    if weekly:
+        st.subheader("Accuracy by week")
+        frame = pl.DataFrame(weekly, strict=False).pivot(
+            on="annotator", index="week", values="accuracy").sort("week")
+        st.line_chart(frame.to_pandas(), x="week")
+    who = st.selectbox("Confusion of", [a["annotator"] for a in rows], key="lab_confusion")
+    chosen = next(a for a in rows if a["annotator"] == who)
+    confusion = [{"given": g, **t} for g, t in chosen["confusion"].items()]
+    if confusion:
+        _render.table(pl.DataFrame(confusion, strict=False))
+
+
 def render() -> None:
     st.title("Labeling")
     fn = _features.function(_MODULES, _AGREEMENT)
@@ -104,6 +139,7 @@ def render() -> None:
         return
     try:
         _breakdowns(fn, cat, project)
+        _quality(cat, project)
         schemas = _features.function(("curata_labeling.schemas", "curata_labeling"), _SCHEMAS)
         st.subheader("Label schema versions")
         if schemas is None:
