@@ -51,7 +51,7 @@ class SqlSource(Source):
         query = query or (unquote(value) if key == "query" else None)
         if not table and not query:
             raise SourceError(spec, reason="say what to read: append #table=NAME or #query=SELECT…")
-        if table and not _IDENT.match(table):
+        if table and not _IDENT.fullmatch(table):
             raise SourceError(spec, reason=f"invalid table name {table!r}")
         self.url = sa.make_url(url)
         shown = self.url.render_as_string(hide_password=True)

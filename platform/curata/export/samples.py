@@ -141,7 +141,7 @@ def check_keys(ids: pa.Array) -> list[str]:
     ok = ids.null_count == 0 and pc.all(pc.match_substring_regex(ids, _KEY_OK.pattern)).as_py()
     keys = ids.to_pylist()
     if not ok:
-        raise SampleKeyError(next(k for k in keys if k is None or not _KEY_OK.match(k)))
+        raise SampleKeyError(next(k for k in keys if k is None or not _KEY_OK.fullmatch(k)))
     return keys
 
 
