@@ -37,7 +37,7 @@ def test_rank_issues_is_cleanlabs_set_in_quality_order():
     _, given, probs = _noisy(200, seed=3)
     ids = [f"{i:04d}" for i in range(200)]
     issues = rank_issues(ids, given, probs, CLASSES)
-    mask = find_label_issues(given, probs)
+    mask = find_label_issues(given, probs, n_jobs=1)
     quality = get_label_quality_scores(given, probs)
     assert {i.record_id for i in issues} == {ids[k] for k in np.flatnonzero(mask)}
     assert [i.label_quality for i in issues] == sorted(i.label_quality for i in issues)
@@ -80,7 +80,7 @@ def test_issues_from_pulled_annotations_match_cleanlab_and_push_review(home, ls_
     found = find_issues(cat, project, probs="oof")
     sorted_ids = sorted(ids)
     idx = np.array([order[r] for r in sorted_ids])
-    expected_mask = find_label_issues(given[idx], probs[idx])
+    expected_mask = find_label_issues(given[idx], probs[idx], n_jobs=1)
     assert {i.record_id for i in found.issues} == {
         sorted_ids[k] for k in np.flatnonzero(expected_mask)}
     assert found.n_records == n and found.given_from == {"adjudicated": 0, "majority": n}
@@ -121,7 +121,7 @@ def test_adjudicated_labels_are_the_given_ones_and_bad_probs_are_refused(home, l
     sorted_ids = sorted(ids)
     idx = np.array([order[r] for r in sorted_ids])
     assert {i.record_id for i in found.issues} == {
-        sorted_ids[k] for k in np.flatnonzero(find_label_issues(given[idx], probs[idx]))}
+        sorted_ids[k] for k in np.flatnonzero(find_label_issues(given[idx], probs[idx], n_jobs=1))}
     two = pa.table({"_id": ids, "two": [[0.5, 0.5]] * n})
     cat.update_columns(snap.dataset, two, operation="predict")
     with pytest.raises(LabelIssuesError) as err:
