@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def cluster(ray_cluster: str) -> None:
-    """The session's 2-CPU local cluster."""
+def cluster(ray_cluster) -> None:
+    """The session's cluster: a head and two 1-CPU worker nodes."""
 
 
 def _corpus(root: Path) -> Path:
@@ -64,6 +64,8 @@ def test_ray_engine_matches_local(tmp_path: Path, cluster: None) -> None:
         assert getattr(b, attr) == getattr(a, attr), attr
     assert a.rows_written == 40 and a.duplicates > 0 and a.rejected == 2
     assert distributed.snapshot("corpus").verify().ok
+    run = distributed.runs("corpus")[0]
+    assert run.stats["engine"] == "ray" and run.stats["ray_nodes"] == 2  # both worker nodes
     keep = ["reason", "source", "locator", "raw", "raw_truncated"]
     rows_of = [sorted(cat.rejects("corpus").select(keep).to_pylist(), key=lambda r: r["locator"])
                for cat in (local, distributed)]
