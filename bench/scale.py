@@ -165,8 +165,9 @@ def bench_engines(tmp: Path, src: Path, nbytes: int, args: argparse.Namespace) -
                          f"{t_local:.2f}s · ratio {t_ray / t_local:.2f}x (cluster start "
                          f"{started:.1f}s not counted; fingerprints equal)")
             if not args.skip_export:
+                # The same snapshot (the local engine's) exported by both engines.
                 t_re, ray_m = best(lambda e=ray_env: cli_export(
-                    tmp / "ray", tmp / "wds-ray", "ray", e, args.shard_size,
+                    tmp / "local", tmp / "wds-ray", "ray", e, args.shard_size,
                     args.export_shuffle), args.repeat)
                 t_le, local_m = exports["local"]
                 same = [(s["name"], s["sha256"]) for s in ray_m["shards"]] == [
