@@ -106,8 +106,8 @@ def test_engine_refusals_commit_nothing(tmp_path: Path) -> None:
     cat = _cat(tmp_path, "h")
     with pytest.raises(UsageError):
         ingest([str(src)], dataset="corpus", license="CC0-1.0", catalog=cat, engine="spark")
-    with pytest.raises(UsageError):  # near dedup needs one global index: local engine only
+    with pytest.raises(UsageError):  # near dedup needs a text column: refused before the run
         ingest([str(src)], dataset="corpus", license="CC0-1.0", catalog=cat, engine="ray",
-               dedup="near")
+               dedup="near", text_column="missing")
     with pytest.raises((DatasetNotFoundError, SnapshotNotFoundError)):
         cat.snapshot("corpus")

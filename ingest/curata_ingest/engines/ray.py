@@ -262,6 +262,22 @@ def ingest_task(job: Job, task: Task, existing: IdIndex | None,
     return out
 
 
+def near_rows(task: Task, job: Job, existing: IdIndex | None
+              ) -> Any:
+    """``(ids, texts)`` of a task's rows that near dedup considers: conformed, new to the
+    dataset, first occurrence within the task (as the local engine's first pass,
+    ``pipeline._Run._near_pass``; a record in two tasks is one id to the clustering)."""
+    seen = IdIndex()
+    for batch, _, hashes in _Reading(job, task).batches():
+        hi, lo = id_halves(hashes)
+        keep = seen.new_rows(hi, lo)
+        if existing is not None:
+            keep &= ~existing.contains(hi, lo)
+        rows = pa.array(np.flatnonzero(keep))
+        yield (fp.hex_strings(hashes).take(rows).to_pylist(),
+               batch.column(job.text_column).take(rows).to_pylist())
+
+
 def warm_task() -> None:
     """Import what input tasks use (sent once per worker as the run starts)."""
     import pyarrow.json  # noqa: F401
@@ -489,11 +505,12 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
         job_ref = ray.put(self._job(content, self.cpus))
         existing = self._existing_ids(ray)
         near = None
-        if self.text_column is not None:
-            from curata_ingest.engines.ray_near import near_dropped
+        if self.text_column is not None:  # decided before any row is written, as locally
+            from curata.engines.near import near_duplicates
 
-            near = ray.put(near_dropped(ray, job_ref, tasks, existing,
-                                        threshold=self.opts.threshold, cpus=self.cpus))
+            near = ray.put(near_duplicates(
+                ray, near_rows, tasks, threshold=self.opts.threshold, cpus=cluster_cpus(ray),
+                context=(job_ref, existing), max_retries=MAX_RETRIES))
         results = self._read_and_write(ray, job_ref, tasks, existing, near)
         self._check_ratio()  # after the rejects are in: a failed run commits nothing
         files, acc = self._fix_duplicates(ray, job_ref, results)
