@@ -8,8 +8,6 @@ passed in code.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures._services import require_module
+from tests.scale._cluster import LocalCluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +61,28 @@ RAY_WORKER_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "test
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[str]:
-    """One fresh local Ray cluster (2 CPUs) for every Ray test of the session, in its own temp
-    dir, never one found on the host. Yields its GCS address (for ``RAY_ADDRESS``)."""
+def ray_cluster() -> Iterator[LocalCluster]:
+    """One Ray cluster for every Ray test of the session: a head (no CPUs: it runs no task)
+    and two worker nodes of 1 CPU each, every node its own raylet and object store on this
+    machine, with token authentication by a token of its own. The driver (this process)
+    joins it; ``.address`` is what ``RAY_ADDRESS`` names for other processes."""
     # Under `uv run` Ray would ship the whole working tree (.venv included) to its workers;
     # the flag is read when Ray is imported.
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray = require_module("ray", "uv sync --all-packages (the curata-ingest[ray] extra)")
-    tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths are limited
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=256 << 20, configure_logging=False, _temp_dir=tmp,
-             runtime_env={"env_vars": RAY_WORKER_ENV})
+    from tests.scale._cluster import start_cluster
+
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    cluster = start_cluster(workers=2)
     try:
-        yield ray.get_runtime_context().gcs_address
+        ray.init(address=cluster.address, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": RAY_WORKER_ENV})
+        yield cluster
     finally:
         ray.shutdown()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cluster.shutdown()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def cluster(ray_cluster: str) -> None:
-    """The session's 2-CPU local cluster."""
+def cluster(ray_cluster) -> None:
+    """The session's cluster: a head and two 1-CPU worker nodes."""
 
 
 def _corpus(root: Path) -> Path:
@@ -64,6 +64,8 @@ def test_ray_engine_matches_local(tmp_path: Path, cluster: None) -> None:
         assert getattr(b, attr) == getattr(a, attr), attr
     assert a.rows_written == 40 and a.duplicates > 0 and a.rejected == 2
     assert distributed.snapshot("corpus").verify().ok
+    run = distributed.runs("corpus")[0]
+    assert run.stats["engine"] == "ray" and run.stats["ray_nodes"] == 2  # both worker nodes
     keep = ["reason", "source", "locator", "raw", "raw_truncated"]
     rows_of = [sorted(cat.rejects("corpus").select(keep).to_pylist(), key=lambda r: r["locator"])
                for cat in (local, distributed)]
@@ -104,8 +106,8 @@ def test_engine_refusals_commit_nothing(tmp_path: Path) -> None:
     cat = _cat(tmp_path, "h")
     with pytest.raises(UsageError):
         ingest([str(src)], dataset="corpus", license="CC0-1.0", catalog=cat, engine="spark")
-    with pytest.raises(UsageError):  # near dedup needs one global index: local engine only
+    with pytest.raises(UsageError):  # near dedup needs a text column: refused before the run
         ingest([str(src)], dataset="corpus", license="CC0-1.0", catalog=cat, engine="ray",
-               dedup="near")
+               dedup="near", text_column="missing")
     with pytest.raises((DatasetNotFoundError, SnapshotNotFoundError)):
         cat.snapshot("corpus")

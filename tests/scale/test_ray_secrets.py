@@ -1,8 +1,8 @@
 """Secrets stay out of Ray task payloads (issue 24 item 8).
 
 Credentials set in ``CURATA_STORAGE_OPTIONS`` (and ``AWS_SECRET_ACCESS_KEY``) must never be
-pickled into what the driver hands to Ray: task and actor arguments, the objects passed to
-``from_items``/``map_batches``/``map_groups``/``ray.put``, and the closures around them.
+pickled into what the driver hands to Ray: task arguments (``f.remote(...)``), the objects
+passed to ``ray.put``, and the task functions themselves.
 Workers read credentials from their own environment (the cluster's ``runtime_env.env_vars``,
 ``RAY_WORKER_ENV`` in conftest.py); non-secret options (endpoint, region, allow-http) travel.
 
@@ -86,9 +86,7 @@ def test_export_job_carries_no_secret(tmp_path, monkeypatch) -> None:
     plans = ray_export.plan_shards(scans, opts, selection.census())
     offsets = np.cumsum([0] + [s.num_rows for s in scans])
     tasks = ray_export.write_tasks(plans, entries, offsets, 2, False)
-    payloads = [job, ray_export._scan_fn(job), ray_export._write_fn(job),
-                ray_export._route_fn(job), ray_export._group_fn(job, tasks),
-                *[ray_export._item(t) for t in tasks]]
+    payloads = [job, *tasks, [(f, e) for f, e in enumerate(entries)]]
     for p in payloads:
         blob = cloudpickle.dumps(p)
         assert SECRET.encode() not in blob and ENV_SECRET.encode() not in blob, p
@@ -101,12 +99,11 @@ def test_export_job_carries_no_secret(tmp_path, monkeypatch) -> None:
 @pytest.fixture
 def payloads(monkeypatch) -> list[tuple[str, bytes]]:
     """Every payload the driver serialises for Ray while the test runs: the arguments of the
-    Ray Data / core calls the engines make (pickled by value, closures included) and every
+    Ray task calls the engines make (pickled by value, closures included) and every
     object Ray's own serializer pickles (in band and out-of-band buffers)."""
     import ray
     import ray.cloudpickle as cloudpickle
-    import ray.data
-    from ray.data.grouped_data import GroupedData
+    from ray.remote_function import RemoteFunction
 
     seen: list[tuple[str, bytes]] = []
     dumps = cloudpickle.dumps
@@ -137,10 +134,8 @@ def payloads(monkeypatch) -> list[tuple[str, bytes]]:
 
         monkeypatch.setattr(owner, name, call)
 
-    record(ray.data, "from_items", False)
+    record(RemoteFunction, "_remote", True)  # every task's arguments (`f.remote(...)`)
     record(ray, "put", False)
-    record(ray.data.Dataset, "map_batches", True)
-    record(GroupedData, "map_groups", True)
     return seen
 
 
@@ -184,7 +179,7 @@ def test_ray_task_payloads_carry_no_secret(ray_cluster, s3, tmp_path, monkeypatc
     assert m.num_samples == 121 and len(m.shards) > 1
 
     kinds = {k for k, _ in payloads}
-    assert {"from_items", "map_batches", "map_groups", "put"} <= kinds, kinds
+    assert {"_remote", "put"} <= kinds, kinds
     leaked = [k for k, data in payloads
               if SECRET.encode() in data or ENV_SECRET.encode() in data]
     assert not leaked, f"secret pickled into {leaked}"

@@ -1,20 +1,26 @@
-"""The Ray Data ingest engine: the heavy per-file work runs as Ray tasks, one commit at the end.
+"""The Ray ingest engine: each task reads, fingerprints and WRITES its share of the input;
+the driver only decides duplicates across tasks and makes the one commit.
 
-Stages (each a Ray Data operator, so they run wherever the cluster has CPUs):
+1. **tasks** (one per input file, or per run of small files of one source; plain Ray tasks
+   of up to a node's CPUs, see ``curata.engines.ray.task_cpus``) read with the same source
+   reader as the local engine, conform rows to the run's schema (rejects kept), compute
+   ``_id``, drop ids already in the dataset or repeated within the task (first occurrence
+   wins), add the system columns and write Parquet shards straight into the table folder
+   with ``curata.shards.ShardWriter``. They return the files, the row-hash sum, the 16-byte
+   ids they kept, counters, rejects and the artifacts' sha256.
+2. **driver**: one sort of the kept ids' high halves finds ids kept by two tasks; the later
+   task's row is the duplicate (the local engine keeps the first occurrence in input order
+   too). Usually there is none; otherwise a **fix-up task**
+   rewrites each affected file without those rows and returns the row-hash sum it removed.
+3. **commit** (driver, shielded from Ctrl-C): one Delta transaction adds every file; the
+   catalog records the fingerprint from the tasks' row-hash sums, as ``Catalog.append`` does.
 
-1. **read + fingerprint**: one task per input file (or per non-file source) reads it with the
-   same source reader as the local engine, conforms rows to the run's schema (rejects kept)
-   and computes the record fingerprint ``_id``. It also emits one ``meta`` row carrying its
-   counters and rejects.
-2. **dedup + write**: rows are grouped by a hash bucket of ``_id``; each bucket drops ids
-   seen earlier (in the dataset, or earlier in input order: the local engine keeps the first
-   occurrence, so this one does too), adds the system columns and writes Parquet shards
-   straight into the dataset's ``records`` table folder (local or object storage).
-3. **commit** (driver): one Delta commit adds every shard; the catalog records the version's
-   fingerprint from the row-hash sums the tasks returned, exactly as ``Catalog.append`` does.
+No row travels through the object store and no shuffle runs: per core this does the local
+engine's work plus a few bytes per row (docs/scale.md, "Where the time went").
 
-The snapshot fingerprint equals the local engine's on the same input, run id and retrieval
-time. ``--dedup near`` needs one global MinHash index and stays on the local engine.
+``--dedup near`` (:mod:`curata_ingest.engines.ray_near`) first finds the near-duplicate
+clusters (MinHash band shuffle, components, greedy decision in ``_id`` order) and hands the
+dropped ids to the same tasks.
 
 No task payload carries a credential: the warehouse's options travel without their secret
 entries (``curata.storage.public_options``; each worker adds its own ``CURATA_STORAGE_OPTIONS``
@@ -24,10 +30,10 @@ ship one (secret ``storage_options``, a password in a SQL URL) is refused before
 
 from __future__ import annotations
 
-import base64
-import io
-import json
-from dataclasses import dataclass
+import contextlib
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,210 +41,355 @@ import pyarrow as pa
 from curata import fingerprint as fp
 from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import UsageError
-from curata.storage import public_options, secret_options, worker_options
-from curata.writer import (
-    COMMIT_RETRIES,
-    DEFAULT_TARGET_FILE_SIZE,
-    PROVENANCE_TYPE,
-    _Prepared,
-    find_commit,
-    record_appended,
-)
+from curata.storage import filesystem, join_uri, public_options, secret_options, worker_options
+from curata.writer import PROVENANCE_TYPE
 
 from curata_ingest.conform import Conformer, target_schema
 from curata_ingest.sources import LOCATOR, RejectSink
-from curata_ingest.sources._base import FileSource
+from curata_ingest.sources._base import Artifact, FileSource
 
 if TYPE_CHECKING:
     from curata_ingest.pipeline import _Options, _SourceState
     from curata_ingest.report import IngestReport
 
-# Bookkeeping columns between the stages (never written to the table).
-KIND, TASK, ORD, STATE = "_r_kind", "_r_task", "_r_ord", "_r_state"
-BUCKET, META = "_r_bucket", "_r_meta"
+#: Input tasks per task slot when a source has many small files (runs of consecutive
+#: files are grouped to about equal bytes; a file is never split).
+TASKS_PER_CPU = 4
+#: Retries of a task whose worker or node died (Ray's own retry of system failures).
+MAX_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Task:
-    """One unit of read work: a whole source, or one file of a file source."""
+class Job:
+    """What every task of one run shares (put in the object store once)."""
 
+    content: pa.Schema  # the run's content schema (rows are conformed to it)
+    table_schema: pa.Schema  # the records table's schema (system columns first)
+    states: tuple[tuple[str, str], ...]  # per source: (uri, source_id)
+    license: str
+    run_id: str
+    retrieved_at: datetime
+    table_uri: str
+    storage_options: dict[str, Any] | None  # public_options: never a credential
+    dedup: str
+    shard_size: int
+    max_record_size: int | None
+    hint: str
+    threads: int = 1  # Parquet writer threads per task
+    text_column: str | None = None  # --dedup near
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """One unit of read work: a whole source, or a run of files of a file source."""
+
+    index: int
     state: int
     source: Any
 
 
-def _tasks(states: list[_SourceState]) -> list[_Task]:
-    out = []
+@dataclass(slots=True, kw_only=True)
+class TaskResult:
+    """What an input task hands back to the driver (a few bytes per row)."""
+
+    index: int
+    node: str
+    rows: int = 0
+    bytes: int = 0
+    duplicates: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)
+    row_sum: dict[str, Any] = field(default_factory=dict)
+    hi: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    lo: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    read_rejects: pa.Table | None = None
+    row_rejects: pa.Table | None = None
+    artifacts: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    clusters: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return len(self.hi)
+
+
+def make_tasks(states: list[_SourceState], cpus: int) -> list[Task]:
+    """Input tasks in input order: one per file, or runs of small consecutive files."""
+    out: list[Task] = []
     for i, st in enumerate(states):
         src = st.source
-        if isinstance(src, FileSource):
-            for path in src.files():
-                one = type(src)(src.spec, files=[path], name=src.name,
-                                storage_options=src.storage_options)
-                out.append(_Task(state=i, source=one))
-        else:
-            out.append(_Task(state=i, source=src))
+        if not isinstance(src, FileSource):
+            out.append(Task(index=len(out), state=i, source=src))
+            continue
+        for group in _file_groups(src, TASKS_PER_CPU * cpus):
+            out.append(Task(index=len(out), state=i, source=_with_files(src, group)))
     return out
 
 
-def _ipc(table: pa.Table | None) -> bytes:
-    if table is None or not table.num_rows:
-        return b""
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as w:
-        w.write_table(table)
-    return sink.getvalue()
+def _file_groups(src: FileSource, target: int) -> list[list[str]]:
+    files = src.files()
+    if len(files) <= target:
+        return [[f] for f in files]
+    try:
+        sizes = [max(1, int(src.fs.size(f) or 1)) for f in files]
+    except (OSError, TypeError):
+        sizes = [1] * len(files)
+    total, groups, acc = sum(sizes), [[]], 0
+    for f, size in zip(files, sizes, strict=True):
+        if groups[-1] and acc * target >= total * len(groups):
+            groups.append([])
+        groups[-1].append(f)
+        acc += size
+    return groups
 
 
-def _from_ipc(data: bytes) -> pa.Table | None:
-    return pa.ipc.open_stream(data).read_all() if data else None
+def _with_files(src: FileSource, files: list[str]) -> FileSource:
+    """The source restricted to ``files`` with every reader option kept (a copy, so the
+    per-file reader state — artifacts hashed while reading, skipped files — starts empty)."""
+    one = copy.copy(src)
+    one._files = list(files)
+    one._artifacts = None
+    one._read = {}
+    one.skipped = []
+    return one
 
 
-class _Reader:
-    """Stage 1 (a Ray map_batches function): read one task's input, conform, fingerprint."""
+# --- task side ----------------------------------------------------------------------------
 
-    def __init__(self, tasks: list[_Task], schema: pa.Schema, buckets: int,
-                 max_record_size: int | None, hint: str) -> None:
-        self.tasks, self.schema, self.buckets = tasks, schema, buckets
-        self.max_record_size, self.hint = max_record_size, hint
 
-    def out_schema(self) -> pa.Schema:
-        fields = [pa.field(KIND, pa.string()), pa.field(TASK, pa.int64()),
-                  pa.field(ORD, pa.int64()), pa.field(STATE, pa.int64()),
-                  pa.field(BUCKET, pa.int64()), pa.field(META, pa.binary()),
-                  pa.field("_id", pa.string())]
-        return pa.schema([*fields, *self.schema, pa.field(LOCATOR, pa.string())])
+def _system_columns(job: Job, state: int, batch: pa.RecordBatch, ids: pa.Array
+                    ) -> pa.RecordBatch:
+    """The batch with system columns, in the table's schema (as the local engine builds it:
+    ``pipeline._Run._with_system_columns``)."""
+    from curata_ingest.pipeline import _repeat
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        parts = [self._read(int(t)) for t in batch.column("task").to_pylist()]
-        return pa.concat_tables([p for part in parts for p in part])
+    uri, source_id = job.states[state]
+    n = batch.num_rows
+    provenance = pa.StructArray.from_arrays(
+        [_repeat(uri, n), batch.column(LOCATOR), _repeat(job.run_id, n),
+         _repeat(job.retrieved_at, n, pa.timestamp("us", tz="UTC"))],
+        fields=list(PROVENANCE_TYPE))
+    system = {"_id": ids, "_source": _repeat(source_id, n), "_license": _repeat(job.license, n),
+              "_provenance": provenance}
+    names = batch.schema.names
+    arrays = [system[f.name] if f.name in system
+              else batch.column(f.name) if f.name in names else pa.nulls(n, f.type)
+              for f in job.table_schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=job.table_schema)
 
-    def _read(self, t: int) -> list[pa.Table]:
-        task = self.tasks[t]
-        read_rejects, row_rejects = RejectSink(), RejectSink()
-        conform = Conformer(self.schema, max_record_size=self.max_record_size,
-                            rejects=row_rejects, hint=self.hint)
-        counters = {"rows": 0, "bytes": 0}
+
+class _Reading:
+    """One task's pass over its input: conformed batches with their content hashes."""
+
+    def __init__(self, job: Job, task: Task) -> None:
+        self.job, self.task = job, task
+        self.read_rejects, self.row_rejects = RejectSink(), RejectSink()
+        self.rows = self.bytes = 0
+
+    def batches(self) -> Any:
+        from curata_ingest.pipeline import _prefetch
+
+        job, src = self.job, self.task.source
+        conform = Conformer(job.content, max_record_size=job.max_record_size,
+                            rejects=self.row_rejects, hint=job.hint)
 
         def advance(n: int) -> None:
-            counters["bytes"] += n
+            self.bytes += n
 
-        out, ordinal = [], 0
-        for raw in task.source.batches(read_rejects, advance):
-            counters["rows"] += raw.num_rows
-            batch = conform(raw, task.source.name)
+        for raw in _prefetch(iter(src.batches(self.read_rejects, advance))):
+            self.rows += raw.num_rows
+            batch = conform(raw, src.name)
             if batch.num_rows:
-                out.append(self._rows(batch, t, task.state, ordinal))
-                ordinal += batch.num_rows
-        meta = json.dumps({"task": t, "state": task.state, **counters}).encode()
-        rejects = [_ipc(pa.concat_tables(list(s.tables()))) if len(s) else b""
-                   for s in (read_rejects, row_rejects)]
-        payload = b"\0".join([meta, base64.b64encode(rejects[0]), base64.b64encode(rejects[1])])
-        out.append(self._meta(payload, t, task.state))
-        return out
+                content = fp.content_hashes(batch)  # `_locator` starts with `_`: not content
+                yield batch, content, content.record_hashes()
 
-    def _rows(self, batch: pa.RecordBatch, t: int, state: int, start: int) -> pa.Table:
-        n = batch.num_rows
-        hashes = fp.row_hashes(batch.drop_columns([LOCATOR]))
-        hi, _ = id_halves(hashes)
-        cols = {KIND: pa.array(["row"] * n), TASK: pa.array(np.full(n, t, np.int64)),
-                ORD: pa.array(np.arange(start, start + n, dtype=np.int64)),
-                STATE: pa.array(np.full(n, state, np.int64)),
-                BUCKET: pa.array((hi % np.uint64(self.buckets)).astype(np.int64)),
-                META: pa.nulls(n, pa.binary()), "_id": fp.hex_strings(hashes)}
-        cols.update({name: batch.column(name) for name in batch.schema.names})
-        return pa.Table.from_pydict(cols, schema=self.out_schema())
+    def artifacts(self) -> dict[str, tuple[str, int | None, str]]:
+        read = getattr(self.task.source, "_read", {})  # hashed while the reader went through
+        return {p: (a.uri, a.size, a.sha256) for p, a in read.items()}
 
-    def _meta(self, payload: bytes, t: int, state: int) -> pa.Table:
-        row = {f.name: pa.nulls(1, f.type) for f in self.out_schema()}
-        row.update({KIND: pa.array(["meta"]), TASK: pa.array([t], pa.int64()),
-                    STATE: pa.array([state], pa.int64()), META: pa.array([payload], pa.binary()),
-                    BUCKET: pa.array([-1], pa.int64())})
-        return pa.Table.from_pydict(row, schema=self.out_schema())
+    def rejects(self) -> tuple[pa.Table | None, pa.Table | None]:
+        return tuple(s.to_table() if len(s) else None  # type: ignore[return-value]
+                     for s in (self.read_rejects, self.row_rejects))
 
 
-class _Writer:
-    """Stage 2 (a Ray map_groups function): dedup one ``_id`` bucket and write its shards."""
+def ingest_task(job: Job, task: Task, existing: IdIndex | None,
+                near: dict[str, tuple[str, float]] | None = None) -> TaskResult:
+    """Read, fingerprint, dedup within the task and against the dataset, write shards."""
+    from curata.engines.ray import node_id
+    from curata.shards import ShardWriter
 
-    def __init__(self, *, ctx: dict[str, Any], existing: Any) -> None:
-        self.ctx, self.existing = ctx, existing
+    reading = _Reading(job, task)
+    seen = IdIndex()
+    out = TaskResult(index=task.index, node=node_id())
+    his, los = [], []
+    writer = None
+    try:
+        for batch, content, hashes in reading.batches():
+            n = batch.num_rows
+            hi, lo = id_halves(hashes)
+            keep = np.ones(n, dtype=bool)
+            if job.dedup != "off":
+                keep = seen.new_rows(hi, lo)
+                if existing is not None:
+                    keep &= ~existing.contains(hi, lo)
+            ids = fp.hex_strings(hashes)
+            if near:
+                keep &= _near_keep(job, task, batch, ids, keep, near, out.clusters)
+            kept = int(keep.sum())
+            out.duplicates += n - kept
+            if not kept:
+                continue
+            rows = _system_columns(job, task.state, batch, ids)
+            if kept < n:
+                rows, content = rows.take(pa.array(np.flatnonzero(keep))), content.filter(keep)
+            his.append(hi[keep])
+            los.append(lo[keep])
+            if writer is None:
+                writer = ShardWriter(job.table_uri, job.table_schema,
+                                     storage_options=worker_options(job.storage_options),
+                                     target_file_size=job.shard_size, threads=job.threads)
+            writer.put(rows, content)
+        files = writer.close() if writer is not None else []
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    out.rows, out.bytes = reading.rows, reading.bytes
+    out.files = [f.to_dict() for f in files]
+    out.row_sum = (writer.row_sum if writer is not None else fp.RowHashSum()).to_json()
+    if his:
+        out.hi, out.lo = np.concatenate(his), np.concatenate(los)
+    out.read_rejects, out.row_rejects = reading.rejects()
+    out.artifacts = reading.artifacts()
+    return out
 
-    def __call__(self, group: pa.Table) -> pa.Table:
-        import ray
 
-        ctx = self.ctx
-        group = group.sort_by([(TASK, "ascending"), (ORD, "ascending")])
-        hashes = hex_halves(group.column("_id"))
-        index = IdIndex()
-        if self.existing is not None:
-            index.add(*ray.get(self.existing))
-        keep = (index.new_rows(*hashes) if ctx["dedup"] != "off"
-                else np.ones(group.num_rows, dtype=bool))
-        states = group.column(STATE).to_numpy()
-        dups = np.bincount(states[~keep], minlength=len(ctx["states"])).tolist()
-        kept = group.filter(pa.array(keep))
-        files = self._write(self._with_system_columns(kept)) if kept.num_rows else []
-        return pa.table({"files": [json.dumps(files)], "duplicates": [json.dumps(dups)],
-                         "written": [json.dumps(np.bincount(
-                             kept.column(STATE).to_numpy(),
-                             minlength=len(ctx["states"])).tolist())]})
+def near_rows(task: Task, job: Job, existing: IdIndex | None
+              ) -> Any:
+    """``(ids, texts)`` of a task's rows that near dedup considers: conformed, new to the
+    dataset, first occurrence within the task (as the local engine's first pass,
+    ``pipeline._Run._near_pass``; a record in two tasks is one id to the clustering)."""
+    seen = IdIndex()
+    for batch, _, hashes in _Reading(job, task).batches():
+        hi, lo = id_halves(hashes)
+        keep = seen.new_rows(hi, lo)
+        if existing is not None:
+            keep &= ~existing.contains(hi, lo)
+        rows = pa.array(np.flatnonzero(keep))
+        yield (fp.hex_strings(hashes).take(rows).to_pylist(),
+               batch.column(job.text_column).take(rows).to_pylist())
 
-    def _with_system_columns(self, t: pa.Table) -> pa.Table:
-        ctx = self.ctx
-        idx = t.column(STATE).to_numpy()
-        uris = np.array([s["uri"] for s in ctx["states"]], dtype=object)[idx]
-        sids = np.array([s["source_id"] for s in ctx["states"]], dtype=object)[idx]
-        n = t.num_rows
-        provenance = pa.StructArray.from_arrays(
-            [pa.array(uris.tolist(), pa.string()), t.column(LOCATOR).combine_chunks(),
-             pa.array([ctx["run_id"]] * n, pa.string()),
-             pa.array([ctx["retrieved_at"]] * n, pa.timestamp("us", tz="UTC"))],
-            fields=list(PROVENANCE_TYPE))
-        cols = {"_id": t.column("_id"), "_source": pa.array(sids.tolist(), pa.string()),
-                "_license": pa.array([ctx["license"]] * n, pa.string()),
-                "_provenance": provenance}
-        cols.update({f.name: t.column(f.name) for f in ctx["schema"]})
-        return pa.table(cols)
 
-    def _write(self, table: pa.Table) -> list[dict[str, Any]]:
-        """Write Parquet shards as ``Catalog.append`` would; return them with their row sums."""
-        from curata.shards import ShardWriter
+def warm_task() -> None:
+    """Import what input tasks use (sent once per worker as the run starts)."""
+    import pyarrow.json  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    from curata import shards  # noqa: F401
 
-        ctx = self.ctx
-        prep = _Prepared(dataset=ctx["dataset"], source_id="", license=ctx["license"], uri="",
-                         run_id=ctx["run_id"], retrieved_at=ctx["retrieved_at"],
-                         table_schema=ctx["table_schema"], merge=ctx["merge"])
-        options = worker_options(ctx["storage_options"])  # this worker's own credentials
-        writer = None
+    from curata_ingest import pipeline  # noqa: F401
+
+
+def running_cluster() -> bool:
+    """Whether Ray is joined already or ``RAY_ADDRESS`` names a cluster to join."""
+    import os
+    import sys
+
+    ray = sys.modules.get("ray")
+    return bool(os.environ.get("RAY_ADDRESS")) or (ray is not None and ray.is_initialized())
+
+
+def _near_keep(job: Job, task: Task, batch: pa.RecordBatch, ids: pa.Array, keep: np.ndarray,
+               near: dict[str, tuple[str, float]], clusters: list[dict[str, Any]]
+               ) -> np.ndarray:
+    """Rows not dropped as near duplicates; dropped ones are recorded as the local engine
+    records them (``pipeline._Run._near``)."""
+    out = np.ones(batch.num_rows, dtype=bool)
+    locators = batch.column(LOCATOR)
+    for i in np.flatnonzero(keep).tolist():
+        key = ids[i].as_py()
+        match = near.get(key)
+        if match is None:
+            continue
+        out[i] = False
+        clusters.append({"cluster_id": match[0], "_id": key, "similarity": match[1],
+                         "source": task.source.name, "locator": locators[i].as_py()})
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixUp:
+    """What a fix-up task did to one file: the files replacing it and the rows removed."""
+
+    old: str
+    new: list[dict[str, Any]]
+    removed: dict[str, Any]
+    rows: int
+
+
+def fixup_task(job: Job, paths: list[str], hi: np.ndarray, lo: np.ndarray) -> list[FixUp]:
+    """Rewrite the files among ``paths`` holding any of the ids ``(hi, lo)`` without those
+    rows (duplicates of rows an earlier task kept)."""
+    import pyarrow.parquet as pq
+    from curata.shards import ShardWriter
+
+    drop = IdIndex()
+    drop.add(hi, lo)
+    fs, root = filesystem(job.table_uri, worker_options(job.storage_options))
+    out = []
+    for path in paths:
+        full = join_uri(root, path)
+        ids = pq.read_table(full, columns=["_id"], filesystem=fs).column(0)
+        hit = drop.contains(*hex_halves(ids.combine_chunks()))
+        if not hit.any():
+            continue
+        table = pq.read_table(full, filesystem=fs, schema=job.table_schema)
+        removed = fp.accumulate(table.filter(pa.array(hit)).to_batches())
+        kept = table.filter(pa.array(~hit))
+        writer = ShardWriter(job.table_uri, job.table_schema,
+                             storage_options=worker_options(job.storage_options),
+                             target_file_size=job.shard_size, threads=1, hashing=False)
         try:
-            for batch in prep.batches(table):  # prep sums the row hashes as it conforms
-                if writer is None:
-                    writer = ShardWriter(ctx["table_uri"], batch.schema, storage_options=options,
-                                         target_file_size=ctx["shard_size"], threads=1,
-                                         hashing=False)
+            for batch in kept.to_batches():
                 writer.put(batch)
-            files = writer.close() if writer is not None else []
+            files = writer.close()
         except BaseException:
-            if writer is not None:
-                writer.abort()
+            writer.abort()
             raise
-        if not files:
-            return []
-        schema = base64.b64encode(prep.schema.serialize().to_pybytes()).decode()
-        out = [{**f.to_dict(), "schema": schema} for f in files]
-        out[0]["sum"] = prep.acc.to_json()  # the task's rows, counted once
-        return out
+        out.append(FixUp(old=path, new=[f.to_dict() for f in files], removed=removed.to_json(),
+                         rows=int(hit.sum())))
+    return out
 
 
-# --- the driver --------------------------------------------------------------------------
+# --- the driver ----------------------------------------------------------------------------
+
+
+def cross_task_duplicates(results: list[TaskResult]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per task, the ids it kept that an earlier task (in input order) kept too.
+
+    Each task's ids are unique already, so a repeat across tasks shows as an equal high half:
+    one sort of all high halves finds the candidates (~0.3 s for 8M ids, where walking them
+    through an ``IdIndex`` took 3 s), and only those are resolved exactly, in input order.
+    """
+    his = [r.hi for r in results]
+    if sum(len(h) for h in his) < 2:
+        return {}
+    every = np.sort(np.concatenate(his))
+    repeated = np.unique(every[1:][every[1:] == every[:-1]])
+    if not len(repeated):
+        return {}
+    seen: set[tuple[int, int]] = set()
+    drops: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for r in sorted(results, key=lambda r: r.index):
+        rows = np.flatnonzero(np.isin(r.hi, repeated))
+        pairs = list(zip(r.hi[rows].tolist(), r.lo[rows].tolist(), strict=True))
+        dup = np.array([p in seen for p in pairs], dtype=bool)
+        seen.update(pairs)
+        if dup.any():
+            drops[r.index] = (r.hi[rows[dup]], r.lo[rows[dup]])
+    return drops
 
 
 def ingest_ray(cat: Any, opts: _Options, states: list[_SourceState], started: float
                ) -> IngestReport:
-    """Run an ingest with Ray Data; called by ``curata_ingest.ingest(engine="ray")``."""
-
-    if opts.dedup == "near":
-        raise UsageError("--dedup near runs on the local engine only (one global MinHash "
-                         "index); use --engine local, or --dedup exact with --engine ray")
+    """Run an ingest on Ray; called by ``curata_ingest.ingest(engine="ray")``."""
     for st in states:
         _check_no_credentials(st.source)
     return _RayRun(cat, opts, states).execute(started)
@@ -258,16 +409,6 @@ def _check_no_credentials(source: Any) -> None:
                  "source, or ingest with --engine local")
 
 
-def _ray() -> Any:
-    try:
-        import ray
-    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
-        raise UsageError("--engine ray needs Ray: pip install 'curata-ingest[ray]'") from exc
-    if not ray.is_initialized():  # RAY_ADDRESS or a local cluster, as `ray.init()` decides
-        ray.init(log_to_driver=False, configure_logging=False)
-    return ray
-
-
 def _lazy_run_base() -> type:
     from curata_ingest.pipeline import _Run
 
@@ -278,31 +419,32 @@ _PEEK_ROWS, _PEEK_BYTES = 10_000, 32 << 20
 
 
 class _RayRun(_lazy_run_base()):  # type: ignore[misc]
-    """An ingest run whose stream is replaced by Ray Data stages; bookkeeping is shared."""
+    """An ingest run whose stream is replaced by Ray tasks; bookkeeping (runs, sources,
+    rejects, report, cancel) is the local engine's."""
 
-    def execute(self, started: float) -> IngestReport:
-        from curata.writer import finish_run, register_source, start_run
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.nodes: set[str] = set()
+        self.written: list[str] = []  # files of this run, deleted if it fails
+        self.replaced: list[str] = []  # files a fix-up rewrote, deleted once committed
+        self.drops: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # task -> ids to remove
+        self.tasks: list[Task] = []
+        self.cpus = 1  # per task
 
-        opts = self.opts
-        self.run_id = start_run(self.cat, opts.dataset, operation="ingest",
-                                run_id=opts.extra.get("run_id"),
-                                stats={"sources": [st.uri for st in self.states],
-                                       "engine": "ray"})
-        for st in self.states:
-            register_source(self.cat, opts.dataset, name=st.source.name, uri=st.uri,
-                            license=opts.license, attribution=opts.attribution,
-                            run_id=self.run_id, source_id=st.source_id)
+    def _stats(self) -> dict[str, Any]:
+        return {**super()._stats(), "engine": "ray", "ray_nodes": len(self.nodes)}
+
+    def _write(self) -> Any:
         try:
-            snap = self._run()
+            return self._run()
         except BaseException as exc:
-            self._write_side_tables()
-            finish_run(self.cat, self.run_id, status="failed", stats=self._stats(),
-                       error=f"{type(exc).__name__}: {exc}")
+            self.error = self.error or exc
+            self._discard(self.written)
             raise
-        return self._finish(snap, started)
 
     def _schema(self) -> pa.Schema:
-        """The run's schema from the first rows of every source, as the local engine fixes it."""
+        """The run's content schema from the first rows of every source, as the local engine
+        fixes it."""
         heads = []
         for st in self.states:
             rows = size = 0
@@ -324,113 +466,183 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
                              "engine only: run this ingest with --engine local")
         return schema
 
-    def _run(self) -> Any:
-        schema = self._schema()  # first: a refused run needs no cluster
-        ray = _ray()
-        tasks = _tasks(self.states)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        buckets = max(1, min(256, 2 * cpus))
-        hint = ("; pass --schema-evolution merge" if self.opts.schema_evolution == "none"
+    def _job(self, content: pa.Schema, cpus: int) -> Job:
+        from curata.writer import DEFAULT_TARGET_FILE_SIZE
+
+        from curata_ingest.pipeline import _table_schema
+
+        opts, cat = self.opts, self.cat
+        existing = self.existing.schema if self.existing is not None else None
+        self.table_schema = _table_schema(existing, content)
+        hint = ("; pass --schema-evolution merge" if opts.schema_evolution == "none"
                 else "; it appeared after the schema was fixed: ingest it in its own run")
-        reader = _Reader(tasks, schema, buckets, self.opts.max_record_size, hint)
-        read = (ray.data.from_items([{"task": i} for i in range(len(tasks))],
-                                    override_num_blocks=max(1, len(tasks)))
-                .map_batches(_fn(reader), batch_size=1, batch_format="pyarrow").materialize())
-        self._absorb_meta(read.map_batches(_only("meta"), batch_format="pyarrow").take_all())
-        self._check_ratio()  # before anything is written: a failed run leaves no shards
-        ctx = self._context(schema)
+        return Job(content=content, table_schema=self.table_schema,
+                   states=tuple((st.uri, st.source_id) for st in self.states),
+                   license=opts.license, run_id=self.run_id, retrieved_at=self.retrieved_at,
+                   table_uri=cat.table_uri(opts.dataset),
+                   storage_options=public_options(cat.storage_options), dedup=opts.dedup,
+                   shard_size=opts.shard_size or DEFAULT_TARGET_FILE_SIZE,
+                   max_record_size=opts.max_record_size, hint=hint,
+                   threads=cpus,
+                   text_column=self.text_column)
+
+    def _run(self) -> Any:
+        from curata.engines.ray import cluster_cpus, connect, task_cpus, warm_up
+
+        # A running cluster (RAY_ADDRESS) is joined first, and its workers start importing
+        # while this process reads the schema; a new local cluster is started only once the
+        # run is known not to be refused.
+        if running_cluster():
+            ray = connect()
+            warm_up(ray, warm_task, num_cpus=task_cpus(ray))
+        content = self._schema()
+        if self.opts.dedup == "near":
+            self.text_column = _near_column(content, self.opts.text_column)
+        ray = connect()
+        self.cpus = task_cpus(ray)
+        slots = max(1, cluster_cpus(ray) // self.cpus)
+        tasks = self.tasks = make_tasks(self.states, slots)
+        job_ref = ray.put(self._job(content, self.cpus))
         existing = self._existing_ids(ray)
-        results = (read.map_batches(_only("row"), batch_format="pyarrow")
-                   .groupby(BUCKET, num_partitions=buckets)
-                   .map_groups(_fn(_Writer(ctx=ctx, existing=existing)), batch_format="pyarrow")
-                   .take_all())
-        files = self._absorb_written(results)
+        near = None
+        if self.text_column is not None:  # decided before any row is written, as locally
+            from curata.engines.near import near_duplicates
+
+            near = ray.put(near_duplicates(
+                ray, near_rows, tasks, threshold=self.opts.threshold, cpus=cluster_cpus(ray),
+                context=(job_ref, existing), max_retries=MAX_RETRIES))
+        results = self._read_and_write(ray, job_ref, tasks, existing, near)
+        self._check_ratio()  # after the rejects are in: a failed run commits nothing
+        files, acc = self._fix_duplicates(ray, job_ref, results)
         if not files:
             return self.existing
-        return self._commit(files)
+        return self._commit(files, acc)
 
-    def _absorb_meta(self, metas: list[dict[str, Any]]) -> None:
-        for m in sorted(metas, key=lambda r: r[TASK]):
-            head, read_rej, row_rej = bytes(m[META]).split(b"\0")
-            info = json.loads(head)
-            st = self.states[info["state"]]
-            st.rows += info["rows"]
-            self.bytes_read += info["bytes"]
-            for sink, data in ((st.read_rejects, read_rej), (st.row_rejects, row_rej)):
-                table = _from_ipc(base64.b64decode(data))
-                for r in (table.to_pylist() if table is not None else []):
-                    sink.add(reason=r["reason"], source=r["source"], locator=r["locator"],
-                             raw=r["raw"] or b"", detail=r["detail"] or "",
-                             truncated=bool(r["raw_truncated"]))
+    def _read_and_write(self, ray: Any, job_ref: Any, tasks: list[Task], existing: Any,
+                        near: Any) -> list[TaskResult]:
+        """Run the input tasks, then find ids kept by more than one of them."""
+        from curata.engines.ray import gather
 
-    def _absorb_written(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        files: list[dict[str, Any]] = []
+        remote = ray.remote(ingest_task).options(num_cpus=self.cpus, max_retries=MAX_RETRIES)
+        refs = [remote.remote(job_ref, t, existing, near) for t in tasks]
+
+        def arrived(i: int, res: TaskResult) -> None:
+            self.written.extend(f["path"] for f in res.files)
+            self.nodes.add(res.node)
+            self._absorb(tasks[i], res)
+
+        results = gather(refs, arrived)
+        if self.opts.dedup != "off":
+            self.drops = cross_task_duplicates(results)
+        return results
+
+    def _absorb(self, task: Task, res: TaskResult) -> None:
+        st = self.states[task.state]
+        st.rows += res.rows
+        st.written += res.written
+        st.duplicates += res.duplicates
+        self.bytes_read += res.bytes
+        for sink, table in ((st.read_rejects, res.read_rejects), (st.row_rejects, res.row_rejects)):
+            for r in (table.to_pylist() if table is not None else []):
+                sink.add(reason=r["reason"], source=r["source"], locator=r["locator"],
+                         raw=r["raw"] or b"", detail=r["detail"] or "",
+                         truncated=bool(r["raw_truncated"]))
+        read = getattr(st.source, "_read", None)
+        if read is not None:  # hashed on the worker: `artifacts()` need not read them again
+            for path, (uri, size, sha) in res.artifacts.items():
+                read[path] = Artifact(uri=uri, size=size, sha256=sha)
+        if self.opts.progress:
+            self.opts.progress(res.bytes, res.rows)
+
+    def _fix_duplicates(self, ray: Any, job_ref: Any, results: list[TaskResult]
+                        ) -> tuple[list[dict[str, Any]], fp.RowHashSum]:
+        """Every file to commit and their row-hash sum, after fix-up tasks removed the rows
+        that repeat an id an earlier task kept."""
+        from curata.engines.ray import gather
+
+        files = {f["path"]: f for r in results for f in r.files}
+        acc = fp.RowHashSum()
         for r in results:
-            files.extend(json.loads(r["files"]))
-            for st, d, w in zip(self.states, json.loads(r["duplicates"]),
-                                json.loads(r["written"]), strict=True):
-                st.duplicates += d
-                st.written += w
-        return sorted(files, key=lambda f: f["path"])
-
-    def _context(self, schema: pa.Schema) -> dict[str, Any]:
-        opts, cat = self.opts, self.cat
-        table_schema = None
-        if self.existing is not None:
-            table_schema = pa.schema(cat._delta(opts.dataset).schema().to_arrow())
-        return {"dataset": opts.dataset, "license": opts.license, "run_id": self.run_id,
-                "retrieved_at": self.retrieved_at, "schema": schema,
-                "states": [{"uri": st.uri, "source_id": st.source_id} for st in self.states],
-                "table_schema": table_schema, "merge": opts.schema_evolution == "merge",
-                "table_uri": cat.table_uri(opts.dataset),
-                "storage_options": public_options(cat.storage_options), "dedup": opts.dedup,
-                "shard_size": opts.shard_size or DEFAULT_TARGET_FILE_SIZE}
+            acc = acc + fp.RowHashSum.from_json(r.row_sum)
+        self.clusters = _first_per_id([c for r in results for c in r.clusters])
+        if not self.drops:
+            return sorted(files.values(), key=lambda f: f["path"]), acc
+        remote = ray.remote(fixup_task).options(num_cpus=self.cpus, max_retries=MAX_RETRIES)
+        refs = [remote.remote(job_ref, [f["path"] for f in results[i].files], hi, lo)
+                for i, (hi, lo) in sorted(self.drops.items())]
+        for (i, (hi, _)), fixes in zip(sorted(self.drops.items()), gather(refs), strict=True):
+            st = self.states[self.tasks[i].state]
+            st.written -= len(hi)
+            st.duplicates += len(hi)
+            for fix in fixes:
+                del files[fix.old]
+                self.replaced.append(fix.old)
+                self.written.extend(f["path"] for f in fix.new)
+                files.update({f["path"]: f for f in fix.new})
+                acc = acc - fp.RowHashSum.from_json(fix.removed)
+        return sorted(files.values(), key=lambda f: f["path"]), acc
 
     def _existing_ids(self, ray: Any) -> Any:
         if self.opts.dedup == "off" or self.existing is None:
             return None
-        his, los = [], []
+        index = IdIndex()
         for batch in self.existing.to_batches(columns=["_id"]):
-            hi, lo = hex_halves(batch.column(0))
-            his.append(hi)
-            los.append(lo)
-        return ray.put((np.concatenate(his), np.concatenate(los)))
+            index.add(*hex_halves(batch.column(0)))
+        index.bits = np.empty(0, np.uint8)  # tasks only ask `contains`: no filter needed
+        return ray.put(index)
 
-    def _commit(self, files: list[dict[str, Any]]) -> Any:
+    def _commit(self, files: list[dict[str, Any]], acc: fp.RowHashSum) -> Any:
         """ONE Delta commit adding every shard, then the catalog record of the version."""
         from curata import __version__
         from curata._util import current_user
         from curata.shards import WrittenFile, commit_files
+        from curata.storage import storage_errors
+        from curata.writer import COMMIT_RETRIES, find_commit, record_appended
 
         cat, dataset = self.cat, self.opts.dataset
-        schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(files[0]["schema"])))
         meta = {"curata.run_id": self.run_id, "curata.user": current_user(),
                 "curata.version": __version__, "curata.operation": "append",
                 "curata.ingest": "1", "curata.engine": "ray"}
-        commit_files(cat, dataset, schema, [WrittenFile.from_dict(f) for f in files], meta,
-                     retries=COMMIT_RETRIES)
+        # The point of no return: from the commit to the run's last record, an interrupt waits.
+        self.shield.enter()
+        with storage_errors(cat.table_uri(dataset)):
+            commit_files(cat, dataset, self.table_schema,
+                         [WrittenFile.from_dict(f) for f in files], meta, retries=COMMIT_RETRIES)
+        self.written = []  # committed: nothing to clean up any more
         version = find_commit(cat, dataset, self.run_id)
-        acc = fp.RowHashSum()
-        for f in files:
-            if "sum" in f:
-                acc = acc + fp.RowHashSum.from_json(f["sum"])
         record_appended(cat, dataset, version, acc, operation="append", run_id=self.run_id)
+        self._discard(self.replaced)  # files a fix-up rewrote: never committed
         return cat.snapshot(f"{dataset}@{version}")
 
+    def _discard(self, paths: list[str]) -> None:
+        """Delete files this run wrote but did not commit (else left for ``curata gc``)."""
+        if not paths:
+            return
+        fs, root = filesystem(self.cat.table_uri(self.opts.dataset), self.cat.storage_options)
+        for path in paths:
+            with contextlib.suppress(OSError):
+                fs.delete_file(join_uri(root, path))
 
-def _fn(obj: Any) -> Any:
-    """A plain function around a callable object (Ray treats callable classes as actors)."""
 
-    def call(table: pa.Table) -> pa.Table:
-        return obj(table)
+def _first_per_id(clusters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One cluster row per dropped id: the first in input order (a later copy of the same
+    record is an exact duplicate at the local engine, not recorded again)."""
+    seen: set[str] = set()
+    out = []
+    for c in clusters:
+        if c["_id"] not in seen:
+            seen.add(c["_id"])
+            out.append(c)
+    return out
 
-    return call
 
+def _near_column(content: pa.Schema, preferred: str | None) -> str:
+    from curata_ingest.dedup import pick_text_column
 
-def _only(kind: str) -> Any:
-    def select(t: pa.Table) -> pa.Table:
-        import pyarrow.compute as pc
-
-        return t.filter(pc.equal(t.column(KIND), kind))
-
-    return select
+    column = pick_text_column(content, preferred)
+    if column is None:
+        raise UsageError(
+            f"--dedup near needs a text column (string columns: none named {preferred!r})"
+            if preferred else "--dedup near needs a text column and the data has no string "
+                              "column")
+    return column

@@ -32,8 +32,8 @@ entries (``curata.storage.public_options``) and each worker adds its own
 
 from __future__ import annotations
 
+import logging
 import os
-import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -61,28 +61,24 @@ from curata.storage import (
     worker_options,
 )
 
-INSTALL_HINT = "pip install 'curata-ingest[ray]'"
-_TASK, _POS = "__curata_task", "__curata_pos"
+_POS = "__curata_pos"
 SCAN_TASKS_PER_CPU = 2  # scan tasks per cluster CPU (files are grouped by bytes)
 WRITE_TASKS_PER_CPU = 2  # write tasks per cluster CPU without shuffle
+MAX_RETRIES = 3  # Ray's retries of a task whose worker or node died (it rewrites its shards)
+log = logging.getLogger(__name__)
 
 
 def require_ray() -> Any:
     """The ``ray`` module, or a :class:`UsageError` saying how to install it."""
-    try:
-        import ray
-        import ray.data  # noqa: F401  (the [data] extra)
-    except ModuleNotFoundError as exc:
-        raise UsageError(f"engine='ray' needs Ray Data: {INSTALL_HINT}",
-                         hint="or export with --engine local") from exc
-    return ray
+    from curata.engines.ray import require_ray as require
+
+    return require()
 
 
 def _connect() -> Any:
-    ray = require_ray()
-    if not ray.is_initialized():  # RAY_ADDRESS, or a local cluster, as ray.init() decides
-        ray.init(log_to_driver=False, configure_logging=False)
-    return ray
+    from curata.engines.ray import connect
+
+    return connect()
 
 
 # --- what tasks read: the pinned version's files, rebuilt on the worker ------------------------
@@ -454,61 +450,50 @@ def write_pieces(job: _Job, task: _WriteTask) -> list[dict]:
     return _write(job, task, rows())
 
 
-# --- Ray plumbing --------------------------------------------------------------------------------
+# --- Ray tasks ------------------------------------------------------------------------------
+
+_RESULT = ("name", "split", "samples", "bytes", "sha256")
 
 
-def _item(obj: Any) -> dict[str, Any]:
-    return {"blob": pickle.dumps(obj, protocol=5)}
+def scan_group(job: _Job, group: list[tuple[int, tuple[str, Any]]]) -> list[FileScan]:
+    """A scan task: :func:`scan_file` for each (file number, entry) of ``group``."""
+    return [scan_file(job, f, entry) for f, entry in group]
 
 
-def _unpack(table: pa.Table) -> list[Any]:
-    return [pickle.loads(b) for b in table.column("blob").to_pylist()]
+def write_task(job: _Job, task: _WriteTask) -> tuple[list[dict], str]:
+    """A write task (no shuffle): the task's shards, and the node it ran on."""
+    from curata.engines.ray import node_id
+
+    return write_pieces(job, task), node_id()
 
 
-def _scan_fn(job: _Job) -> Callable[[pa.Table], pa.Table]:
-    def scan(table: pa.Table) -> pa.Table:
-        out = [scan_file(job, f, entry) for group in _unpack(table) for f, entry in group]
-        return pa.table({"blob": [pickle.dumps(s, protocol=5) for s in out]})
-
-    return scan
-
-
-def _write_fn(job: _Job) -> Callable[[pa.Table], pa.Table]:
-    def write(table: pa.Table) -> pa.Table:
-        return pa.Table.from_pylist([r for task in _unpack(table) for r in write_pieces(job, task)],
-                                    schema=_RESULT)
-
-    return write
-
-
-def _route_fn(job: _Job) -> Callable[[pa.Table], Iterator[pa.Table]]:
-    """Shuffle: read each file once and tag its rows with their task and position."""
-
-    def route(table: pa.Table) -> Iterator[pa.Table]:
-        for entry, task_of, pos in _unpack(table):
-            offset = 0
-            for batch, _ in job.selection([entry]).scan():
-                n = batch.num_rows
-                t = pa.Table.from_batches([batch])
-                t = t.append_column(_TASK, pa.array(task_of[offset:offset + n], pa.int32()))
-                yield t.append_column(_POS, pa.array(pos[offset:offset + n], pa.int64()))
-                offset += n
-
-    return route
+def route_file(job: _Job, entry: tuple[str, Any], task_of: np.ndarray, pos: np.ndarray,
+               tasks: int) -> list[pa.Table] | pa.Table:
+    """A route task (shuffle): read one file once and hand each write task its rows, tagged
+    with their position in the shard (one return value per write task)."""
+    parts: list[list[pa.Table]] = [[] for _ in range(tasks)]
+    offset = 0
+    for batch, _ in job.selection([entry]).scan():
+        n = batch.num_rows
+        t = pa.Table.from_batches([batch]).append_column(
+            _POS, pa.array(pos[offset:offset + n], pa.int64()))
+        owner = task_of[offset:offset + n]
+        for k in np.unique(owner).tolist():
+            parts[k].append(t.filter(pa.array(owner == k)))
+        offset += n
+    out = [pa.concat_tables(p) if p else pa.table({}) for p in parts]
+    return out if tasks > 1 else out[0]
 
 
-def _group_fn(job: _Job, tasks: list[_WriteTask]) -> Callable[[pa.Table], pa.Table]:
-    def write(group: pa.Table) -> pa.Table:
-        task = tasks[group.column(_TASK)[0].as_py()]
-        group = group.take(pc.sort_indices(group.column(_POS))).drop_columns([_TASK, _POS])
-        return pa.Table.from_pylist(_write(job, task, iter(group.to_batches(8192))),
-                                    schema=_RESULT)
+def write_routed(job: _Job, task: _WriteTask, *parts: pa.Table) -> tuple[list[dict], str]:
+    """A write task (shuffle): one shard assembled from the rows the route tasks sent, in
+    their planned order."""
+    from curata.engines.ray import node_id
 
-    return write
-
-
-_RESULT = pa.schema([("name", pa.string()), ("split", pa.string()), ("samples", pa.int64()),
-                     ("bytes", pa.int64()), ("sha256", pa.string())])
+    tables = [p for p in parts if p.num_rows]
+    group = pa.concat_tables(tables) if tables else pa.table({})
+    group = group.take(pc.sort_indices(group.column(_POS))).drop_columns([_POS])
+    return _write(job, task, iter(group.to_batches(8192))), node_id()
 
 
 def _balanced(weights: Sequence[int], parts: int) -> list[list[int]]:
@@ -544,58 +529,56 @@ def write_shards_ray(
     census: Census, staging: Staging, *, storage_options: dict[str, Any] | None, filter: Any,
     progress: Callable[[int], None] | None,
 ) -> tuple[ShardInfo, ...]:
-    """Plan on the driver, write the shards as Ray Data tasks into ``staging``."""
+    """Plan on the driver, write the shards as Ray tasks into ``staging``."""
     if census.total == 0:
         return ()
-    ray = _connect()
-    from ray.data import DataContext
+    from curata.engines.ray import cluster_cpus, gather
 
+    ray = _connect()
     job, entries, sizes = make_job(snapshot, selection, fields, options, filter=filter,
                                    staging=staging, storage_options=storage_options)
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    ctx = DataContext.get_current()
-    bars = ctx.enable_progress_bars
-    if progress is not None:  # the caller shows its own progress (the CLI's bar)
-        ctx.enable_progress_bars = False
-    try:
-        groups = _balanced(sizes, SCAN_TASKS_PER_CPU * cpus)
-        items = [_item([(f, entries[f]) for f in g]) for g in groups]
-        scanned = (ray.data.from_items(items, override_num_blocks=len(items))
-                   .map_batches(_scan_fn(job), batch_size=1, batch_format="pyarrow").take_all())
-        scans = sorted((pickle.loads(r["blob"]) for r in scanned), key=lambda s: s.file)
-        if [s.file for s in scans] != list(range(len(entries))):
-            raise IntegrityError(f"the Ray scan returned {len(scans)} of {len(entries)} files")
-        plans = plan_shards(scans, options, census)
-        offsets = np.cumsum([0] + [s.num_rows for s in scans])
-        tasks = write_tasks(plans, entries, offsets, WRITE_TASKS_PER_CPU * cpus, options.shuffle)
-        for p in sorted(plans, key=lambda p: (p.split, p.name)):
-            staging.expect(p.name)  # so that discard() removes whatever the tasks wrote
-        if options.shuffle:
-            ds = _shuffled_writes(ray, job, scans, plans, tasks, entries, offsets,
-                                  WRITE_TASKS_PER_CPU * cpus)
-        else:
-            items = [_item(t) for t in tasks]
-            ds = (ray.data.from_items(items, override_num_blocks=len(items))
-                  .map_batches(_write_fn(job), batch_size=1, batch_format="pyarrow"))
-        written, done = 0, []
-        for row in ds.iter_rows():
-            done.append(ShardInfo(name=str(row["name"]), split=str(row["split"]),
-                                  samples=int(row["samples"]), bytes=int(row["bytes"]),
-                                  sha256=str(row["sha256"])))
-            written += done[-1].samples
-            if progress is not None:
-                progress(written)
-    finally:
-        ctx.enable_progress_bars = bars
+    job_ref = ray.put(job)
+    cpus = cluster_cpus(ray)
+    scan = ray.remote(scan_group).options(num_cpus=1, max_retries=MAX_RETRIES)
+    groups = _balanced(sizes, SCAN_TASKS_PER_CPU * cpus)
+    scanned = gather([scan.remote(job_ref, [(f, entries[f]) for f in g]) for g in groups])
+    scans = sorted((s for part in scanned for s in part), key=lambda s: s.file)
+    if [s.file for s in scans] != list(range(len(entries))):
+        raise IntegrityError(f"the Ray scan returned {len(scans)} of {len(entries)} files")
+    plans = plan_shards(scans, options, census)
+    offsets = np.cumsum([0] + [s.num_rows for s in scans])
+    tasks = write_tasks(plans, entries, offsets, WRITE_TASKS_PER_CPU * cpus, options.shuffle)
+    for p in sorted(plans, key=lambda p: (p.split, p.name)):
+        staging.expect(p.name)  # so that discard() removes whatever the tasks wrote
+    if options.shuffle:
+        refs = _shuffled_writes(ray, job_ref, scans, plans, tasks, entries, offsets)
+    else:
+        write = ray.remote(write_task).options(num_cpus=1, max_retries=MAX_RETRIES)
+        refs = [write.remote(job_ref, t) for t in tasks]
+    written, done, nodes = [0], [], set()
+
+    def arrived(_: int, result: tuple[list[dict], str]) -> None:
+        shards, node = result
+        nodes.add(node)
+        for row in shards:
+            done.append(ShardInfo(**{k: row[k] for k in _RESULT}))
+            written[0] += int(row["samples"])
+        if progress is not None:
+            progress(written[0])
+
+    gather(refs, arrived)
     if sorted(s.name for s in done) != sorted(p.name for p in plans):
         raise IntegrityError(f"Ray tasks returned {len(done)} shards, the plan has {len(plans)}")
+    log.info("export of %s: %d shards written by %d Ray tasks on %d nodes", snapshot.ref,
+             len(done), len(tasks), len(nodes))
     return tuple(sorted(done, key=lambda s: (s.split, s.name)))
 
 
-def _shuffled_writes(ray: Any, job: _Job, scans: Sequence[FileScan], plans: Sequence[ShardPlan],
-                     tasks: list[_WriteTask], entries: Sequence[tuple[str, Any]],
-                     offsets: np.ndarray, partitions: int) -> Any:
-    """Route every row to its shard's group (task id and position), one groupby, then write."""
+def _shuffled_writes(ray: Any, job_ref: Any, scans: Sequence[FileScan],
+                     plans: Sequence[ShardPlan], tasks: list[_WriteTask],
+                     entries: Sequence[tuple[str, Any]], offsets: np.ndarray) -> list[Any]:
+    """Route every row to its shard's write task (task and position), then write: each file
+    is read once, and each shard's rows meet in one worker through the object store."""
     n = int(offsets[-1])
     task_of = np.empty(n, np.int32)
     pos = np.empty(n, np.int64)
@@ -603,13 +586,17 @@ def _shuffled_writes(ray: Any, job: _Job, scans: Sequence[FileScan], plans: Sequ
     for p in plans:
         task_of[p.rows] = index[(p.split, p.index)]
         pos[p.rows] = np.arange(p.samples)
-    items = [_item((entries[s.file], task_of[offsets[i]:offsets[i + 1]],
-                    pos[offsets[i]:offsets[i + 1]]))
-             for i, s in enumerate(scans) if s.num_rows]
-    return (ray.data.from_items(items, override_num_blocks=len(items))
-            .map_batches(_route_fn(job), batch_size=1, batch_format="pyarrow")
-            .groupby(_TASK, num_partitions=max(1, min(len(tasks), partitions)))
-            .map_groups(_group_fn(job, tasks), batch_format="pyarrow"))
+    route = ray.remote(route_file).options(num_cpus=1, num_returns=len(tasks),
+                                           max_retries=MAX_RETRIES)
+    routed = []
+    for i, s in enumerate(scans):
+        if not s.num_rows:
+            continue
+        a, b = int(offsets[i]), int(offsets[i + 1])
+        out = route.remote(job_ref, entries[s.file], task_of[a:b], pos[a:b], len(tasks))
+        routed.append(out if len(tasks) > 1 else [out])
+    write = ray.remote(write_routed).options(num_cpus=1, max_retries=MAX_RETRIES)
+    return [write.remote(job_ref, t, *[r[k] for r in routed]) for k, t in enumerate(tasks)]
 
 
 __all__ = ["FileScan", "ShardPlan", "check_ray_export", "make_job", "plan_shards", "require_ray",
