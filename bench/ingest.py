@@ -119,7 +119,7 @@ SETUP = {"curata": setup_curata}
 IMPORTS = {
     # pandas: pyarrow's pandas shim imports it on the first numpy conversion (~0.4 s), as
     # `import datasets` does for hf; the others are imported by the ingest modules lazily.
-    "curata": ("curata", "curata_ingest", "curata_ingest.pipeline", "curata.shards",
+    "curata": ("curata", "curata_ingest", "curata_ingest.pipeline", "curata.write.shards",
                "deltalake", "license_expression", "pandas", "polars_hash", "pyarrow.json",
                "pyarrow.parquet"),
     "polars": ("polars",),

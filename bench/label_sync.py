@@ -104,7 +104,7 @@ def first_pull(cat, client, project: str = "bench") -> tuple[float, object]:
 
     for kind in ("annotations", "predictions"):
         shutil.rmtree(cat.table_uri("bench", kind), ignore_errors=True)
-    with cat.session() as s:
+    with cat.store.session() as s:
         cursor = s.get(LabelSyncCursor, sync.get_project(cat, project).id)
         if cursor is not None:
             s.delete(cursor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from curata.catalog.models import Base, load_extensions
+from curata.store.models import Base, load_extensions
 from sqlalchemy import create_engine
 
 load_extensions()

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from curata.writer import delta_type
+from curata.write import delta_type
 
 from curata_ingest.sources import LOCATOR, RejectSink
 

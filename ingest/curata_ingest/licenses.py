@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from curata.errors import LicenseError
-from curata.writer import validate_license
+from curata.write import validate_license
 
 UNKNOWN = "unknown"
 

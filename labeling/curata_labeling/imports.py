@@ -60,7 +60,7 @@ def _ensure_offline_project(cat: Any, project: str, dataset: str | None, tasks, 
                 hint="Pass --dataset NAME (and --schema FILE) for a first import",
             ) from None
     schema = register_schema(cat, project, config).schema if config else None
-    with cat.session() as s:
+    with cat.store.session() as s:
         if s.scalar(select(LabelProject).where(LabelProject.name == project)) is None:
             s.add(
                 LabelProject(

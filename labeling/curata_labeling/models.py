@@ -1,6 +1,6 @@
 """Catalog tables of the labeling member: label schemas, Label Studio projects, sync cursors.
 
-Registered on the catalog's ``Base`` (``curata.catalog.models.EXTENSION_MODULES`` imports this
+Registered on the catalog's ``Base`` (``curata.store.models.EXTENSION_MODULES`` imports this
 module); created by the Alembic revision ``0003_labeling``. These classes stay inside
 ``curata_labeling``; the public functions return frozen dataclasses.
 """
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from curata._util import utcnow
-from curata.catalog.models import Base
+from curata.store import Base
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 

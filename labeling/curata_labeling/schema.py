@@ -201,7 +201,7 @@ def list_schemas(cat: Any, name: str | None = None) -> list[LabelSchema]:
     """Every stored schema version (of one name), oldest first."""
     from curata_labeling.models import LabelSchemaVersion as Row
 
-    with cat.session() as s:
+    with cat.store.session() as s:
         q = select(Row).order_by(Row.name, Row.version)
         if name is not None:
             q = q.where(Row.name == name)
@@ -266,7 +266,7 @@ def _uses(value: Any, values: set[str]) -> bool:
 def _linked_projects(cat: Any, name: str) -> list[tuple[str, str]]:
     from curata_labeling.models import LabelProject
 
-    with cat.session() as s:
+    with cat.store.session() as s:
         rows = s.execute(
             select(LabelProject.name, LabelProject.dataset).where(LabelProject.schema_name == name)
         )
@@ -339,7 +339,7 @@ def register_schema(
     version = (existing[-1].version + 1) if existing else 1
     now = utcnow()
     hits = _affected(cat, name, {c: list(m) for c, m in migration.items()}) if migration else []
-    with cat.session() as s:
+    with cat.store.session() as s:
         row = Row(
             name=name,
             version=version,
@@ -357,7 +357,7 @@ def register_schema(
             store.append_events(cat, ds, rows)
             for ds, rows in _migration_rows(hits, migration, version, now).items()
         )
-        cat.audit(
+        cat.store.audit(
             "label.schema",
             details={"name": name, "version": version, "migrated_annotations": migrated},
             session=s,

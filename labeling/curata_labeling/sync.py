@@ -123,7 +123,7 @@ def _info(row: Any) -> ProjectInfo:
 def get_project(cat: Any, name: str) -> ProjectInfo:
     from curata_labeling.models import LabelProject
 
-    with cat.session() as s:
+    with cat.store.session() as s:
         row = s.scalar(select(LabelProject).where(LabelProject.name == name))
         if row is None:
             raise LabelProjectNotFoundError(
@@ -135,7 +135,7 @@ def get_project(cat: Any, name: str) -> ProjectInfo:
 def list_projects(cat: Any) -> list[ProjectInfo]:
     from curata_labeling.models import LabelProject
 
-    with cat.session() as s:
+    with cat.store.session() as s:
         return [_info(r) for r in s.scalars(select(LabelProject).order_by(LabelProject.name))]
 
 
@@ -145,7 +145,7 @@ def _link_project(
     """Create the Label Studio project, or update its config when the schema version moved."""
     from curata_labeling.models import LabelProject
 
-    with cat.session() as s:
+    with cat.store.session() as s:
         row = s.scalar(select(LabelProject).where(LabelProject.name == name))
         if row is not None and row.dataset != dataset:
             raise ProjectDatasetMismatchError(name, dataset=row.dataset, requested=dataset)
@@ -171,7 +171,7 @@ def _link_project(
             row.ls_url, row.ls_project_id = client.url, int(created["id"])
             row.schema_name, row.schema_version = schema.name, schema.version
         s.flush()
-        cat.audit(
+        cat.store.audit(
             "label.project",
             dataset=dataset,
             session=s,
@@ -589,7 +589,7 @@ def pull(
     client = client or LabelStudioClient(info.ls_url or None)
     if page_size is not None:  # smaller export calls (tests of a failure part way)
         client = _chunked(client, page_size)
-    with cat.session() as s:
+    with cat.store.session() as s:
         cursor = s.get(LabelSyncCursor, info.id)
         hwm = cursor.high_water_mark if cursor else None
     hwm = hwm.replace(tzinfo=UTC) if hwm is not None and hwm.tzinfo is None else hwm
@@ -682,11 +682,11 @@ def _chunked(client: LabelStudioClient, size: int) -> LabelStudioClient:
 def _save_cursor(cat: Any, info: ProjectInfo, hwm: datetime | None, now: datetime, counts) -> None:
     from curata_labeling.models import LabelSyncCursor
 
-    with cat.session() as s:
+    with cat.store.session() as s:
         cursor = s.get(LabelSyncCursor, info.id) or LabelSyncCursor(project_id=info.id)
         cursor.high_water_mark, cursor.last_pull_at, cursor.last_stats = hwm, now, dict(counts)
         s.add(cursor)
-        cat.audit(
+        cat.store.audit(
             "label.pull", dataset=info.dataset, session=s, details={"project": info.name, **counts}
         )
 

@@ -2,7 +2,7 @@
 
 Existing records were computed with ``curata-fp-1`` (provenance hashed in); new ones use the
 content-defined ``curata-fp-2``. ``curata db upgrade`` re-fingerprints the old records after
-this revision (``curata.catalog.refingerprint``).
+this revision (``curata.write.rescheme``).
 
 Revision ID: 0006
 Revises: 0005

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
 import pyarrow as pa
 
 from curata import fingerprint as fp
 from curata.errors import UsageError
 from curata.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +58,8 @@ class Diff:
 
 
 def _keyed(snap: Snapshot, key: Sequence[str]) -> tuple[pa.Table, pl.DataFrame]:
+    import polars as pl  # only diff needs Polars: not loaded for other commands
+
     table = snap.to_arrow()
     missing = [k for k in key if k not in table.column_names]
     if missing:
@@ -75,6 +80,8 @@ def _keyed(snap: Snapshot, key: Sequence[str]) -> tuple[pa.Table, pl.DataFrame]:
 
 def _occurrence(df: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """Number the rows of each ``by`` group 0, 1, … in row order (pairs duplicates up)."""
+    import polars as pl
+
     return df.with_columns(pl.int_range(pl.len()).over(by).alias("_occ"))
 
 
@@ -92,6 +99,8 @@ def _paired(left: pl.DataFrame, right: pl.DataFrame, by: list[str]) -> pl.DataFr
 
 def diff(a: Snapshot, b: Snapshot, *, key: Sequence[str] = ()) -> Diff:
     """The multiset difference from ``a`` to ``b`` (see the module docstring)."""
+    import polars as pl
+
     key = tuple(key)
     ta, ka = _keyed(a, key)
     tb, kb = _keyed(b, key)

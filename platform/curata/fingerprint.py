@@ -50,8 +50,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
-import polars_hash as plh
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -189,8 +187,12 @@ def _xxh3(arr: pa.Array, seeds: tuple[int, int] = BASE_SEEDS) -> _U128:
         hi, lo = _xxh3_one(arr, seeds)
         n = len(arr)
         return _U128(np.full(n, hi), np.full(n, lo), np.ones(n, dtype=bool))
-    # Polars holds binaries as views: Arrow's cast builds them ~3x faster than Polars'
-    # import does, and importing a view array is then zero-copy.
+    # Polars (imported here: the catalog commands that never hash skip its ~0.1 s import)
+    # holds binaries as views: Arrow's cast builds them ~3x faster than Polars' import does,
+    # and importing a view array is then zero-copy.
+    import polars as pl
+    import polars_hash as plh
+
     s = pl.from_arrow(arr.cast(pa.binary_view()))
     assert isinstance(s, pl.Series)
     # One query does the hashing and the null handling (each Series method is a query too).
@@ -279,7 +281,7 @@ def _float_bytes(arr: pa.Array) -> pa.Array:
     return _fixed_bytes(bits, 8, valid)
 
 
-def _temporal_ns(arr: pa.Array) -> pa.Array:
+def temporal_ns(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pa.types.is_date32(t):
         return arr.view(pa.int32()).cast(pa.int64())
@@ -313,7 +315,7 @@ def canonical_bytes(arr: pa.Array, name: str = "?") -> pa.Array:
     if tag == "decimal":
         return arr.cast(pa.string()).cast(pa.binary())
     if tag in ("date", "ts", "tstz", "time", "dur"):
-        ns = _temporal_ns(arr)
+        ns = temporal_ns(arr)
         return _fixed_bytes(np.asarray(ns.fill_null(0).to_numpy(), dtype="<i8"), 8, _valid(arr))
     if tag == "struct":
         return _struct_bytes(arr, name)
@@ -441,6 +443,8 @@ def record_ids(data: pa.Table | pa.RecordBatch) -> pa.Array:
 
 
 def hex_strings(hashes: pa.Array) -> pa.Array:
+    import polars as pl
+
     s = pl.from_arrow(hashes.cast(pa.binary()))
     assert isinstance(s, pl.Series)
     return s.bin.encode("hex").to_arrow().cast(pa.string())

@@ -13,7 +13,7 @@ from curata.errors import UsageError
 from curata.storage import TABLE_KINDS
 
 if TYPE_CHECKING:
-    from curata.catalog import Catalog
+    from curata.store import Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +40,7 @@ DEFAULT_RETENTION_HOURS = 1.0
 _MARGIN_HOURS = 0.25
 
 
-def effective_retention(cat: Catalog, requested: float | None = None) -> float:
+def effective_retention(store: Store, requested: float | None = None) -> float:
     """How old an unreferenced file must be before ``gc`` removes it.
 
     ``requested``, else ``CURATA_GC_RETENTION_HOURS``, else one hour (Delta's vacuum keeps a
@@ -52,7 +52,7 @@ def effective_retention(cat: Catalog, requested: float | None = None) -> float:
         os.environ.get("CURATA_GC_RETENTION_HOURS", DEFAULT_RETENTION_HOURS))
     if hours < 0:
         raise UsageError(f"--retention-hours must be >= 0, got {hours}")
-    running = [r.started_at for r in cat.runs() if r.status == "running"]
+    running = [r.started_at for r in store.runs() if r.status == "running"]
     if running:
         oldest = min(t if t.tzinfo else t.replace(tzinfo=UTC) for t in running)
         age = (datetime.now(UTC) - oldest).total_seconds() / 3600
@@ -60,7 +60,7 @@ def effective_retention(cat: Catalog, requested: float | None = None) -> float:
     return hours
 
 
-def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None,
+def gc(store: Store, *, dry_run: bool = True, dataset: str | None = None,
        retention_hours: float | None = None) -> GcReport:
     """Remove unreferenced files: those of old untagged versions and of interrupted writes,
     once older than the retention (:func:`effective_retention`); and the rejects of runs that
@@ -69,18 +69,18 @@ def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None,
     Kept: the latest version of each table and every tagged version of ``records``
     (Delta ``vacuum`` with ``keep_versions``), and every file a running write may still need.
     """
-    hours = effective_retention(cat, retention_hours)
+    hours = effective_retention(store, retention_hours)
     # Names stored before they were validated whole have no table (see Catalog.datasets).
-    names = [dataset] if dataset else [n for n in cat.dataset_names() if is_valid_name(n)]
+    names = [dataset] if dataset else [n for n in store.dataset_names() if is_valid_name(n)]
     files: dict[str, list[str]] = {}
     kept: dict[str, list[int]] = {}
     reclaimed: dict[str, int] = {}
     for name in names:
-        if not dry_run and (n := _reclaim_rejects(cat, name)):
+        if not dry_run and (n := _reclaim_rejects(store, name)):
             reclaimed[name] = n
-        tagged = sorted({t.version for t in cat.tags(name)})
+        tagged = sorted({t.version for t in store.tags(name)})
         for kind in TABLE_KINDS:
-            dt = cat._delta(name, kind=kind)
+            dt = store.delta(name, kind=kind)
             if dt is None:
                 continue
             keep = [*tagged, dt.version()] if kind == "records" else [dt.version()]
@@ -95,19 +95,19 @@ def gc(cat: Catalog, *, dry_run: bool = True, dataset: str | None = None,
     report = GcReport(dry_run=dry_run, files=files, kept_versions=kept,
                       retention_hours=hours, rejects_reclaimed=reclaimed)
     if not dry_run:
-        cat.audit("gc", dataset=dataset, details={
+        store.audit("gc", dataset=dataset, details={
             "removed": report.count, "kept_versions": kept, "retention_hours": hours,
             "rejects_reclaimed": reclaimed})
     return report
 
 
-def _reclaim_rejects(cat: Catalog, dataset: str) -> int:
+def _reclaim_rejects(store: Store, dataset: str) -> int:
     """Delete the rejects of the dataset's runs that committed nothing (failed, cancelled or
     unchanged): they were kept for inspection until now. Returns how many rows went."""
-    dt = cat._delta(dataset, kind="rejects")
+    dt = store.delta(dataset, kind="rejects")
     if dt is None:
         return 0
-    done = [r.id for r in cat.runs(dataset) if r.status in ("failed", "cancelled", "unchanged")]
+    done = [r.id for r in store.runs(dataset) if r.status in ("failed", "cancelled", "unchanged")]
     if not done:
         return 0
     # Run ids are hex (Curata's) or validated names: no quote can end the SQL literal.

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow.dataset as pads
 
-    from curata.catalog import Catalog
+    from curata.store import Store
     from curata.verify import VerifyReport
 
 
@@ -39,7 +39,8 @@ class Snapshot:
     tag: str | None = None
     table_uri: str
     storage_options: dict[str, str] | None = field(default=None, repr=False)
-    catalog: Catalog | None = field(default=None, repr=False, compare=False)
+    # The record this snapshot came from (file hashes for ``verify``); never the Catalog.
+    store: Store | None = field(default=None, repr=False, compare=False)
     # The scheme ``fingerprint`` was computed with (``curata.fingerprint.SCHEMES``); None: the
     # current one. Versions recorded before a scheme change keep verifying under their own.
     fingerprint_scheme: str | None = field(default=None, repr=False)

@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
-from sqlalchemy import select
 
 from curata import fingerprint as fp
-from curata.catalog.models import DataFile
 from curata.storage import filesystem, join_uri
 
 if TYPE_CHECKING:
@@ -154,12 +152,7 @@ def _plain(t: pa.DataType) -> pa.DataType:
 
 
 def verify_snapshot(snap: Snapshot) -> VerifyReport:
-    hashes: dict[str, str] = {}
-    if snap.catalog is not None:
-        with snap.catalog.session() as s:
-            d = snap.catalog._dataset_row(s, snap.dataset)
-            hashes = dict((p, h) for p, h in s.execute(select(DataFile.path, DataFile.content_hash)
-                                    .where(DataFile.dataset_id == d.id)).all())
+    hashes = snap.store.file_hashes(snap.dataset) if snap.store is not None else {}
     dt = snap.delta_table()
     scheme = snap.fingerprint_scheme or fp.FINGERPRINT_VERSION
     scan = scan_files(snap.table_uri, dt, snap.storage_options, hashes, scheme=scheme)

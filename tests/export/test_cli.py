@@ -8,17 +8,11 @@ import sys
 
 import pytest
 
-# Registers the command on the main app unless the lead's __init__ already does.
 SCRIPT = """
 import sys
-from curata_ingest.cli import app
-from curata_ingest.cli import export
-from curata_ingest.cli._errors import run
-names = {c.name or c.callback.__name__ for c in app.registered_commands}
-if "export" not in names:
-    export.register(app)
+from curata_ingest.cli import main
 sys.argv = ["curata", *sys.argv[1:]]
-run(app)
+main()
 """
 
 

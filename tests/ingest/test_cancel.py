@@ -124,7 +124,7 @@ def test_signal_just_before_the_commit_commits_nothing(tmp_path: Path) -> None:
     # ShardWriter.close returns once every shard is written: the next step is the commit.
     proc = _start(home, ["ingest", more, "-d", "d", "-l", "MIT", "--source-name", "more",
                          "--json"],
-                  CURATA_TEST_SIGNAL_AT="curata.shards:ShardWriter.close",
+                  CURATA_TEST_SIGNAL_AT="curata.write.shards:ShardWriter.close",
                   CURATA_TEST_SIGNAL_AFTER="1")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

@@ -249,7 +249,7 @@ def test_first_pull_by_id_range_equals_pull_by_listing(cat, ls_env, monkeypatch)
     from curata_labeling.models import LabelSyncCursor
 
     shutil.rmtree(cat.table_uri(a.dataset, "annotations"))
-    with cat.session() as s:
+    with cat.store.session() as s:
         s.delete(s.get(LabelSyncCursor, sync.get_project(cat, pa_).id))
     monkeypatch.setattr(sync, "DENSE_SPAN", 0.0)
     listed = sync.pull(cat, pa_, client=client)

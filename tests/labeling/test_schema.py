@@ -82,7 +82,7 @@ def _annotation(ann_id, sentiment, dataset_project="p1"):
 
 
 def _link(cat, dataset="reviews_ds"):
-    with cat.session() as s:
+    with cat.store.session() as s:
         s.add(
             LabelProject(
                 name="p1",

@@ -184,9 +184,6 @@ def _dataset(cat, name="pool", n=120, seed=0):
 
 
 def test_select_into_writes_a_snapshot_whose_lineage_names_ref_and_parameters(cat):
-    from curata.transforms.models import Lineage, LineageInput
-    from sqlalchemy import select as sql_select
-
     snap = _dataset(cat)
     plain = select(cat, snap.ref, scores="probs", strategy="margin", n=10, seed=5,
                    diverse=True, embedding="emb")
@@ -199,10 +196,9 @@ def test_select_into_writes_a_snapshot_whose_lineage_names_ref_and_parameters(ca
     ranked = sorted(out.to_pylist(), key=lambda r: r["select_rank"])
     assert [r["_id"] for r in ranked] == [p.record_id for p in res.selected]
     assert set(out.column_names) >= {"_id", "_license", "text", "probs", "select_score"}
-    with cat.session() as s:
-        row = s.scalars(sql_select(Lineage)).one()
-        inputs = s.scalars(sql_select(LineageInput).where(LineageInput.lineage_id == row.id)).all()
-        step = row.pipeline["steps"][0]
+    row = cat.store.lineage("round-1", cat.snapshot("round-1@r1").version)
+    assert row is not None
+    inputs, step = row.inputs, row.pipeline["steps"][0]
     assert [(i.dataset, i.version, i.fingerprint) for i in inputs] == [
         (snap.dataset, snap.version, snap.fingerprint)]
     assert step == {"kind": "label_select", "scores": "probs", "strategy": "margin", "n": 10,

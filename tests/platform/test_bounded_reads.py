@@ -55,7 +55,7 @@ def test_license_mix_reads_mixed_files_two_columns_only(cat) -> None:
     license columns: a third column that cannot be decoded is never touched."""
     from deltalake import write_deltalake
 
-    cat._ensure_dataset("mixed")
+    cat.store.ensure_dataset("mixed")
     n = 1000
     table = pa.table({
         "_id": [f"{i:032x}" for i in range(n)],
@@ -84,10 +84,10 @@ def test_names_are_validated_whole_by_the_api(cat) -> None:
 
 def test_a_name_stored_before_whole_validation_does_not_break_listing(cat) -> None:
     """Catalogs written by older versions may hold `name\\n`: listing and gc keep working."""
-    from curata.catalog.models import Dataset
+    from curata.store.models import Dataset
 
     cat.append("ok", pa.table({"text": ["a"]}), license="MIT", source="s")
-    with cat.session() as s:
+    with cat.store.session() as s:
         s.add(Dataset(name="legacy\n", description=""))
     assert {d.name: d.latest_version for d in cat.datasets()} == {"ok": 0}
     assert cat.gc(dry_run=True).dry_run is True

@@ -61,7 +61,7 @@ def test_one_commit_per_append_with_commit_metadata(cat) -> None:
     versions = cat.versions("r")
     assert [v.version for v in versions] == [0]
     assert versions[0].user and versions[0].run_id and versions[0].num_rows == 12
-    dt = cat._delta("r")
+    dt = cat.store.delta("r")
     assert dt.history()[0]["ticket"] == "X-1"
 
 
@@ -203,13 +203,13 @@ def test_datasets_listing(cat) -> None:
 
 def test_insert_ignore_counts_only_the_rows_it_inserted(cat) -> None:
     """Every caller (datasets, sources, version records, files, tags) relies on this count."""
-    from curata.catalog._catalog import insert_ignore
-    from curata.catalog.models import Dataset
+    from curata.store import insert_ignore
+    from curata.store.models import Dataset
 
     row = {"name": "x", "description": "", "created_by": "t"}
-    with cat.session() as s:
+    with cat.store.session() as s:
         assert insert_ignore(s, Dataset, [row, {**row, "name": "y"}], ["name"]) == 2
-    with cat.session() as s:
+    with cat.store.session() as s:
         assert insert_ignore(s, Dataset, [row], ["name"]) == 0
         assert insert_ignore(s, Dataset, [row, {**row, "name": "z"}], ["name"]) == 1
     assert cat.dataset_names() == ["x", "y", "z"]

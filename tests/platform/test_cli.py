@@ -180,10 +180,12 @@ def test_runs_and_audit_print_readable_columns(filled: Path) -> None:
     assert "tag.force" in audit and "from_version=0" in audit and "to_version=1" in audit
 
 
-def _commands(group, path=()):  # every command path of a click group
+def _commands(group, path=()):  # every command path of a click group (lazy ones loaded)
     import click
 
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         if isinstance(cmd, click.Group):
             yield from _commands(cmd, (*path, name))
         else:

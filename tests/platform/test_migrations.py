@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from curata import errors
-from curata.catalog import migrate
-from curata.catalog._catalog import _engine
+from curata.store import make_engine as _engine
+from curata.store import migrate
 
 
 def _roundtrip(url: str) -> None:
@@ -65,6 +65,17 @@ def test_connect_refuses_older_postgres_schema_then_works_after_upgrade(pg_url, 
 
 def test_fast_head_revision_agrees_with_alembic() -> None:
     assert migrate.head_revision() == migrate.alembic_head_revision()
+
+
+def test_fast_current_revision_agrees_with_alembic(tmp_path) -> None:
+    engine = _engine(f"sqlite:///{tmp_path / 'c.db'}")
+    assert migrate.current_revision(engine) is None
+    assert migrate.alembic_current_revision(engine) is None
+    migrate.upgrade(engine, str(engine.url), "0001")
+    assert migrate.current_revision(engine) == migrate.alembic_current_revision(engine) == "0001"
+    migrate.upgrade(engine, str(engine.url))
+    assert migrate.current_revision(engine) == migrate.alembic_current_revision(engine) \
+        == migrate.head_revision()
 
 
 def _as_fp1_catalog(home) -> tuple[str, str]:

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from curata import fingerprint as fp
-from curata.shards import ShardWriter, commit_files, delta_stats
 from curata.storage import delta_dataset
+from curata.write.shards import ShardWriter, commit_files, delta_stats
 from deltalake import DeltaTable
 
 
@@ -42,8 +42,8 @@ def test_shards_commit_once_with_exact_stats_and_row_sum(cat, threads):
     writer, files = _write(cat, table, threads, target=64 << 10)
     assert len(files) >= 2 and sum(f.rows for f in files) == table.num_rows
     assert writer.row_sum == fp.row_sum(table)  # hashed on the writer threads
-    cat._ensure_dataset("w")
-    commit_files(cat, "w", table.schema, files, {"curata.run_id": "r1"}, retries=3)
+    cat.store.ensure_dataset("w")
+    commit_files(cat.store, "w", table.schema, files, {"curata.run_id": "r1"}, retries=3)
     dt = DeltaTable(cat.table_uri("w"))
     assert dt.version() == 0 and len(dt.file_uris()) == len(files)
     back = delta_dataset(dt, cat.table_uri("w")).to_table()
@@ -93,19 +93,19 @@ def test_stats_of_an_all_null_column_and_an_empty_file(tmp_path):
 def test_losing_the_race_to_create_a_table_appends(cat, monkeypatch):
     """Two writers both saw no table; the second one's create fails and it appends instead."""
     a, b = _table(3_000, seed=1), _table(2_000, seed=2)
-    cat._ensure_dataset("w")
+    cat.store.ensure_dataset("w")
     _, files_a = _write(cat, a, 2, target=1 << 20)
     _, files_b = _write(cat, b, 2, target=1 << 20)
-    commit_files(cat, "w", a.schema, files_a, {"curata.run_id": "a"}, retries=3)
-    real = type(cat)._delta
+    commit_files(cat.store, "w", a.schema, files_a, {"curata.run_id": "a"}, retries=3)
+    real = type(cat.store).delta
     calls = []
 
     def stale_first(self, dataset, version=None, kind="records"):
         calls.append(dataset)
         return None if len(calls) == 1 else real(self, dataset, version, kind)
 
-    monkeypatch.setattr(type(cat), "_delta", stale_first)
-    commit_files(cat, "w", b.schema, files_b, {"curata.run_id": "b"}, retries=3)
+    monkeypatch.setattr(type(cat.store), "delta", stale_first)
+    commit_files(cat.store, "w", b.schema, files_b, {"curata.run_id": "b"}, retries=3)
     monkeypatch.undo()
     dt = DeltaTable(cat.table_uri("w"))
     assert dt.version() == 1

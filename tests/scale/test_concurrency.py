@@ -82,11 +82,11 @@ def _check_versions(cat: curata.Catalog, dataset: str) -> None:
     assert [v.version for v in infos] == list(range(len(infos)))[::-1]
     for v in infos:
         report = cat.snapshot(f"{dataset}@{v.version}").verify()
-        assert report.ok, (report.problems, _record(cat, v.version), infos)
-    from curata.catalog.models import DataFile
+        assert report.ok, (report.problems, _record(cat, dataset, v.version), infos)
+    from curata.store.models import DataFile
     from sqlalchemy import func, select
 
-    with cat.session() as s:  # every file recorded once despite concurrent recorders
+    with cat.store.session() as s:  # every file recorded once despite concurrent recorders
         n = s.scalar(select(func.count()).select_from(DataFile))
         distinct = s.scalar(select(func.count(func.distinct(DataFile.path))))
     assert n == distinct == len(cat.snapshot(dataset).files())
@@ -100,10 +100,7 @@ def _check_tags(cat: curata.Catalog, tags: list[dict]) -> None:
         assert snap.verify().ok
 
 
-def _record(cat: curata.Catalog, version: int) -> dict:
-    from curata.catalog.models import SnapshotRecord
-    from sqlalchemy import select
-
-    with cat.session() as s:
-        r = s.scalars(select(SnapshotRecord).where(SnapshotRecord.version == version)).one()
-        return {"operation": r.operation, "run_id": r.run_id, "num_rows": r.num_rows}
+def _record(cat: curata.Catalog, dataset: str, version: int) -> dict:
+    r = cat.store.version_record(dataset, version)
+    assert r is not None
+    return {"operation": r.operation, "run_id": r.run_id, "num_rows": r.num_rows}

@@ -167,13 +167,10 @@ def test_refuses_targets_it_did_not_derive(corpus) -> None:
 
 
 def test_derived_from_is_recorded_for_governance(corpus) -> None:
-    from curata.catalog.models import SnapshotRecord
-    from sqlalchemy import select
-
     res = corpus.derive("reviews@v1", CLEAN, into="clean")
-    with corpus.session() as s:
-        rec = s.scalar(select(SnapshotRecord).where(SnapshotRecord.operation == "derive"))
-        derived_from = rec.derived_from
+    rec = corpus.store.version_record("clean", res.snapshot.version)
+    assert rec is not None and rec.operation == "derive"
+    derived_from = rec.derived_from
     src = corpus.snapshot("reviews@v1")
     assert derived_from == [{"ref": "reviews@v1", "fingerprint": src.fingerprint,
                              "kind": "derive", "details": {

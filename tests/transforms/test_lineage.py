@@ -13,13 +13,7 @@ import pyarrow as pa
 import pytest
 from curata.transforms import Dedup, Filter, Join, Pipeline, Split
 
-# Registers `derive`/`lineage` unless the `curata` app already does (after the merge).
-CURATA = [sys.executable, "-c",
-          "from curata_ingest.cli import app; from curata_ingest.cli import derive;"
-          "from curata_ingest.cli._errors import run\n"
-          "if not any(c.callback is derive.derive for c in app.registered_commands):\n"
-          "    derive.register(app)\n"
-          "run(app)"]
+CURATA = [sys.executable, "-c", "from curata_ingest.cli import main; main()"]
 
 
 def chain(cat):

@@ -86,27 +86,13 @@ def license_text(mix: pl.DataFrame) -> str:
 
 def source_details(dataset: str, source_ids: list[str]) -> pl.DataFrame:
     """Name, URI, license and attribution text of the given sources, from the catalog."""
-    try:
-        from curata.catalog.models import Source
-        from sqlalchemy import select
-    except ImportError:
-        return pl.DataFrame()
-    with _catalog.catalog().session() as s:
-        rows = s.scalars(select(Source).where(Source.id.in_(source_ids))).all()
-        records = [{"_source": r.id, "name": r.name, "uri": r.uri, "license": r.license,
-                    "attribution": r.attribution} for r in rows]
+    rows = _catalog.catalog().store.sources(source_ids)
+    records = [{"_source": sid, "name": r.name, "uri": r.uri, "license": r.license,
+                "attribution": r.attribution} for sid, r in rows.items()]
     return pl.DataFrame(records, schema={c: pl.String for c in
                                          ("_source", "name", "uri", "license", "attribution")})
 
 
 def dataset_licenses(dataset: str) -> list[str]:
     """Licenses of every source ever ingested into a dataset (catalog only, no data scan)."""
-    try:
-        from curata.catalog.models import Dataset, Source
-        from sqlalchemy import select
-    except ImportError:
-        return []
-    with _catalog.catalog().session() as s:
-        q = select(Source.license).join(Dataset, Source.dataset_id == Dataset.id).where(
-            Dataset.name == dataset).distinct()
-        return sorted(s.scalars(q).all())
+    return sorted({r.license for r in _catalog.catalog().store.dataset_sources(dataset)})

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import curata
 import typer
-from curata.catalog import migrate
-from curata.catalog._catalog import _engine
 from curata.config import redact_url, resolve
+from curata.store import make_engine, migrate
+from curata.write.rescheme import refingerprint
 
 from curata_ingest.cli._output import JsonOpt, QuietOpt, console, print_json, typer_app
 
@@ -22,7 +22,7 @@ def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
     settings = resolve()
     if settings.is_embedded:
         settings.home.mkdir(parents=True, exist_ok=True)
-    engine = _engine(settings.catalog_url)
+    engine = make_engine(settings.catalog_url)
     before = migrate.current_revision(engine)
     migrate.upgrade(engine, settings.catalog_url, revision)
     after = migrate.current_revision(engine)
@@ -30,9 +30,7 @@ def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
                               "to": after, "refingerprinted": []}
     if after == migrate.head_revision():
         # Versions recorded under an older fingerprint scheme get the current one.
-        from curata.catalog.refingerprint import refingerprint
-
-        out["refingerprinted"] = refingerprint(curata.connect(upgrade=False))
+        out["refingerprinted"] = refingerprint(curata.connect(upgrade=False).store)
     if json:
         print_json(out)
         return
@@ -52,7 +50,7 @@ def upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
 def current(json: JsonOpt = False) -> None:
     """Show the catalog's schema revision and the one this Curata needs."""
     settings = resolve()
-    cur = migrate.current_revision(_engine(settings.catalog_url))
+    cur = migrate.current_revision(make_engine(settings.catalog_url))
     out = {"catalog": redact_url(settings.catalog_url), "current": cur,
            "head": migrate.head_revision()}
     if json:

@@ -6,7 +6,7 @@ the driver only decides duplicates across tasks and makes the one commit.
    reader as the local engine, conform rows to the run's schema (rejects kept), compute
    ``_id``, drop ids already in the dataset or repeated within the task (first occurrence
    wins), add the system columns and write Parquet shards straight into the table folder
-   with ``curata.shards.ShardWriter``. They return the files, the row-hash sum, the 16-byte
+   with ``curata.write.shards.ShardWriter``. They return the files, the row-hash sum, the 16-byte
    ids they kept, counters, rejects and the artifacts' sha256.
 2. **driver**: one sort of the kept ids' high halves finds ids kept by two tasks; the later
    task's row is the duplicate (the local engine keeps the first occurrence in input order
@@ -18,7 +18,7 @@ the driver only decides duplicates across tasks and makes the one commit.
 No row travels through the object store and no shuffle runs: per core this does the local
 engine's work plus a few bytes per row (docs/scale.md, "Where the time went").
 
-``--dedup near`` (:mod:`curata_ingest.engines.ray_near`) first finds the near-duplicate
+``--dedup near`` (:mod:`curata.engines.near`) first finds the near-duplicate
 clusters (MinHash band shuffle, components, greedy decision in ``_id`` order) and hands the
 dropped ids to the same tasks.
 
@@ -34,23 +34,33 @@ import contextlib
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from curata import __version__, write
 from curata import fingerprint as fp
+from curata._util import current_user
 from curata.dedup import IdIndex, hex_halves, id_halves
+from curata.engines.near import near_duplicates
+from curata.engines.ray import cluster_cpus, connect, gather, node_id, task_cpus, warm_up
 from curata.errors import UsageError
-from curata.storage import filesystem, join_uri, public_options, secret_options, worker_options
-from curata.writer import PROVENANCE_TYPE
+from curata.storage import (
+    filesystem,
+    join_uri,
+    public_options,
+    secret_options,
+    storage_errors,
+    worker_options,
+)
+from curata.write.shards import ShardWriter, WrittenFile, commit_files
 
 from curata_ingest.conform import Conformer, target_schema
-from curata_ingest.sources import LOCATOR, RejectSink
-from curata_ingest.sources._base import Artifact, FileSource
-
-if TYPE_CHECKING:
-    from curata_ingest.pipeline import _Options, _SourceState
-    from curata_ingest.report import IngestReport
+from curata_ingest.dedup import pick_text_column
+from curata_ingest.report import IngestReport
+from curata_ingest.run import IngestOptions, IngestRun, SourceState, prefetch, table_schema
+from curata_ingest.sources import LOCATOR, Artifact, RejectSink
+from curata_ingest.sources._base import FileSource
 
 #: Input tasks per task slot when a source has many small files (runs of consecutive
 #: files are grouped to about equal bytes; a file is never split).
@@ -111,7 +121,7 @@ class TaskResult:
         return len(self.hi)
 
 
-def make_tasks(states: list[_SourceState], cpus: int) -> list[Task]:
+def make_tasks(states: list[SourceState], cpus: int) -> list[Task]:
     """Input tasks in input order: one per file, or runs of small consecutive files."""
     out: list[Task] = []
     for i, st in enumerate(states):
@@ -157,23 +167,12 @@ def _with_files(src: FileSource, files: list[str]) -> FileSource:
 
 def _system_columns(job: Job, state: int, batch: pa.RecordBatch, ids: pa.Array
                     ) -> pa.RecordBatch:
-    """The batch with system columns, in the table's schema (as the local engine builds it:
-    ``pipeline._Run._with_system_columns``)."""
-    from curata_ingest.pipeline import _repeat
-
+    """The batch with system columns, in the table's schema (the local engine's builder,
+    ``curata.write.with_system_columns``)."""
     uri, source_id = job.states[state]
-    n = batch.num_rows
-    provenance = pa.StructArray.from_arrays(
-        [_repeat(uri, n), batch.column(LOCATOR), _repeat(job.run_id, n),
-         _repeat(job.retrieved_at, n, pa.timestamp("us", tz="UTC"))],
-        fields=list(PROVENANCE_TYPE))
-    system = {"_id": ids, "_source": _repeat(source_id, n), "_license": _repeat(job.license, n),
-              "_provenance": provenance}
-    names = batch.schema.names
-    arrays = [system[f.name] if f.name in system
-              else batch.column(f.name) if f.name in names else pa.nulls(n, f.type)
-              for f in job.table_schema]
-    return pa.RecordBatch.from_arrays(arrays, schema=job.table_schema)
+    return write.with_system_columns(
+        batch, job.table_schema, ids=ids, source_id=source_id, license=job.license, uri=uri,
+        run_id=job.run_id, retrieved_at=job.retrieved_at, locator=batch.column(LOCATOR))
 
 
 class _Reading:
@@ -185,8 +184,6 @@ class _Reading:
         self.rows = self.bytes = 0
 
     def batches(self) -> Any:
-        from curata_ingest.pipeline import _prefetch
-
         job, src = self.job, self.task.source
         conform = Conformer(job.content, max_record_size=job.max_record_size,
                             rejects=self.row_rejects, hint=job.hint)
@@ -194,7 +191,7 @@ class _Reading:
         def advance(n: int) -> None:
             self.bytes += n
 
-        for raw in _prefetch(iter(src.batches(self.read_rejects, advance))):
+        for raw in prefetch(iter(src.batches(self.read_rejects, advance))):
             self.rows += raw.num_rows
             batch = conform(raw, src.name)
             if batch.num_rows:
@@ -213,9 +210,6 @@ class _Reading:
 def ingest_task(job: Job, task: Task, existing: IdIndex | None,
                 near: dict[str, tuple[str, float]] | None = None) -> TaskResult:
     """Read, fingerprint, dedup within the task and against the dataset, write shards."""
-    from curata.engines.ray import node_id
-    from curata.shards import ShardWriter
-
     reading = _Reading(job, task)
     seen = IdIndex()
     out = TaskResult(index=task.index, node=node_id())
@@ -266,7 +260,7 @@ def near_rows(task: Task, job: Job, existing: IdIndex | None
               ) -> Any:
     """``(ids, texts)`` of a task's rows that near dedup considers: conformed, new to the
     dataset, first occurrence within the task (as the local engine's first pass,
-    ``pipeline._Run._near_pass``; a record in two tasks is one id to the clustering)."""
+    ``run.IngestRun._near_pass``; a record in two tasks is one id to the clustering)."""
     seen = IdIndex()
     for batch, _, hashes in _Reading(job, task).batches():
         hi, lo = id_halves(hashes)
@@ -282,9 +276,9 @@ def warm_task() -> None:
     """Import what input tasks use (sent once per worker as the run starts)."""
     import pyarrow.json  # noqa: F401
     import pyarrow.parquet  # noqa: F401
-    from curata import shards  # noqa: F401
+    from curata.write import shards  # noqa: F401
 
-    from curata_ingest import pipeline  # noqa: F401
+    from curata_ingest import run  # noqa: F401
 
 
 def running_cluster() -> bool:
@@ -300,7 +294,7 @@ def _near_keep(job: Job, task: Task, batch: pa.RecordBatch, ids: pa.Array, keep:
                near: dict[str, tuple[str, float]], clusters: list[dict[str, Any]]
                ) -> np.ndarray:
     """Rows not dropped as near duplicates; dropped ones are recorded as the local engine
-    records them (``pipeline._Run._near``)."""
+    records them (``run.IngestRun._near``)."""
     out = np.ones(batch.num_rows, dtype=bool)
     locators = batch.column(LOCATOR)
     for i in np.flatnonzero(keep).tolist():
@@ -328,7 +322,6 @@ def fixup_task(job: Job, paths: list[str], hi: np.ndarray, lo: np.ndarray) -> li
     """Rewrite the files among ``paths`` holding any of the ids ``(hi, lo)`` without those
     rows (duplicates of rows an earlier task kept)."""
     import pyarrow.parquet as pq
-    from curata.shards import ShardWriter
 
     drop = IdIndex()
     drop.add(hi, lo)
@@ -387,7 +380,7 @@ def cross_task_duplicates(results: list[TaskResult]) -> dict[int, tuple[np.ndarr
     return drops
 
 
-def ingest_ray(cat: Any, opts: _Options, states: list[_SourceState], started: float
+def ingest_ray(cat: Any, opts: IngestOptions, states: list[SourceState], started: float
                ) -> IngestReport:
     """Run an ingest on Ray; called by ``curata_ingest.ingest(engine="ray")``."""
     for st in states:
@@ -409,16 +402,10 @@ def _check_no_credentials(source: Any) -> None:
                  "source, or ingest with --engine local")
 
 
-def _lazy_run_base() -> type:
-    from curata_ingest.pipeline import _Run
-
-    return _Run
-
-
 _PEEK_ROWS, _PEEK_BYTES = 10_000, 32 << 20
 
 
-class _RayRun(_lazy_run_base()):  # type: ignore[misc]
+class _RayRun(IngestRun):
     """An ingest run whose stream is replaced by Ray tasks; bookkeeping (runs, sources,
     rejects, report, cancel) is the local engine's."""
 
@@ -467,13 +454,9 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
         return schema
 
     def _job(self, content: pa.Schema, cpus: int) -> Job:
-        from curata.writer import DEFAULT_TARGET_FILE_SIZE
-
-        from curata_ingest.pipeline import _table_schema
-
         opts, cat = self.opts, self.cat
         existing = self.existing.schema if self.existing is not None else None
-        self.table_schema = _table_schema(existing, content)
+        self.table_schema = table_schema(existing, content)
         hint = ("; pass --schema-evolution merge" if opts.schema_evolution == "none"
                 else "; it appeared after the schema was fixed: ingest it in its own run")
         return Job(content=content, table_schema=self.table_schema,
@@ -481,14 +464,12 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
                    license=opts.license, run_id=self.run_id, retrieved_at=self.retrieved_at,
                    table_uri=cat.table_uri(opts.dataset),
                    storage_options=public_options(cat.storage_options), dedup=opts.dedup,
-                   shard_size=opts.shard_size or DEFAULT_TARGET_FILE_SIZE,
+                   shard_size=opts.shard_size or write.DEFAULT_TARGET_FILE_SIZE,
                    max_record_size=opts.max_record_size, hint=hint,
                    threads=cpus,
                    text_column=self.text_column)
 
     def _run(self) -> Any:
-        from curata.engines.ray import cluster_cpus, connect, task_cpus, warm_up
-
         # A running cluster (RAY_ADDRESS) is joined first, and its workers start importing
         # while this process reads the schema; a new local cluster is started only once the
         # run is known not to be refused.
@@ -506,8 +487,6 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
         existing = self._existing_ids(ray)
         near = None
         if self.text_column is not None:  # decided before any row is written, as locally
-            from curata.engines.near import near_duplicates
-
             near = ray.put(near_duplicates(
                 ray, near_rows, tasks, threshold=self.opts.threshold, cpus=cluster_cpus(ray),
                 context=(job_ref, existing), max_retries=MAX_RETRIES))
@@ -521,8 +500,6 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
     def _read_and_write(self, ray: Any, job_ref: Any, tasks: list[Task], existing: Any,
                         near: Any) -> list[TaskResult]:
         """Run the input tasks, then find ids kept by more than one of them."""
-        from curata.engines.ray import gather
-
         remote = ray.remote(ingest_task).options(num_cpus=self.cpus, max_retries=MAX_RETRIES)
         refs = [remote.remote(job_ref, t, existing, near) for t in tasks]
 
@@ -558,8 +535,6 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
                         ) -> tuple[list[dict[str, Any]], fp.RowHashSum]:
         """Every file to commit and their row-hash sum, after fix-up tasks removed the rows
         that repeat an id an earlier task kept."""
-        from curata.engines.ray import gather
-
         files = {f["path"]: f for r in results for f in r.files}
         acc = fp.RowHashSum()
         for r in results:
@@ -593,12 +568,6 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
 
     def _commit(self, files: list[dict[str, Any]], acc: fp.RowHashSum) -> Any:
         """ONE Delta commit adding every shard, then the catalog record of the version."""
-        from curata import __version__
-        from curata._util import current_user
-        from curata.shards import WrittenFile, commit_files
-        from curata.storage import storage_errors
-        from curata.writer import COMMIT_RETRIES, find_commit, record_appended
-
         cat, dataset = self.cat, self.opts.dataset
         meta = {"curata.run_id": self.run_id, "curata.user": current_user(),
                 "curata.version": __version__, "curata.operation": "append",
@@ -606,11 +575,13 @@ class _RayRun(_lazy_run_base()):  # type: ignore[misc]
         # The point of no return: from the commit to the run's last record, an interrupt waits.
         self.shield.enter()
         with storage_errors(cat.table_uri(dataset)):
-            commit_files(cat, dataset, self.table_schema,
-                         [WrittenFile.from_dict(f) for f in files], meta, retries=COMMIT_RETRIES)
+            commit_files(cat.store, dataset, self.table_schema,
+                         [WrittenFile.from_dict(f) for f in files], meta,
+                         retries=write.COMMIT_RETRIES)
         self.written = []  # committed: nothing to clean up any more
-        version = find_commit(cat, dataset, self.run_id)
-        record_appended(cat, dataset, version, acc, operation="append", run_id=self.run_id)
+        version = write.find_commit(cat.store, dataset, self.run_id)
+        write.record_appended(cat.store, dataset, version, acc, operation="append",
+                              run_id=self.run_id)
         self._discard(self.replaced)  # files a fix-up rewrote: never committed
         return cat.snapshot(f"{dataset}@{version}")
 
@@ -637,8 +608,6 @@ def _first_per_id(clusters: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _near_column(content: pa.Schema, preferred: str | None) -> str:
-    from curata_ingest.dedup import pick_text_column
-
     column = pick_text_column(content, preferred)
     if column is None:
         raise UsageError(

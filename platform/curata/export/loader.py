@@ -273,8 +273,8 @@ def default_cache_dir(snapshot: Any, export_options: dict[str, Any]) -> str:
     """Where :func:`webdataset` keeps the shards of a snapshot when no ``out`` is given."""
     import hashlib
 
-    settings = getattr(getattr(snapshot, "catalog", None), "settings", None)
-    home = getattr(settings, "home", None) or os.environ.get("CURATA_HOME", ".curata")
+    store = snapshot.store
+    home = store.settings.home if store is not None else os.environ.get("CURATA_HOME", ".curata")
     digest = hashlib.sha256(json.dumps(export_options, sort_keys=True, default=str).encode())
     fp = snapshot.fingerprint[:12]
     name = f"{snapshot.dataset}-{snapshot.version}-{fp}-{digest.hexdigest()[:8]}"

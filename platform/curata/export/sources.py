@@ -14,33 +14,25 @@ def source_details(snapshot: Any, source_ids: Sequence[str]) -> dict[str, dict[s
     A snapshot without a catalog (e.g. built in memory) has no details; the attribution file
     then lists sources by id and record counts only.
     """
-    catalog = getattr(snapshot, "catalog", None)
-    if catalog is None or not source_ids:
+    store = getattr(snapshot, "store", None)
+    if store is None or not source_ids:
         return {}
-    from sqlalchemy import select
-
-    from curata.catalog.models import Source
-
-    with catalog.session() as s:
-        rows = s.execute(select(Source).where(Source.id.in_(list(source_ids)))).scalars().all()
-        return {
-            r.id: {"name": r.name, "uri": r.uri, "license": r.license,
-                   "attribution": r.attribution or ""}
-            for r in rows
-        }
+    return {sid: {"name": r.name, "uri": r.uri, "license": r.license,
+                  "attribution": r.attribution or ""}
+            for sid, r in store.sources(source_ids).items()}
 
 
 def record_export(snapshot: Any, manifest: ExportManifest, *, engine: str = "local") -> None:
     """Audit-log the export (with the engine that wrote it) and every license override."""
-    catalog = getattr(snapshot, "catalog", None)
-    if catalog is None:
+    store = getattr(snapshot, "store", None)
+    if store is None:
         return
     base = {"ref": manifest.ref, "fingerprint": manifest.fingerprint, "out": manifest.out,
             "format": "webdataset"}
     for override in manifest.overrides:
-        catalog.audit("license_override", dataset=manifest.dataset,
+        store.audit("license_override", dataset=manifest.dataset,
                       details={**base, **override})
-    catalog.audit("export", dataset=manifest.dataset,
+    store.audit("export", dataset=manifest.dataset,
                   details={**base, "samples": manifest.num_samples, "bytes": manifest.num_bytes,
                            "shards": len(manifest.shards), "options": manifest.options,
                            "engine": engine})

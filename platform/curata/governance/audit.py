@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from curata.governance.facts import AuditEntry
 
 if TYPE_CHECKING:
@@ -49,33 +47,8 @@ def audit_entries(
         >>> [e.action for e in audit_entries(cat, "reviews")]  # doctest: +SKIP
         ['tag', 'license.override', 'export']
     """
-    from curata.catalog.models import AuditEntry as Row
-
-    q = select(Row).order_by(Row.id.desc())
-    if dataset:
-        q = q.where(Row.dataset == dataset)
-    if since is not None:
-        q = q.where(Row.at >= _as_stored(cat, since))
-    if actions:
-        q = q.where(_action_filter(Row, actions))
-    if limit:
-        q = q.limit(limit)
-    with cat.session() as s:
-        rows = list(s.scalars(q))
-        entries = [_entry(r) for r in rows]
-    return entries[::-1]
-
-
-def _action_filter(row: Any, actions: Sequence[str]) -> Any:
-    from sqlalchemy import or_
-
-    return or_(*(or_(row.action == a, row.action.startswith(f"{a}.")) for a in actions))
-
-
-def _as_stored(cat: Catalog, at: datetime) -> datetime:
-    """``at`` in UTC, naive for SQLite (which stores naive UTC), aware for servers."""
-    aware = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-    return aware.replace(tzinfo=None) if cat.engine.dialect.name == "sqlite" else aware
+    rows = cat.store.audit_log(dataset, limit=limit, actions=actions, since=since)
+    return [_entry(r) for r in reversed(rows)]
 
 
 def _entry(row: Any) -> AuditEntry:

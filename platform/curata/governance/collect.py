@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from sqlalchemy import select
 
 from curata.governance.audit import audit_entries
 from curata.governance.facts import (
@@ -87,15 +86,11 @@ def _fields(schema: pa.Schema) -> tuple[FieldFacts, ...]:
 
 
 def _snapshot_record(cat: Catalog, snap: Snapshot) -> dict[str, Any]:
-    from curata.catalog.models import Dataset, SnapshotRecord
-
-    with cat.session() as s:
-        row = s.execute(
-            select(SnapshotRecord.created_at, Dataset.description)
-            .join(Dataset, Dataset.id == SnapshotRecord.dataset_id)
-            .where(Dataset.name == snap.dataset, SnapshotRecord.version == snap.version)
-        ).first()
-    return {"created_at": row[0], "description": row[1]} if row else {}
+    rec = cat.store.version_record(snap.dataset, snap.version)
+    if rec is None:
+        return {}
+    return {"created_at": rec.created_at,
+            "description": cat.store.dataset_description(snap.dataset)}
 
 
 def _sources(

@@ -13,8 +13,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from curata.errors import CurataError, SnapshotNotFoundError, UsageError
 from curata.governance.facts import DerivedFrom
 
@@ -66,27 +64,11 @@ def record_derivation(
         UsageError: an entry without a ``ref`` or ``kind``.
         SnapshotNotFoundError: the catalog has no record of that version.
     """
-    from curata.catalog.models import Dataset, SnapshotRecord
-
     new = [_checked(e) for e in entries]
-    with cat.session() as s:
-        row = s.scalar(
-            select(SnapshotRecord)
-            .join(Dataset, Dataset.id == SnapshotRecord.dataset_id)
-            .where(Dataset.name == snap.dataset, SnapshotRecord.version == snap.version)
-        )
-        if row is None:
-            raise SnapshotNotFoundError(snap.ref, reason="no catalog record of this version")
-        existing = list(row.derived_from or [])
-        added = [e for e in new if e not in existing]
-        if added:
-            row.derived_from = existing + added  # a new list: JSON columns track assignment
-            cat.audit(
-                "provenance.record",
-                dataset=snap.dataset,
-                session=s,
-                details={"ref": snap.ref, "version": snap.version, "entries": added},
-            )
+    try:
+        added = cat.store.add_derived_from(snap.dataset, snap.version, new)
+    except LookupError:
+        raise SnapshotNotFoundError(snap.ref, reason="no catalog record of this version") from None
     return tuple(added)
 
 
@@ -101,15 +83,8 @@ def _checked(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 def recorded_derivations(cat: Catalog, dataset: str, version: int) -> list[Any]:
     """The raw ``derived_from`` list the catalog holds for one version (empty if none)."""
-    from curata.catalog.models import Dataset, SnapshotRecord
-
-    with cat.session() as s:
-        row = s.scalar(
-            select(SnapshotRecord.derived_from)
-            .join(Dataset, Dataset.id == SnapshotRecord.dataset_id)
-            .where(Dataset.name == dataset, SnapshotRecord.version == version)
-        )
-    return list(row or [])
+    rec = cat.store.version_record(dataset, version)
+    return list(rec.derived_from) if rec is not None else []
 
 
 def provenance_chain(cat: Catalog, snap: Snapshot, *, max_depth: int = MAX_DEPTH):

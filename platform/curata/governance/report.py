@@ -14,8 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from curata.errors import LicenseViolationError, UsageError
 from curata.governance.licenses import Purpose, check_purpose, license_info
 from curata.governance.policy import LicenseVerdict, evaluate
@@ -120,22 +118,11 @@ def license_mix(snap: Snapshot) -> list[tuple[str | None, str | None, int]]:
 
 def source_rows(cat: Catalog, ids: Sequence[str]) -> dict[str, SourceRow]:
     """The catalog's source records for these ids (missing ids are simply absent)."""
-    from curata.catalog.models import Source
-
-    if not ids:
-        return {}
-    with cat.session() as s:
-        rows = s.scalars(select(Source).where(Source.id.in_(list(ids)))).all()
-        return {
-            r.id: SourceRow(
-                id=r.id,
-                name=r.name,
-                uri=r.uri or None,
-                license=r.license,
-                attribution=r.attribution or None,
-            )
-            for r in rows
-        }
+    return {
+        sid: SourceRow(id=sid, name=r.name, uri=r.uri or None, license=r.license,
+                       attribution=r.attribution or None)
+        for sid, r in cat.store.sources(ids).items()
+    }
 
 
 def license_report(

@@ -1,7 +1,10 @@
 """SQLAlchemy models of the catalog: what the Delta log does not hold (DESIGN.md §3).
 
-These classes stay inside ``curata.catalog``; the public API returns frozen dataclasses.
-The schema changes only through Alembic revisions in ``migrations/versions``.
+Private to ``curata.store``: every other module reads and writes the record through
+``curata.store.Store``, whose methods return frozen dataclasses. Members with tables of their own
+(``curata_labeling``) define them on ``Base`` (re-exported as ``curata.store.Base``, the
+extension point) and open transactions with ``Store.session()``. The schema changes only through
+Alembic revisions in ``migrations/versions``.
 """
 
 from __future__ import annotations
@@ -34,8 +37,7 @@ NAMING_CONVENTION = {
 }
 
 # Members that add their own tables register them on this Base; Alembic's env imports them.
-EXTENSION_MODULES = ("curata_ingest.models", "curata_labeling.models",
-                     "curata.transforms.models")
+EXTENSION_MODULES = ("curata_ingest.models", "curata_labeling.models")
 
 
 class Base(DeclarativeBase):
@@ -158,3 +160,37 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     dataset: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Lineage(Base):
+    """How one version of a dataset was derived: pipeline, code, libraries, fingerprint."""
+
+    __tablename__ = "lineage"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    transform_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    output_fingerprint: Mapped[str] = mapped_column(String(64))
+    pipeline: Mapped[dict[str, Any]] = mapped_column(JSON)
+    code: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    libraries: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class LineageInput(Base):
+    """One input snapshot of a derived version (the source, or a joined snapshot)."""
+
+    __tablename__ = "lineage_inputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lineage_id: Mapped[int] = mapped_column(ForeignKey("lineage.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(300))
+    dataset: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))

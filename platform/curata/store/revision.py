@@ -1,4 +1,4 @@
-"""Create a new Alembic revision from the models: ``python -m curata.catalog.revision MSG``."""
+"""Create a new Alembic revision from the models: ``python -m curata.store.revision MSG``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import tempfile
 from alembic import command
 from sqlalchemy import create_engine
 
-from curata.catalog.migrate import alembic_config, upgrade
+from curata.store.migrate import alembic_config, upgrade
 
 
 def main() -> None:

@@ -14,18 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import polars as pl
 
 from curata import fingerprint as fp
 from curata.transforms.errors import PipelineError
 from curata.transforms.steps import Context, Step, Upstream
 
+if TYPE_CHECKING:
+    import polars as pl
+
 
 def _row_keys(df: pl.DataFrame) -> pl.Series:
     """The full-row hash (16 bytes, all columns) of each row, for the tie-break."""
+    import polars as pl
+
     return pl.Series("_rowhash", fp.row_hashes(df.to_arrow()), dtype=pl.Binary)
 
 
@@ -43,6 +47,8 @@ class Dedup(Step):
         return {"fingerprint": fp.FINGERPRINT_VERSION}
 
     def run(self, upstream: Upstream, ctx: Context) -> Iterator[pl.DataFrame]:
+        import polars as pl
+
         parts = [df.select("_id").with_columns(_row_keys(df)) for df in upstream()]
         if not parts:
             return
@@ -87,6 +93,8 @@ class NearDedup(Step):
         return {"datasketch": datasketch_version()}
 
     def _kept_ids(self, upstream: Upstream) -> set[str]:
+        import polars as pl
+
         from curata.transforms.near import NearDuplicateIndex, signatures
 
         ids: list[str] = []
@@ -112,6 +120,8 @@ class NearDedup(Step):
         return kept
 
     def run(self, upstream: Upstream, ctx: Context) -> Iterator[pl.DataFrame]:
+        import polars as pl
+
         kept = self._kept_ids(upstream)
         emitted: set[str] = set()
         for df in upstream():

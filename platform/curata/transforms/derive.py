@@ -13,23 +13,23 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
 
-from curata import __version__, interrupt
+from curata import __version__, interrupt, write
 from curata import fingerprint as fp
 from curata._util import check_name, current_user, utcnow
-from curata.catalog.models import Dataset, SnapshotRecord
-from curata.errors import CommitConflictError, DatasetNotFoundError
+from curata.errors import CommitConflictError
+from curata.store import LineageInfo, LineageInputInfo
 from curata.transforms import fingerprint as tfp
 from curata.transforms.errors import DeriveTargetError
-from curata.transforms.models import Lineage, LineageInput
 from curata.transforms.pipeline import Pipeline, as_pipeline
 from curata.transforms.steps import Context, Split
+
+if TYPE_CHECKING:
+    import polars as pl
 
 OPERATION = "derive"
 #: ZSTD level of derived files. Level 1 encodes ~2x faster than ingest's level 3 for a few
@@ -102,19 +102,16 @@ def _previous(cat: Any, into: str, transform_fp: str) -> tuple[int | None, dict[
     Raises:
         DeriveTargetError: ``into`` holds data that no derivation produced.
     """
-    dt = cat._delta(into)
+    dt = cat.store.delta(into)
     if dt is None:
         return None, {}
     latest = dt.version()
-    with cat.session() as s:
-        d = s.scalar(select(Dataset).where(Dataset.name == into))
-        rows = s.execute(select(Lineage.version, Lineage.transform_fingerprint, Lineage.stats)
-                         .where(Lineage.dataset_id == d.id)).all() if d else []
-    derived = {v for v, _, _ in rows}
+    derived = cat.store.derivations(into)
     if latest not in derived:
         raise DeriveTargetError(into, reason=f"its version {latest} was not produced by "
                                              "`derive`; derive would replace that data")
-    return latest, {v: st for v, f, st in rows if f == transform_fp}
+    return latest, {v: info.stats for v, info in derived.items()
+                    if info.transform_fingerprint == transform_fp}
 
 
 def _finish(cat: Any, into: str, version: int, status: str, ident: Any, tag: str | None,
@@ -137,6 +134,8 @@ def _frames(src: Any, pipe: Pipeline, ctx: Context, batch_size: int,
     def source() -> Iterator[pl.DataFrame]:
         # Polars' streaming Delta scan of the pinned version: bounded memory, and faster
         # than a pyarrow dataset scan of the same files.
+        import polars as pl
+
         stats["rows_in"] = 0
         lf = pl.scan_delta(src.table_uri, version=src.version,
                            storage_options=src.storage_options)
@@ -150,6 +149,8 @@ def _frames(src: Any, pipe: Pipeline, ctx: Context, batch_size: int,
 def _arrow_batches(frames: Iterator[pl.DataFrame], schema_box: list[pa.Schema]
                    ) -> Iterator[pa.RecordBatch]:
     """Polars frames as Arrow batches with plain (non-view) types; checks a stable schema."""
+    import polars as pl
+
     from curata.transforms.errors import StepFailedError
 
     columns: list[str] | None = None
@@ -209,13 +210,12 @@ class _Raised:
 
 def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident: Any,
              batch_size: int, shield: interrupt.Shield) -> tuple[int, dict[str, Any]]:
-    from curata import writer
-
-    run_id = writer.start_run(cat, into, operation=OPERATION)
+    store = cat.store
+    run_id = store.start_run(into, operation=OPERATION)
     stats: dict[str, Any] = {}
     try:
         schema_box: list[pa.Schema] = []
-        prep = writer._Prepared(dataset=into, source_id="", license="", uri="", run_id=run_id,
+        prep = write.Prepared(dataset=into, source_id="", license="", uri="", run_id=run_id,
                                 retrieved_at=utcnow(), table_schema=None, merge=True)
         batches = _arrow_batches(_frames(src, pipe, ctx, batch_size, stats), schema_box)
         low = frozenset({"_source", "_license"} | {
@@ -224,14 +224,14 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
                              low_cardinality=low, shield=shield)
         stats["rows_out"] = prep.acc.count
         derived_from = [_derivation(i, ident) for i in ident.inputs]
-        writer._store(cat, into, version, prep.acc, operation=OPERATION, run_id=run_id,
-                      derived_from=derived_from)
+        write.store_version(store, into, version, prep.acc, operation=OPERATION,
+                            run_id=run_id, derived_from=derived_from)
         _record_clusters(cat, into, ctx, run_id, stats)
         _record_lineage(cat, into, version, ident, stats, run_id)
     except BaseException as exc:
-        writer.fail_run(cat, run_id, exc)
+        store.fail_run(run_id, exc)
         raise
-    writer.finish_run(cat, run_id, status="committed", version=version, stats=stats)
+    store.finish_run(run_id, status="committed", version=version, stats=stats)
     return version, stats
 
 
@@ -247,8 +247,6 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
     )
     from deltalake.exceptions import CommitFailedError
 
-    from curata import writer
-
     stream = _prefetch(_prepared(prep, batches, into, low_cardinality))
     first = next(stream, None)
     if first is None:  # every row filtered out: commit an empty version of the right shape
@@ -256,7 +254,7 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
             raise DeriveTargetError(into, reason="the source snapshot has no rows")
         empty = schema_box[0].empty_table().to_batches() or [
             pa.RecordBatch.from_pylist([], schema=schema_box[0])]
-        first = prep._with_system_columns(empty[0])
+        first = prep.with_system_columns(empty[0])
         prep.schema = first.schema
         stream = iter(())
     reader = pa.RecordBatchReader.from_batches(
@@ -266,35 +264,33 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
     try:
         write_deltalake(
             cat.table_uri(into), reader, mode="overwrite", schema_mode="overwrite",
-            configuration=writer.TABLE_CONFIGURATION, storage_options=cat.storage_options,
-            target_file_size=writer.DEFAULT_TARGET_FILE_SIZE,
+            configuration=write.TABLE_CONFIGURATION, storage_options=cat.storage_options,
+            target_file_size=write.DEFAULT_TARGET_FILE_SIZE,
             writer_properties=WriterProperties(compression="ZSTD",
                                                compression_level=COMPRESSION_LEVEL,
-                                               max_row_group_size=writer.ROW_GROUP_ROWS),
+                                               max_row_group_size=write.ROW_GROUP_ROWS),
             commit_properties=CommitProperties(custom_metadata=meta,
-                                               max_commit_retries=writer.COMMIT_RETRIES),
+                                               max_commit_retries=write.COMMIT_RETRIES),
             post_commithook_properties=PostCommitHookProperties(cleanup_expired_logs=False))
     except CommitFailedError as exc:
-        raise CommitConflictError(into, attempts=writer.COMMIT_RETRIES, reason=str(exc)) \
+        raise CommitConflictError(into, attempts=write.COMMIT_RETRIES, reason=str(exc)) \
             from None
     shield.enter()
-    return writer.find_commit(cat, into, run_id)
+    return write.find_commit(cat.store, into, run_id)
 
 
 def _prepared(prep: Any, batches: Iterator[pa.RecordBatch], into: str,
               low_cardinality: frozenset[str]) -> Iterator[pa.RecordBatch]:
-    """``writer._Prepared.batches``: system columns first, one schema, and the row-hash sum of
+    """``write.Prepared.batches``: system columns first, one schema, and the row-hash sum of
     the snapshot fingerprint, hashing low-cardinality columns (``_source``, ``_license``,
     split labels) through dictionaries so each distinct value is hashed once (same hashes)."""
-    from curata import writer
-
     for raw in batches:
         if raw.num_rows == 0:
             continue
-        batch = prep._with_system_columns(raw)
+        batch = prep.with_system_columns(raw)
         if prep.schema is None:
-            prep.schema = prep._target_schema(batch)
-        batch = writer.conform(batch, prep.schema, into)
+            prep.schema = prep.target_schema(batch)
+        batch = write.conform(batch, prep.schema, into)
         view = pa.RecordBatch.from_arrays(
             [pc.dictionary_encode(c) if n in low_cardinality else c
              for n, c in zip(batch.schema.names, batch.columns, strict=True)],
@@ -310,31 +306,27 @@ def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
     """
     from deltalake import CommitProperties
 
-    from curata import writer
-
-    with cat.session() as s:
-        d = cat._dataset_row(s, into)
-        rec = s.scalar(select(SnapshotRecord).where(SnapshotRecord.dataset_id == d.id,
-                                                    SnapshotRecord.version == version))
-        # A record under an older fingerprint scheme cannot be reused: recompute instead.
-        row_sum = dict(rec.row_sum) if rec and rec.fp_scheme == fp.FINGERPRINT_VERSION else None
+    store = cat.store
+    rec = store.version_record(into, version)
+    # A record under an older fingerprint scheme cannot be reused: recompute instead.
+    row_sum = dict(rec.row_sum) if rec and rec.fp_scheme == fp.FINGERPRINT_VERSION else None
     if row_sum is None:
         return None
-    run_id = writer.start_run(cat, into, operation=OPERATION + ".restore")
+    run_id = store.start_run(into, operation=OPERATION + ".restore")
     meta = {"curata.run_id": run_id, "curata.user": current_user(),
             "curata.version": __version__, "curata.operation": OPERATION + ".restore"}
     try:
-        cat._delta(into).restore(version, commit_properties=CommitProperties(
-            custom_metadata=meta, max_commit_retries=writer.COMMIT_RETRIES))
+        store.delta(into).restore(version, commit_properties=CommitProperties(
+            custom_metadata=meta, max_commit_retries=write.COMMIT_RETRIES))
     except Exception as exc:  # files vacuumed: fall back to recomputing, which is recorded
-        writer.fail_run(cat, run_id, exc)
+        store.fail_run(run_id, exc)
         return None
-    new = writer.find_commit(cat, into, run_id)
-    writer._store(cat, into, new, fp.RowHashSum.from_json(row_sum),
-                  operation=OPERATION + ".restore", run_id=run_id,
-                  derived_from=[_derivation(i, ident) for i in ident.inputs])
+    new = write.find_commit(store, into, run_id)
+    write.store_version(store, into, new, fp.RowHashSum.from_json(row_sum),
+                        operation=OPERATION + ".restore", run_id=run_id,
+                        derived_from=[_derivation(i, ident) for i in ident.inputs])
     _record_lineage(cat, into, new, ident, {"restored_from": version}, run_id)
-    writer.finish_run(cat, run_id, status="committed", version=new)
+    store.finish_run(run_id, status="committed", version=new)
     return new
 
 
@@ -360,18 +352,11 @@ def _derivation(inp: dict[str, Any], ident: Any) -> dict[str, Any]:
 
 def _record_lineage(cat: Any, into: str, version: int, ident: Any, stats: dict[str, Any],
                     run_id: str) -> None:
-    snap_fp = cat._fingerprint_record(into, version).fingerprint
-    with cat.session() as s:
-        d = s.scalar(select(Dataset).where(Dataset.name == into))
-        if d is None:
-            raise DatasetNotFoundError(into)
-        row = Lineage(dataset_id=d.id, version=version,
-                      transform_fingerprint=ident.fingerprint, output_fingerprint=snap_fp,
-                      pipeline={"steps": ident.pipeline}, code=ident.code,
-                      libraries=ident.libraries, stats=dict(stats), run_id=run_id,
-                      created_by=current_user())
-        s.add(row)
-        s.flush()
-        s.add_all([LineageInput(lineage_id=row.id, role=i["role"], ref=i["ref"],
-                                dataset=i["dataset"], version=i["version"],
-                                fingerprint=i["fingerprint"]) for i in ident.inputs])
+    rec = cat.version_record(into, version)
+    cat.store.record_lineage(LineageInfo(
+        dataset=into, version=version, transform_fingerprint=ident.fingerprint,
+        output_fingerprint=rec.fingerprint, pipeline={"steps": ident.pipeline}, code=ident.code,
+        libraries=ident.libraries, stats=dict(stats), run_id=run_id,
+        inputs=[LineageInputInfo(role=i["role"], ref=i["ref"], dataset=i["dataset"],
+                                 version=i["version"], fingerprint=i["fingerprint"])
+                for i in ident.inputs]))

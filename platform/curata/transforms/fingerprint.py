@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from curata import fingerprint as fp
 from curata.transforms.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    pass
 
 #: Bump when a step's semantics change (its output for the same input and parameters).
 TRANSFORM_VERSION = "curata-transform-1"
@@ -38,6 +39,8 @@ class TransformIdentity:
 
 
 def libraries(pipeline: Pipeline) -> dict[str, str]:
+    import polars as pl
+
     libs = {"transform": TRANSFORM_VERSION, "polars": pl.__version__,
             "fingerprint": fp.FINGERPRINT_VERSION}
     for step in pipeline.steps:

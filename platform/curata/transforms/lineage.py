@@ -9,11 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
-
-from curata.catalog.models import AuditEntry, Dataset, SnapshotRecord, Source
 from curata.errors import CurataError
-from curata.transforms.models import Lineage, LineageInput
 
 MAX_DEPTH = 32
 
@@ -75,7 +71,7 @@ class _Builder:
     def snapshot_node(self, dataset: str, version: int) -> str:
         nid = f"snapshot:{dataset}@{version}"
         if nid not in self.nodes:
-            rec = self.cat._fingerprint_record(dataset, version)
+            rec = self.cat.version_record(dataset, version)
             tags = [t.name for t in self.cat.tags(dataset) if t.version == version]
             self.nodes[nid] = LineageNode(
                 id=nid, kind="snapshot", label=f"{dataset}@{tags[0] if tags else version}",
@@ -93,22 +89,17 @@ class _Builder:
         me = self.snapshot_node(dataset, version)
         if depth >= MAX_DEPTH:
             return
-        with self.cat.session() as s:
-            row = s.scalar(select(Lineage).join(Dataset).where(
-                Dataset.name == dataset, Lineage.version == version))
-            inputs = (s.scalars(select(LineageInput).where(LineageInput.lineage_id == row.id))
-                      .all() if row else [])
-            rec = s.scalar(select(SnapshotRecord).join(Dataset).where(
-                Dataset.name == dataset, SnapshotRecord.version == version))
-            derived_from = list(rec.derived_from or []) if rec else []
+        store = self.cat.store
+        row = store.lineage(dataset, version)
         if row is not None:
-            for i in inputs:
+            for i in row.inputs:
                 parent = self.snapshot_node(i.dataset, i.version)
                 self.edge(parent, me, "derive" if i.role == "source" else i.role,
                           row.transform_fingerprint)
                 self.up(i.dataset, i.version, depth + 1)
             return
-        self._derived_from(me, derived_from, depth)
+        rec = store.version_record(dataset, version)
+        self._derived_from(me, list(rec.derived_from) if rec else [], depth)
         self.sources(me, dataset, version)
 
     def _derived_from(self, me: str, entries: list[Any], depth: int) -> bool:
@@ -133,15 +124,15 @@ class _Builder:
         lf = self.cat.snapshot(f"{dataset}@{version}").to_polars(lazy=True)
         assert isinstance(lf, pl.LazyFrame)
         ids = sorted(lf.select(pl.col("_source").unique()).collect()["_source"].to_list())
-        with self.cat.session() as s:
-            rows = {r.id: r for r in s.scalars(select(Source).where(Source.id.in_(ids)))}
+        rows = self.cat.store.sources(ids)
         for sid in ids:
             r = rows.get(sid)
             nid = f"source:{sid}"
             self.nodes.setdefault(nid, LineageNode(
                 id=nid, kind="source", label=r.name if r else str(sid),
                 details={"uri": r.uri, "license": r.license, "run_id": r.run_id,
-                         "retrieved_at": r.retrieved_at.isoformat()} if r else {}))
+                         "retrieved_at": r.retrieved_at.isoformat() if r.retrieved_at else None}
+                if r else {}))
             self.edge(nid, me, "ingest")
 
     # --- downstream ---------------------------------------------------------------------------
@@ -151,16 +142,10 @@ class _Builder:
         if depth >= MAX_DEPTH:
             return
         fpr = self.nodes[me].fingerprint
-        with self.cat.session() as s:
-            children = s.execute(
-                select(Dataset.name, Lineage.version, Lineage.transform_fingerprint,
-                       LineageInput.role)
-                .join(Lineage, Lineage.id == LineageInput.lineage_id)
-                .join(Dataset, Dataset.id == Lineage.dataset_id)
-                .where(LineageInput.dataset == dataset, LineageInput.version == version)
-            ).all()
-            exports = s.scalars(select(AuditEntry).where(
-                AuditEntry.action == "export", AuditEntry.dataset == dataset)).all()
+        store = self.cat.store
+        children = store.derived_from_snapshot(dataset, version)
+        exports = [e for e in store.audit_log(dataset, actions=["export"])[::-1]
+                   if e.action == "export"]
         for name, v, tf, role in children:
             child = self.snapshot_node(name, v)
             self.edge(me, child, "derive" if role == "source" else role, tf)

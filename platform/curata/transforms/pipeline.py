@@ -34,9 +34,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from curata import fingerprint as fp
 from curata.errors import CurataError
@@ -57,6 +55,9 @@ from curata.transforms.steps import (
     as_tuple,
     deserialize_expr,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def _filter(v: Any) -> Step:
@@ -318,6 +319,8 @@ def with_content_ids(df: pl.DataFrame) -> pl.DataFrame:
     """``df`` with ``_id`` recomputed from its content columns: after a step that changed
     content, a record is identified by what it now holds (``lower`` then ``dedup`` must merge
     "Hello" and "HELLO"), never by the id of the row it came from."""
+    import polars as pl
+
     if not df.height and "_id" in df.columns:
         return df
     table = df.to_arrow(compat_level=pl.CompatLevel.oldest())

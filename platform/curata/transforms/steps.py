@@ -20,15 +20,17 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import polars as pl
 import xxhash
 
 from curata.transforms.errors import PipelineError, StepFailedError, UnhashableStepError
 
+if TYPE_CHECKING:
+    import polars as pl
+
 SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
-Upstream = Callable[[], Iterator[pl.DataFrame]]
+Upstream = Callable[[], Iterator["pl.DataFrame"]]
 _U64 = 1 << 64
 
 
@@ -115,6 +117,8 @@ class Filter(Step):
     changes_content: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
+        import polars as pl
+
         if isinstance(self.expr, str):
             try:
                 pl.sql_expr(self.expr)
@@ -126,6 +130,8 @@ class Filter(Step):
                                 f"{type(self.expr).__name__}", kind="filter")
 
     def polars_expr(self) -> pl.Expr:
+        import polars as pl
+
         return pl.sql_expr(self.expr) if isinstance(self.expr, str) else self.expr
 
     def spec(self) -> dict[str, Any]:
@@ -152,6 +158,8 @@ def serialize_expr(expr: pl.Expr) -> str:
 
 
 def deserialize_expr(data: str) -> pl.Expr:
+    import polars as pl
+
     return pl.Expr.deserialize(io.BytesIO(base64.b64decode(data)))
 
 
@@ -249,6 +257,8 @@ class Apply(Step):
         return {self.name.removeprefix("apply:"): code_hash(self.function, step=self.name)}
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+        import polars as pl
+
         out = self.function(df, **self.params)
         if not isinstance(out, pl.DataFrame):
             raise StepFailedError(self.name, reason=f"returned {type(out).__name__}, "
@@ -258,6 +268,8 @@ class Apply(Step):
 
 def _carry_system_columns(before: pl.DataFrame, after: pl.DataFrame, step: str) -> pl.DataFrame:
     """Re-attach the input's system columns to a function's output, matched by ``_id``."""
+    import polars as pl
+
     if "_id" not in after.columns:
         raise StepFailedError(step, reason="the function dropped the `_id` column")
     system = [c for c in SYSTEM_COLUMNS if c in before.columns and c != "_id"]
@@ -325,6 +337,8 @@ class Split(Step):
         return _polars_hash_version()
 
     def expression(self) -> pl.Expr:
+        import polars as pl
+
         h = id_hash(_seed("split", self.seed))
         names = list(self.fractions)
         cum, bounds = 0.0, []
@@ -338,6 +352,8 @@ class Split(Step):
         return (expr.otherwise(last) if bounds else last).alias(self.column)
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+        import polars as pl
+
         out = df.with_columns(self.expression())
         if self.keep is not None:
             out = out.filter(pl.col(self.column).is_in(list(self.keep)))
@@ -366,6 +382,8 @@ class Sample(Step):
         return _polars_hash_version()
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+        import polars as pl
+
         if self.fraction >= 1:
             return df
         bound = pl.lit(_threshold(self.fraction), dtype=pl.UInt64)
@@ -422,6 +440,8 @@ class Join(Step):
         return [self.ref]
 
     def right(self, ctx: Context) -> pl.DataFrame:
+        import polars as pl
+
         if id(self) not in ctx.cache:
             snap = ctx.snapshots[self.ref]
             names = snap.schema.names

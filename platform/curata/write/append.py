@@ -1,31 +1,26 @@
-"""The write path: system columns, Delta commits, and the catalog records that pin them.
-
-Every write is one Delta commit; the catalog learns of it afterwards (snapshot fingerprint,
-file hashes, run status). A process killed between the two leaves a Delta version the catalog
-does not know yet: ``Catalog._fingerprint_record`` recomputes it from the data on first use, so
-the catalog never disagrees with the table.
+"""The write path of ``Catalog.append`` and ``Catalog.update_columns``: system columns
+(``curata.write.columns``), duplicate removal, ONE Delta commit, and the catalog records that
+pin it (``curata.write.records``). Sources are identified, and a license change of one is never
+silent, here too. The ingest pipeline writes its shards itself (``curata.write.shards``) and
+shares the rest.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import random
-import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
-from sqlalchemy import select
 
 from curata import __version__, interrupt
 from curata import fingerprint as fp
-from curata._util import current_user, first_line, new_run_id, utcnow
-from curata.catalog.models import DataFile, IngestRun, SnapshotRecord, Source
+from curata._util import current_user, first_line, utcnow
 from curata.dedup import IdIndex, hex_halves, id_halves
 from curata.errors import (
     CommitConflictError,
@@ -35,105 +30,25 @@ from curata.errors import (
     StorageError,
     UsageError,
 )
-from curata.storage import filesystem, join_uri
+from curata.governance.licenses import normalize_license
+from curata.storage import delta_dataset
+from curata.store import Store
+from curata.write.columns import (
+    COMMIT_RETRIES,
+    DEFAULT_TARGET_FILE_SIZE,
+    MERGE_RETRIES,
+    ROW_GROUP_ROWS,
+    SYSTEM_COLUMNS,
+    TABLE_CONFIGURATION,
+    cast_column,
+    conform,
+    delta_type,
+    system_columns,
+    to_batches,
+)
+from curata.write.records import find_commit, record_appended, record_version
 
-SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
-PROVENANCE_TYPE = pa.struct([
-    ("uri", pa.string()),
-    ("locator", pa.string()),
-    ("run_id", pa.string()),
-    ("retrieved_at", pa.timestamp("us", tz="UTC")),
-])
-# How an empty JSON object (`{}`, an Arrow struct without fields) is stored: one always-null
-# field. Null cells hash to nothing, so the record's fingerprint is that of `{}`.
-EMPTY_STRUCT = pa.struct([pa.field("_empty", pa.bool_())])
-# Time travel to tagged versions needs the old log entries: never expire them.
-TABLE_CONFIGURATION = {"delta.enableExpiredLogCleanup": "false"}
-DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
-ROW_GROUP_ROWS = 131_072
-COMMIT_RETRIES = 15
-MERGE_RETRIES = 8
-SCAN_RETRIES = 3
-
-
-# --- types ----------------------------------------------------------------------------------
-
-
-def delta_type(t: pa.DataType) -> pa.DataType:
-    """The Delta-compatible Arrow type we store ``t`` as (Delta has no unsigned or time types)."""
-    if pa.types.is_dictionary(t):
-        return delta_type(t.value_type)
-    if pa.types.is_unsigned_integer(t):
-        return {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.int64()}[t.bit_width]
-    if pa.types.is_float16(t):
-        return pa.float32()
-    if pa.types.is_timestamp(t):
-        return pa.timestamp("us", tz="UTC" if t.tz else None)
-    if pa.types.is_date64(t):
-        return pa.date32()
-    if pa.types.is_time(t) or pa.types.is_duration(t):
-        return pa.int64()
-    if pa.types.is_null(t):
-        return pa.string()
-    if pa.types.is_struct(t):
-        if t.num_fields == 0:  # `{}`: Parquet stores no struct without fields
-            return EMPTY_STRUCT
-        return pa.struct([pa.field(f.name, delta_type(f.type)) for f in t])
-    if pa.types.is_map(t):
-        return pa.map_(delta_type(t.key_type), delta_type(t.item_type))
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return pa.list_(delta_type(t.value_type))
-    return t
-
-
-def _cast_column(arr: pa.Array, target: pa.DataType, dataset: str, name: str) -> pa.Array:
-    if arr.type == target:
-        return arr
-    try:
-        if pa.types.is_time(arr.type) or pa.types.is_duration(arr.type):
-            return fp._temporal_ns(arr)
-        return arr.cast(target, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise SchemaMismatchError(
-            dataset, reason=f"column {name!r}: cannot store {arr.type} as {target} ({exc})",
-            columns=[name]) from None
-
-
-def conform(batch: pa.RecordBatch, schema: pa.Schema, dataset: str) -> pa.RecordBatch:
-    """Cast a batch to ``schema`` (missing columns become nulls)."""
-    cols = []
-    for f in schema:
-        idx = batch.schema.get_field_index(f.name)
-        if idx < 0:
-            cols.append(pa.nulls(batch.num_rows, f.type))
-        else:
-            cols.append(_cast_column(batch.column(idx), f.type, dataset, f.name))
-    return pa.RecordBatch.from_arrays(cols, schema=schema)
-
-
-# --- inputs ---------------------------------------------------------------------------------
-
-
-def to_batches(data: Any) -> Iterator[pa.RecordBatch]:
-    """Stream any Arrow-ish input (tables, readers, batch iterables, Polars, PyCapsule)."""
-    if isinstance(data, pa.RecordBatch):
-        yield data
-    elif isinstance(data, pa.Table):
-        yield from data.to_batches(max_chunksize=ROW_GROUP_ROWS)
-    elif isinstance(data, pa.RecordBatchReader):
-        yield from data
-    elif type(data).__module__.startswith("polars"):
-        import polars as pl
-
-        frame = data.collect() if isinstance(data, pl.LazyFrame) else data
-        yield from frame.to_arrow().to_batches(max_chunksize=ROW_GROUP_ROWS)
-    elif hasattr(data, "__arrow_c_stream__"):
-        yield from pa.RecordBatchReader.from_stream(data)
-    elif isinstance(data, Iterable):
-        for item in data:
-            yield from to_batches(item)
-    else:
-        raise TypeError(f"cannot append {type(data).__name__}; pass Arrow or Polars data")
+LOCATOR = "_locator"  # where a source says each row came from (becomes _provenance.locator)
 
 
 def validate_license(expression: str) -> str:
@@ -144,17 +59,12 @@ def validate_license(expression: str) -> str:
     Raises:
         LicenseError: with close matches for typos (``CC-BY-4.O`` → ``CC-BY-4.0``).
     """
-    from curata.governance.licenses import normalize_license
-
     if expression.strip().lower() == "unknown":
         return "unknown"
     return normalize_license(expression.strip())
 
 
-# --- append ---------------------------------------------------------------------------------
-
-
-class _Prepared:
+class Prepared:
     """Adds system columns to each batch and accumulates the row-hash sum as it streams."""
 
     def __init__(self, *, dataset: str, source_id: str, license: str, uri: str, run_id: str,
@@ -169,34 +79,25 @@ class _Prepared:
         self.schema: pa.Schema | None = None
         self.new_columns: list[str] = []
 
-    def _with_system_columns(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def with_system_columns(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch with system columns first: those it carries are kept, the others made
+        (``system_columns``); a missing ``_id`` is filled once the batch is conformed."""
         n = batch.num_rows
         names = batch.schema.names
         content = [f for f in batch.schema if not f.name.startswith("_")]
-        arrays = {f.name: _cast_column(batch.column(f.name), delta_type(f.type), self.dataset,
-                                       f.name) for f in content}
-        out: dict[str, pa.Array] = {}
-        # A missing `_id` is filled after the batch is conformed (see `batches`).
-        out["_id"] = batch.column("_id") if "_id" in names else pa.nulls(n, pa.string())
-        out["_source"] = (batch.column("_source") if "_source" in names
-                          else pa.repeat(pa.scalar(self.source_id, pa.string()), n))
-        out["_license"] = (batch.column("_license") if "_license" in names
-                           else pa.repeat(pa.scalar(self.license, pa.string()), n))
-        if "_provenance" in names:
-            out["_provenance"] = batch.column("_provenance")
-        else:
-            locator = (batch.column("_locator").cast(pa.string()) if "_locator" in names
-                       else pa.nulls(n, pa.string()))
-            out["_provenance"] = pa.StructArray.from_arrays(
-                [pa.repeat(pa.scalar(self.uri, pa.string()), n), locator,
-                 pa.repeat(pa.scalar(self.run_id, pa.string()), n),
-                 pa.repeat(pa.scalar(self.retrieved_at, pa.timestamp("us", tz="UTC")), n)],
-                fields=list(PROVENANCE_TYPE))
+        arrays = {f.name: cast_column(batch.column(f.name), delta_type(f.type), self.dataset,
+                                      f.name) for f in content}
+        made = system_columns(
+            n, source_id=self.source_id, license=self.license, uri=self.uri, run_id=self.run_id,
+            retrieved_at=self.retrieved_at,
+            locator=batch.column(LOCATOR) if LOCATOR in names else None)
+        out = {"_id": batch.column("_id") if "_id" in names else pa.nulls(n, pa.string()),
+               **{k: batch.column(k) if k in names else v for k, v in made.items()}}
         extra = {k: batch.column(k) for k in names
-                 if k.startswith("_") and k not in SYSTEM_COLUMNS and k != "_locator"}
+                 if k.startswith("_") and k not in SYSTEM_COLUMNS and k != LOCATOR}
         return pa.RecordBatch.from_pydict({**out, **extra, **arrays})
 
-    def _target_schema(self, first: pa.RecordBatch) -> pa.Schema:
+    def target_schema(self, first: pa.RecordBatch) -> pa.Schema:
         if self.table_schema is None:
             return first.schema
         new = [n for n in first.schema.names if n not in self.table_schema.names]
@@ -210,9 +111,9 @@ class _Prepared:
         for raw in to_batches(data):
             if raw.num_rows == 0:
                 continue
-            batch = self._with_system_columns(raw)
+            batch = self.with_system_columns(raw)
             if self.schema is None:
-                self.schema = self._target_schema(batch)
+                self.schema = self.target_schema(batch)
             batch = conform(batch, self.schema, self.dataset)
             if "_id" in raw.schema.names:
                 self.acc = self.acc + fp.row_sum(batch)
@@ -247,48 +148,42 @@ def make_source_id(dataset: str, name: str) -> str:
     return "src-" + xxhash.xxh3_64_hexdigest(f"{dataset}\0{name}".encode())
 
 
-def recorded_license(cat: Any, dataset: str, source_id: str) -> str | None:
-    """The license the catalog records for a source (None: the source is new)."""
-    with cat.session() as s:
-        row = s.get(Source, source_id)
-        return row.license if row is not None else None
-
-
-def check_source_license(cat: Any, dataset: str, *, source_id: str, name: str, license: str,
-                         relicense: bool) -> Any:
+def check_source_license(store: Store, dataset: str, *, source_id: str, name: str,
+                         license: str, relicense: bool) -> int | None:
     """Refuse (or, with ``relicense``, apply) a license change of an existing source.
 
     Re-ingesting a source under another license once kept the old ``_license`` silently on
-    every row it deduplicated. Returns the relicensing snapshot when one was written.
+    every row it deduplicated. Returns the relicensing version when one was written.
 
     Raises:
         SourceLicenseChangedError: the source is licensed otherwise and ``relicense`` is off.
     """
-    recorded = recorded_license(cat, dataset, source_id)
-    if recorded is None or recorded == license:
+    recorded = store.source(source_id)
+    if recorded is None or recorded.license == license:
         return None
     if not relicense:
-        raise SourceLicenseChangedError(dataset, name, recorded=recorded, requested=license)
-    return relicense_source(cat, dataset, source_id=source_id, name=name, license=license)
+        raise SourceLicenseChangedError(dataset, name, recorded=recorded.license,
+                                        requested=license)
+    return relicense_source(store, dataset, source_id=source_id, name=name, license=license)
 
 
-def relicense_source(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
+def relicense_source(store: Store, dataset: str, *, source_id: str, name: str,
+                     license: str) -> int | None:
     """Give every record of a source the license ``license``: ONE new version (a Delta
     update of ``_license``), the source's catalog row, and an audit entry."""
     with interrupt.shielded():  # one short update: it commits whole or not at all
-        return _relicense(cat, dataset, source_id=source_id, name=name, license=license)
+        return _relicense(store, dataset, source_id=source_id, name=name, license=license)
 
 
-def _relicense(cat: Any, dataset: str, *, source_id: str, name: str, license: str) -> Any:
+def _relicense(store: Store, dataset: str, *, source_id: str, name: str,
+               license: str) -> int | None:
     from deltalake import CommitProperties
 
-    before = recorded_license(cat, dataset, source_id)
-    run_id = start_run(cat, dataset, operation="relicense")
-    meta = {"curata.run_id": run_id, "curata.user": current_user(),
-            "curata.version": __version__, "curata.operation": "relicense"}
+    before = store.source(source_id)
+    run_id = store.start_run(dataset, operation="relicense")
     try:
-        dt = cat._delta(dataset)
-        rows = 0
+        dt = store.delta(dataset)
+        rows, version = 0, None
         if dt is not None:
             # Both values are validated first: a source id is hex, an SPDX expression has no
             # quote, so the SQL literals need no escaping.
@@ -296,157 +191,96 @@ def _relicense(cat: Any, dataset: str, *, source_id: str, name: str, license: st
             out = dt.update(updates={"_license": f"'{license}'"},
                             predicate=f"_source = '{source_id}'",
                             commit_properties=CommitProperties(
-                                custom_metadata=meta, max_commit_retries=COMMIT_RETRIES))
+                                custom_metadata=commit_meta(run_id, "relicense"),
+                                max_commit_retries=COMMIT_RETRIES))
             rows = int(out.get("num_updated_rows", 0))
-        version = find_commit(cat, dataset, run_id) if dt is not None else None
-        if version is not None:
-            record_version(cat, dataset, version, operation="relicense", run_id=run_id)
-        with cat.session() as s:
-            row = s.get(Source, source_id)
-            assert row is not None
-            row.license = license
-            cat.audit("relicense", dataset=dataset, session=s, details={
-                "source": name, "source_id": source_id, "from": before, "to": license,
-                "records": rows, "version": version, "run_id": run_id})
+            version = find_commit(store, dataset, run_id)
+            record_version(store, dataset, version, operation="relicense", run_id=run_id)
+        store.set_source_license(source_id, license)
+        store.audit("relicense", dataset=dataset, details={
+            "source": name, "source_id": source_id, "from": before.license if before else None,
+            "to": license, "records": rows, "version": version, "run_id": run_id})
     except BaseException as exc:
-        fail_run(cat, run_id, exc)
+        store.fail_run(run_id, exc)
         raise
-    finish_run(cat, run_id, status="committed", version=version, stats={"rows_updated": rows})
-    return cat.snapshot(f"{dataset}@{version}") if version is not None else None
+    store.finish_run(run_id, status="committed", version=version, stats={"rows_updated": rows})
+    return version
 
 
-def start_run(cat: Any, dataset: str, *, run_id: str | None = None, operation: str = "append",
-              stats: dict[str, Any] | None = None) -> str:
-    """Record a running write; it becomes committed/failed/unchanged when it ends."""
-    ds_id = cat._ensure_dataset(dataset)
-    run_id = run_id or new_run_id()
-    with cat.session() as s:
-        if s.get(IngestRun, run_id) is None:
-            s.add(IngestRun(id=run_id, dataset_id=ds_id, operation=operation, status="running",
-                            user=current_user(), host=socket.gethostname(), pid=os.getpid(),
-                            tool_version=__version__, stats=stats or {}))
-    return run_id
+def commit_meta(run_id: str, operation: str) -> dict[str, str]:
+    """The ``curata.*`` entries of a commit's ``commitInfo`` (``find_commit`` looks for the
+    run id; ``curata versions`` shows the rest)."""
+    return {"curata.run_id": run_id, "curata.user": current_user(),
+            "curata.version": __version__, "curata.operation": operation}
 
 
-def finish_run(cat: Any, run_id: str, *, status: str, version: int | None = None,
-               stats: dict[str, Any] | None = None, error: str = "") -> None:
-    with cat.session() as s:
-        run = s.get(IngestRun, run_id)
-        if run is None:
-            return
-        run.status, run.finished_at, run.version, run.error = status, utcnow(), version, error
-        if stats is not None:
-            run.stats = {**(run.stats or {}), **stats}
-
-
-def fail_run(cat: Any, run_id: str, exc: BaseException, *,
-             stats: dict[str, Any] | None = None) -> None:
-    """End a run that raised: ``cancelled`` for a user's interrupt (Ctrl-C, SIGTERM), else
-    ``failed`` with the error."""
-    if interrupt.is_interrupt(exc):
-        finish_run(cat, run_id, status="cancelled", stats=stats,
-                   error="cancelled by the user; nothing was committed")
-    else:
-        finish_run(cat, run_id, status="failed", stats=stats,
-                   error=f"{type(exc).__name__}: {exc}")
-
-
-def register_source(cat: Any, dataset: str, *, name: str, uri: str, license: str,
-                    attribution: str = "", artifacts: list[Any] | None = None,
-                    run_id: str | None = None, source_id: str | None = None) -> str:
-    """Record a source (license, provenance, artifact hashes); returns its id."""
-    sid = source_id or make_source_id(dataset, name)
-    from curata.catalog._catalog import insert_ignore
-
-    with cat.session() as s:
-        d = cat._dataset_row(s, dataset)
-        # Concurrent ingests of one source both get here: insert-if-absent, then update.
-        created = insert_ignore(s, Source, [{
-            "id": sid, "dataset_id": d.id, "name": name, "uri": uri, "license": license,
-            "attribution": attribution or "", "artifacts": artifacts or [], "run_id": run_id,
-            "retrieved_at": utcnow()}], ["id"])
-        if not created:
-            row = s.get(Source, sid, populate_existing=True)
-            assert row is not None
-            row.retrieved_at, row.run_id = utcnow(), run_id
-            if artifacts:
-                row.artifacts = artifacts
-    return sid
-
-
-def append(cat: Any, dataset: str, data: Any, *, license: str, source: str,
+def append(store: Store, dataset: str, data: Any, *, license: str, source: str,
            source_uri: str | None = None, attribution: str | None = None,
            run_id: str | None = None, schema_evolution: Literal["none", "merge"] = "none",
            commit_metadata: dict[str, str] | None = None, target_file_size: int | None = None,
            description: str = "", operation: str = "append",
-           dedup: Literal["exact", "off"] = "exact", relicense: bool = False) -> Any:
+           dedup: Literal["exact", "off"] = "exact", relicense: bool = False) -> int | None:
+    """Append rows in one Delta commit (see ``Catalog.append``); returns the new version, or
+    None when nothing was new."""
     license = validate_license(license)
     if dedup not in ("exact", "off"):
         raise UsageError(f"Unknown dedup mode {dedup!r} (valid: exact, off)")
-    cat._ensure_dataset(dataset, description)
+    store.ensure_dataset(dataset, description)
     sid = make_source_id(dataset, source)
-    check_source_license(cat, dataset, source_id=sid, name=source, license=license,
+    check_source_license(store, dataset, source_id=sid, name=source, license=license,
                          relicense=relicense)
-    run_id = start_run(cat, dataset, run_id=run_id, operation=operation)
+    run_id = store.start_run(dataset, run_id=run_id, operation=operation)
     shield = interrupt.Shield()  # raised by write_batches once only the commit is left
     try:
-        return _append_run(cat, dataset, data, run_id=run_id, sid=sid, license=license,
-                           source=source, source_uri=source_uri, attribution=attribution,
-                           schema_evolution=schema_evolution, commit_metadata=commit_metadata,
-                           target_file_size=target_file_size, operation=operation,
-                           dedup=dedup, shield=shield)
+        try:
+            store.register_source(dataset, source_id=sid, name=source,
+                                  uri=source_uri or source, license=license,
+                                  attribution=attribution or "", run_id=run_id)
+            existing = store.delta(dataset)
+            prep = Prepared(
+                dataset=dataset, source_id=sid, license=license, uri=source_uri or source,
+                run_id=run_id, retrieved_at=utcnow(),
+                table_schema=pa.schema(existing.schema().to_arrow()) if existing else None,
+                merge=schema_evolution == "merge",
+                index=existing_ids(store, dataset, existing) if dedup == "exact" else None)
+            # `_id` is the hash of the content, always: one passed in is recomputed.
+            rows = (b.drop_columns(["_id"]) if "_id" in b.schema.names else b
+                    for b in to_batches(data))
+            version = write_batches(store, dataset, prep, rows, run_id=run_id,
+                                    operation=operation, commit_metadata=commit_metadata,
+                                    target_file_size=target_file_size, shield=shield)
+        except BaseException as exc:
+            store.fail_run(run_id, exc)
+            raise
+        _finish(store, dataset, run_id, version, prep)
+        return version
     finally:
         shield.exit()
 
 
-def _append_run(cat: Any, dataset: str, data: Any, *, run_id: str, sid: str, license: str,
-                source: str, source_uri: str | None, attribution: str | None,
-                schema_evolution: str, commit_metadata: dict[str, str] | None,
-                target_file_size: int | None, operation: str, dedup: str,
-                shield: interrupt.Shield) -> Any:
-    try:
-        register_source(cat, dataset, name=source, uri=source_uri or source, license=license,
-                        attribution=attribution or "", run_id=run_id, source_id=sid)
-        existing = cat._delta(dataset)
-        prep = _Prepared(
-            dataset=dataset, source_id=sid, license=license, uri=source_uri or source,
-            run_id=run_id, retrieved_at=utcnow(),
-            table_schema=pa.schema(existing.schema().to_arrow()) if existing else None,
-            merge=schema_evolution == "merge",
-            index=_existing_ids(cat, dataset, existing) if dedup == "exact" else None)
-        # `_id` is the hash of the content, always: one passed in is recomputed.
-        rows = (b.drop_columns(["_id"]) if "_id" in b.schema.names else b
-                for b in to_batches(data))
-        version = write_batches(cat, dataset, prep, rows, run_id=run_id, operation=operation,
-                                commit_metadata=commit_metadata,
-                                target_file_size=target_file_size, shield=shield)
-    except BaseException as exc:
-        fail_run(cat, run_id, exc)
-        raise
+def _finish(store: Store, dataset: str, run_id: str, version: int | None,
+            prep: Prepared) -> None:
     stats = {"rows_written": prep.acc.count, "duplicates": prep.duplicates}
     if version is None:  # nothing to write
-        finish_run(cat, run_id, status="unchanged", stats=stats)
-        return cat.snapshot(dataset)
-    finish_run(cat, run_id, status="committed", version=version, stats=stats)
+        store.finish_run(run_id, status="unchanged", stats=stats)
+        return
+    store.finish_run(run_id, status="committed", version=version, stats=stats)
     if prep.new_columns:
-        cat.audit("schema.change", dataset=dataset,
-                  details={"version": version, "added": prep.new_columns, "run_id": run_id})
-    return cat.snapshot(f"{dataset}@{version}")
+        store.audit("schema.change", dataset=dataset,
+                    details={"version": version, "added": prep.new_columns, "run_id": run_id})
 
 
-def _existing_ids(cat: Any, dataset: str, dt: Any) -> IdIndex:
+def existing_ids(store: Store, dataset: str, dt: Any) -> IdIndex:
     """An index of the `_id`s of the table version ``dt`` (empty for a new table)."""
-    from curata.storage import delta_dataset
-
     index = IdIndex()
     if dt is not None:
-        rows = delta_dataset(dt, cat.table_uri(dataset), cat.storage_options)
+        rows = delta_dataset(dt, store.table_uri(dataset), store.storage_options)
         for batch in rows.to_batches(columns=["_id"]):  # type: ignore[attr-defined]
             index.add(*hex_halves(batch.column(0)))
     return index
 
 
-def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id: str,
+def write_batches(store: Store, dataset: str, prep: Prepared, data: Any, *, run_id: str,
                   operation: str, commit_metadata: dict[str, str] | None,
                   target_file_size: int | None, shield: interrupt.Shield) -> int | None:
     """Stream prepared batches into ONE Delta commit; record its fingerprint. None if empty.
@@ -468,14 +302,12 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
     assert prep.schema is not None
     reader = pa.RecordBatchReader.from_batches(
         prep.schema, interrupt.then_shield(itertools.chain([first], stream), shield))
-    meta = {"curata.run_id": run_id, "curata.user": current_user(),
-            "curata.version": __version__, "curata.operation": operation,
-            **(commit_metadata or {})}
-    uri = cat.table_uri(dataset)
+    meta = {**commit_meta(run_id, operation), **(commit_metadata or {})}
+    uri = store.table_uri(dataset)
     try:
         write_deltalake(
             uri, reader, mode="append", schema_mode="merge" if prep.merge else None,
-            configuration=TABLE_CONFIGURATION, storage_options=cat.storage_options,
+            configuration=TABLE_CONFIGURATION, storage_options=store.storage_options,
             target_file_size=target_file_size or DEFAULT_TARGET_FILE_SIZE,
             writer_properties=WriterProperties(compression="ZSTD", compression_level=3,
                                                max_row_group_size=ROW_GROUP_ROWS),
@@ -493,153 +325,18 @@ def write_batches(cat: Any, dataset: str, prep: _Prepared, data: Any, *, run_id:
             raise StorageError(uri, reason=first_line(exc)) from None
         raise
     shield.enter()
-    version = find_commit(cat, dataset, run_id)
-    record_appended(cat, dataset, version, prep.acc, operation=operation, run_id=run_id)
+    version = find_commit(store, dataset, run_id)
+    record_appended(store, dataset, version, prep.acc, operation=operation, run_id=run_id)
     return version
-
-
-def find_commit(cat: Any, dataset: str, run_id: str) -> int:
-    """The version our commit landed as (other writers may have committed around it).
-
-    Reads the commit files themselves: ``DeltaTable.history()`` numbers its entries by
-    counting down from the version the table was loaded at, so a commit that lands while it
-    lists the log (concurrent writers on object storage) shifts every number by one.
-    """
-    import json
-
-    dt = cat._delta(dataset)
-    fs, root = filesystem(cat.table_uri(dataset), cat.storage_options)
-    latest = dt.version()
-    for version in range(latest, max(-1, latest - 500), -1):
-        path = join_uri(root, "_delta_log", f"{version:020d}.json")
-        with fs.open_input_stream(path) as f:
-            for line in f.read().decode().splitlines():
-                info = json.loads(line).get("commitInfo")
-                if info is not None and info.get("curata.run_id") == run_id:
-                    return version
-    raise CommitConflictError(dataset, attempts=1, reason=f"commit of run {run_id} not found")
-
-
-# --- catalog records of versions -------------------------------------------------------------
-
-
-def record_appended(cat: Any, dataset: str, version: int, added: fp.RowHashSum, *,
-                    operation: str, run_id: str | None) -> SnapshotRecord:
-    """Record an append incrementally: fingerprint(v) = fingerprint(v-1) + the appended rows."""
-    prev = None
-    if version > 0:
-        with cat.session() as s:
-            d = cat._dataset_row(s, dataset)
-            prev = s.scalar(select(SnapshotRecord).where(
-                SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version - 1))
-    if version > 0 and (prev is None or prev.fp_scheme != fp.FINGERPRINT_VERSION):
-        # No record of the version below, or one under an older fingerprint scheme: the sum
-        # cannot be carried on, so the whole version is hashed under the current scheme.
-        return record_version(cat, dataset, version, operation=operation, run_id=run_id)
-    acc = (fp.RowHashSum.from_json(prev.row_sum) if prev else fp.RowHashSum()) + added
-    return _store(cat, dataset, version, acc, operation=operation, run_id=run_id)
-
-
-def record_version(cat: Any, dataset: str, version: int, *, operation: str,
-                   run_id: str | None = None, derived_from: list[Any] | None = None,
-                   ) -> SnapshotRecord:
-    """Record a version by scanning all its rows (merges, compaction, recovery)."""
-    from curata.verify import scan_files
-
-    dt = cat._delta(dataset, version)
-    uri = cat.table_uri(dataset)
-    for attempt in range(SCAN_RETRIES):
-        scan = scan_files(uri, dt, cat.storage_options)
-        if not scan.problems:
-            break
-        # A file that could not be read (an object store under load times out) must never
-        # be summed as if absent: that records a wrong fingerprint forever. Retry, then fail.
-        time.sleep(0.5 * (attempt + 1))
-    else:
-        raise StorageError(uri, reason=f"cannot fingerprint version {version}: "
-                           + "; ".join(scan.problems[:3]))
-    acc = scan.total
-    return _store(cat, dataset, version, acc, operation=operation, run_id=run_id,
-                  derived_from=derived_from)
-
-
-def _store(cat: Any, dataset: str, version: int, acc: fp.RowHashSum, *, operation: str,
-           run_id: str | None, derived_from: list[Any] | None = None) -> SnapshotRecord:
-    """Record ``version`` with the row-hash sum ``acc`` (current fingerprint scheme)."""
-    dt = cat._delta(dataset, version)
-    schema = pa.schema(dt.schema().to_arrow())
-    rec = SnapshotRecord(version=version, fingerprint=fp.combine(schema, acc),
-                         num_rows=acc.count, row_sum=acc.to_json(),
-                         schema_json=fp.schema_digest(schema), operation=operation,
-                         run_id=run_id, derived_from=derived_from or [],
-                         fp_scheme=fp.FINGERPRINT_VERSION)
-    record_files(cat, dataset, dt, version)
-    from curata.catalog._catalog import insert_ignore
-
-    with cat.session() as s:
-        d = cat._dataset_row(s, dataset)
-        # The writer and a reader healing a missing record (or two healers) may store the
-        # same version at once; both compute the same values, the first one is kept.
-        insert_ignore(s, SnapshotRecord, [{
-            "dataset_id": d.id, "version": version, "fingerprint": rec.fingerprint,
-            "num_rows": rec.num_rows, "row_sum": rec.row_sum, "schema_json": rec.schema_json,
-            "operation": operation, "run_id": run_id, "derived_from": derived_from or [],
-            "fp_scheme": rec.fp_scheme, "created_at": utcnow()}], ["dataset_id", "version"])
-        stored = s.scalar(select(SnapshotRecord).where(
-            SnapshotRecord.dataset_id == d.id, SnapshotRecord.version == version))
-        assert stored is not None
-        return stored
-
-
-def file_hash(fs: Any, path: str) -> tuple[str, bytes]:
-    """XXH3-128 of a file's bytes, and the bytes (read once, parsed by the caller)."""
-    with fs.open_input_file(path) as f:
-        data = f.read()
-    return xxhash.xxh3_128_hexdigest(data), data
-
-
-def _stream_hash(fs: Any, path: str) -> str:
-    """XXH3-128 of a file's bytes (same digest as ``file_hash``) in bounded memory."""
-    h = xxhash.xxh3_128()
-    with fs.open_input_stream(path) as f:
-        while chunk := f.read(8 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def record_files(cat: Any, dataset: str, dt: Any, version: int) -> None:
-    """Hash the bytes of files of ``version`` the catalog has not seen, for ``verify``."""
-    uri = cat.table_uri(dataset)
-    actions = pa.table(dt.get_add_actions(flatten=True))
-    paths = actions.column("path").to_pylist()
-    sizes = actions.column("size_bytes").to_pylist()
-    rows = actions.column("num_records").to_pylist()
-    with cat.session() as s:
-        d = cat._dataset_row(s, dataset)
-        known = set(s.scalars(select(DataFile.path).where(DataFile.dataset_id == d.id)))
-        ds_id = d.id
-    fs, root = filesystem(uri, cat.storage_options)
-    new: list[dict[str, Any]] = []
-    for p, size, n in zip(paths, sizes, rows, strict=True):
-        if p in known:
-            continue
-        digest = _stream_hash(fs, join_uri(root, p))
-        new.append({"dataset_id": ds_id, "path": p, "size": size, "num_rows": n or 0,
-                    "content_hash": digest, "added_version": version})
-    if not new:
-        return
-    from curata.catalog._catalog import insert_ignore
-
-    with cat.session() as s:  # concurrent writers record overlapping files: first one wins
-        insert_ignore(s, DataFile, new, ["dataset_id", "path"])
 
 
 # --- update columns (MERGE on _id) -----------------------------------------------------------
 
 
-def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "update",
-                   derived_from: list[Any] | None = None) -> Any:
-    """Set columns of existing records, matched on ``_id``, in one MERGE commit."""
+def update_columns(store: Store, dataset: str, data: Any, *, operation: str = "update",
+                   derived_from: list[Any] | None = None) -> int:
+    """Set columns of existing records, matched on ``_id``, in one MERGE commit; returns
+    the new version."""
 
     table = pa.Table.from_batches(list(to_batches(data)))
     if "_id" not in table.column_names:
@@ -647,36 +344,35 @@ def update_columns(cat: Any, dataset: str, data: Any, *, operation: str = "updat
                                   columns=["_id"])
     if pc.count_distinct(table.column("_id")).as_py() != table.num_rows:
         raise SchemaMismatchError(dataset, reason="`_id` values must be unique", columns=["_id"])
-    table = pa.table({n: _cast_column(table.column(n).combine_chunks(),
+    table = pa.table({n: cast_column(table.column(n).combine_chunks(),
                                       delta_type(table.schema.field(n).type), dataset, n)
                       for n in table.column_names})
-    run_id = start_run(cat, dataset, operation=operation)
-    dt = cat._delta(dataset)
+    run_id = store.start_run(dataset, operation=operation)
+    dt = store.delta(dataset)
     if dt is None:
         raise SchemaMismatchError(dataset, reason="the dataset has no records to update")
     updates = {f"`{c}`": f"s.`{c}`" for c in table.column_names if c != "_id"}
     added = [c for c in table.column_names if c not in dt.schema().to_arrow().names]
-    meta = {"curata.run_id": run_id, "curata.user": current_user(),
-            "curata.version": __version__, "curata.operation": operation}
+    meta = commit_meta(run_id, operation)
     # A MERGE is one call that ends in its commit: it runs whole, with its records.
     with interrupt.shielded():
         try:
-            _merge_with_retries(cat, dataset, table, updates, meta)
-            version = find_commit(cat, dataset, run_id)
-            record_version(cat, dataset, version, operation=operation, run_id=run_id,
+            _merge_with_retries(store, dataset, table, updates, meta)
+            version = find_commit(store, dataset, run_id)
+            record_version(store, dataset, version, operation=operation, run_id=run_id,
                            derived_from=derived_from)
         except BaseException as exc:
-            fail_run(cat, run_id, exc)
+            store.fail_run(run_id, exc)
             raise
-        finish_run(cat, run_id, status="committed", version=version,
-                   stats={"rows_updated": table.num_rows})
+        store.finish_run(run_id, status="committed", version=version,
+                         stats={"rows_updated": table.num_rows})
         if added:
-            cat.audit("schema.change", dataset=dataset,
-                      details={"version": version, "added": added, "run_id": run_id})
-    return cat.snapshot(f"{dataset}@{version}")
+            store.audit("schema.change", dataset=dataset,
+                        details={"version": version, "added": added, "run_id": run_id})
+    return version
 
 
-def _merge_with_retries(cat: Any, dataset: str, table: pa.Table, updates: dict[str, str],
+def _merge_with_retries(store: Store, dataset: str, table: pa.Table, updates: dict[str, str],
                         meta: dict[str, str]) -> None:
     """MERGE, re-run from the latest version when a concurrent commit touched the same files.
 
@@ -688,7 +384,7 @@ def _merge_with_retries(cat: Any, dataset: str, table: pa.Table, updates: dict[s
     from deltalake.exceptions import CommitFailedError
 
     for attempt in range(1, MERGE_RETRIES + 1):
-        dt = cat._delta(dataset)
+        dt = store.delta(dataset)
         try:
             (dt.merge(table, predicate="t._id = s._id", source_alias="s", target_alias="t",
                       merge_schema=True,

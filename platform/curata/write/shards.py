@@ -1,6 +1,6 @@
 """Parquet shards written in parallel, committed to a Delta table in ONE transaction.
 
-``Catalog.append`` hands its batches to delta-rs (``write_deltalake``), which encodes every
+``curata.write.append`` hands its batches to delta-rs (``write_deltalake``), which encodes every
 file on one thread. Ingest is the hot path: it already knows each row's hashes and its final
 schema, so it writes the table's Parquet files itself with one ``pyarrow.parquet.ParquetWriter``
 per core (Parquet encoding and zstd release the GIL) and then commits the files with
@@ -35,7 +35,8 @@ import pyarrow.parquet as pq
 from curata import fingerprint as fp
 from curata.errors import CommitConflictError, StorageError
 from curata.storage import filesystem, join_uri
-from curata.writer import ROW_GROUP_ROWS, TABLE_CONFIGURATION
+from curata.store import Store
+from curata.write.columns import ROW_GROUP_ROWS, TABLE_CONFIGURATION
 
 # Exact string bounds only: a truncated max is not an upper bound (Delta's own writers
 # truncate to 32 characters too, but then they have to bump the last character).
@@ -375,7 +376,7 @@ def _check_files(table_uri: str, storage_options: dict[str, str] | None,
                 " before its commit (collected by `curata gc`?); nothing was committed"))
 
 
-def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenFile],
+def commit_files(store: Store, dataset: str, schema: pa.Schema, files: list[WrittenFile],
                  metadata: dict[str, str], *, retries: int) -> None:
     """ONE Delta commit adding ``files`` to the dataset's records table (created if new).
 
@@ -388,7 +389,7 @@ def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenF
     from deltalake.exceptions import CommitFailedError, DeltaError
     from deltalake.transaction import create_table_with_add_actions
 
-    _check_files(cat.table_uri(dataset), cat.storage_options, files)
+    _check_files(store.table_uri(dataset), store.storage_options, files)
     now = int(time.time() * 1000)
     actions = [f.add_action(now) for f in files]
     props = {"commit_properties": CommitProperties(custom_metadata=metadata,
@@ -396,16 +397,16 @@ def commit_files(cat: Any, dataset: str, schema: pa.Schema, files: list[WrittenF
              "post_commithook_properties": PostCommitHookProperties(cleanup_expired_logs=False)}
     delta_schema = DeltaSchema.from_arrow(schema)
     try:
-        dt = cat._delta(dataset)
+        dt = store.delta(dataset)
         if dt is None:
             try:
                 create_table_with_add_actions(
-                    cat.table_uri(dataset), delta_schema, actions, mode="append",
-                    configuration=TABLE_CONFIGURATION, storage_options=cat.storage_options,
+                    store.table_uri(dataset), delta_schema, actions, mode="append",
+                    configuration=TABLE_CONFIGURATION, storage_options=store.storage_options,
                     **props)
                 return
             except DeltaError:
-                dt = cat._delta(dataset)  # another writer created it first: append instead
+                dt = store.delta(dataset)  # another writer created it first: append instead
                 if dt is None:
                     raise
         table_schema = pa.schema(dt.schema().to_arrow())
