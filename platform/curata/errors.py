@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 
-def _preview(items: Iterable[Any], limit: int = 10) -> str:
+def preview_items(items: Iterable[Any], limit: int = 10) -> str:
     items = list(items)
     shown = ", ".join(str(i) for i in items[:limit])
     if len(items) > limit:
@@ -84,7 +84,7 @@ class DatasetNotFoundError(NotFoundError):
         self.dataset = dataset
         self.available = list(available)
         super().__init__(
-            f"Dataset {dataset!r} not found (available: {_preview(self.available)})",
+            f"Dataset {dataset!r} not found (available: {preview_items(self.available)})",
             hint="Run `curata datasets` to list datasets",
         )
 
@@ -96,7 +96,7 @@ class SnapshotNotFoundError(NotFoundError):
         self.available = list(available)
         detail = f": {reason}" if reason else ""
         super().__init__(
-            f"Snapshot {ref!r} not found{detail} (available: {_preview(self.available)})",
+            f"Snapshot {ref!r} not found{detail} (available: {preview_items(self.available)})",
             hint=f"Run `curata versions {ref.split('@', 1)[0]}` to list versions and tags",
         )
 
@@ -134,7 +134,7 @@ class AmbiguousColumnError(UsageError):
         self.columns = list(columns)
         self.option = option
         super().__init__(
-            f"{what} needs one column and the data has several: {_preview(self.columns)}",
+            f"{what} needs one column and the data has several: {preview_items(self.columns)}",
             hint=f"Pass {option} NAME with one of them",
         )
 
@@ -212,7 +212,7 @@ class VerifyError(IntegrityError):
         self.ref = ref
         self.problems = list(problems)
         super().__init__(
-            f"Snapshot {ref!r} failed verification: {_preview(self.problems, 5)}",
+            f"Snapshot {ref!r} failed verification: {preview_items(self.problems, 5)}",
             hint=f"Run `curata verify {ref} --json` for details",
         )
 
@@ -310,7 +310,7 @@ class LicenseViolationError(PolicyError):
         listed = ", ".join(f"{lic} ({n} records)" for lic, n in self.violations.items())
         super().__init__(
             f"Snapshot {ref!r} holds records whose license forbids {purpose} use: {listed}"
-            + (f" from sources {_preview(self.sources)}" if self.sources else ""),
+            + (f" from sources {preview_items(self.sources)}" if self.sources else ""),
             hint="Filter them out, or override with --allow-license ID --reason TEXT (audit-logged)",
         )
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from curata.storage import delta_dataset
+
 if TYPE_CHECKING:
     from curata.snapshot import Snapshot
 
@@ -83,8 +85,6 @@ def _count_from_files(
 ) -> None:
     """Add the pairs of the given files (all files when ``only`` is None), two columns only,
     batch by batch."""
-    from curata.storage import delta_dataset
-
     with snap.reading():  # a missing data file: SnapshotDataError naming `curata verify`
         ds = delta_dataset(dt, snap.table_uri, snap.storage_options, only=only)
         present = [c for c in _PAIR if c in ds.schema.names]

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from curata.engines.ray import to_ray
 from curata.errors import CurataError, SnapshotDataError
+from curata.export import export_webdataset, webdataset
+from curata.license_mix import license_mix
+from curata.quality.stats import snapshot_stats
+from curata.storage import delta_dataset
+from curata.verify import verify_snapshot
 
 if TYPE_CHECKING:
     import polars as pl
@@ -61,8 +67,6 @@ class Snapshot:
 
     def to_dataset(self) -> pads.Dataset:
         """A ``pyarrow.dataset.Dataset`` over the files of this version."""
-        from curata.storage import delta_dataset
-
         with self.reading():
             return delta_dataset(self.delta_table(), self.table_uri, self.storage_options)
 
@@ -123,8 +127,6 @@ class Snapshot:
         Example:
             >>> curata.load("reviews@v3").head(3).column("text").to_pylist()  # doctest: +SKIP
         """
-        from curata.storage import delta_dataset
-
         dt = self.delta_table()
         cols = list(columns) if columns is not None else None
         with self.reading():
@@ -157,8 +159,6 @@ class Snapshot:
 
     def to_ray(self, columns: Sequence[str] | None = None, **options: Any) -> Any:
         """The snapshot as a ``ray.data.Dataset`` (needs Ray); see ``curata.engines.ray``."""
-        from curata.engines.ray import to_ray
-
         return to_ray(self, columns=columns, **options)
 
     def files(self) -> list[dict[str, Any]]:
@@ -173,15 +173,11 @@ class Snapshot:
 
     def verify(self) -> VerifyReport:
         """Recompute the fingerprint from the stored files; report missing or altered files."""
-        from curata.verify import verify_snapshot
-
         return verify_snapshot(self)
 
     def stats(self, **options: Any) -> Any:
         """Counts per license, source and low-cardinality column, text length histograms,
         quality-issue and PII rates (``curata.quality.SnapshotStats``; ``.to_dict()``)."""
-        from curata.quality.stats import snapshot_stats
-
         return snapshot_stats(self, **options)
 
     def licenses(self) -> list[dict[str, Any]]:
@@ -190,21 +186,15 @@ class Snapshot:
         Counted from the Delta log's per-file stats where they pin one license and source,
         else from those two columns only (``curata.license_mix``); most records first.
         """
-        from curata.license_mix import license_mix
-
         return [{"license": lic, "source": src, "records": n}
                 for lic, src, n in license_mix(self)]
 
     def export_webdataset(self, out: str, **options: Any) -> Any:
         """Write WebDataset shards of this snapshot; see ``curata.export.export_webdataset``."""
-        from curata.export import export_webdataset
-
         return export_webdataset(self, out, **options)
 
     def webdataset(self, **options: Any) -> Any:
         """Iterate samples for training loops; see ``curata.export.webdataset``."""
-        from curata.export import webdataset
-
         return webdataset(self, **options)
 
 

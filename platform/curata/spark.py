@@ -41,7 +41,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from curata.catalog import connect
 from curata.errors import CurataError, SnapshotDataError, UsageError
+from curata.snapshot import Snapshot
+from curata.storage import filesystem, join_uri
 
 try:
     from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
@@ -187,7 +190,6 @@ def _pin(options: Mapping[str, str]) -> _Pinned:
         raise UsageError(
             "The catalog_url option carries a password, and Spark ships options to every executor",
             hint="Set CURATA_CATALOG_URL in the Spark driver's environment instead (or PGPASSWORD)")
-    from curata.catalog import connect
 
     cat = connect(options.get("home"), url, options.get("warehouse"))
     try:
@@ -275,8 +277,6 @@ def _is_secret(key: str) -> bool:
 
 
 def _snapshot(pinned: _Pinned) -> Any:
-    from curata.snapshot import Snapshot
-
     return Snapshot(dataset=pinned.dataset, version=pinned.version,
                     fingerprint=pinned.fingerprint, num_rows=pinned.num_rows,
                     table_uri=pinned.table_uri, storage_options=_storage_options(pinned) or None)
@@ -294,8 +294,6 @@ def _read_file(pinned: _Pinned, part: FilePartition, columns: tuple[str, ...],
     size) and before checking it held the rows the log records."""
     import pyarrow.dataset as pads
     import pyarrow.fs as pafs
-
-    from curata.storage import filesystem, join_uri
 
     fs, root = filesystem(pinned.table_uri, _storage_options(pinned))
     path = join_uri(root, _unquote(part.path))

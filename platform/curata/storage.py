@@ -12,6 +12,9 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from curata._util import first_line
+from curata.errors import CurataError, StorageError, UsageError
+
 # Every Delta table of a dataset folder (gc vacuums each).
 TABLE_KINDS = ("records", "rejects", "annotations", "predictions", "near_duplicates")
 
@@ -106,8 +109,6 @@ def worker_options(public: Mapping[str, Any] | None) -> dict[str, Any] | None:
     try:
         own = json.loads(raw)
     except ValueError as exc:
-        from curata.errors import UsageError
-
         raise UsageError(f"CURATA_STORAGE_OPTIONS on this worker is not JSON ({exc})",
                          hint="Fix it in the cluster's runtime_env env_vars") from None
     merged = {**(public or {}), **(own if isinstance(own, dict) else {})}
@@ -162,9 +163,6 @@ def storage_errors(uri: str) -> Iterator[None]:
     or full disk, an unreachable endpoint) as one ``StorageError`` naming it, exit 7: never a
     raw ``OSError`` or a Rust error with its backtrace."""
     from deltalake.exceptions import DeltaError
-
-    from curata._util import first_line
-    from curata.errors import CurataError, StorageError
 
     try:
         yield

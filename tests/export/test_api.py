@@ -11,7 +11,8 @@ import curata.export
 def test_all_matches_exports() -> None:
     public = {n for n in dir(curata.export) if not n.startswith("_")}  # includes lazy names
     submodules = {"errors", "gate", "jsonarrow", "loader", "manifest", "options", "publish",
-                  "samples", "selection", "shuffle", "sources", "tar", "writer", "torch", "ray"}
+                  "samples", "selection", "shardset", "shuffle", "sources", "tar", "writer", "torch",
+                  "ray"}
     assert set(curata.export.__all__) == public - submodules
     assert all(hasattr(curata.export, n) for n in curata.export.__all__)
 

@@ -7,13 +7,12 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 from curata.export.errors import SampleKeyError
-from curata.export.jsonarrow import json_array
+from curata.export.jsonarrow import json_array, to_json
 from curata.export.samples import (
     check_keys,
     dedupe_adjacent,
     image_extension,
     key_runs,
-    to_json,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st

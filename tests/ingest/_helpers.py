@@ -25,7 +25,7 @@ def read_all(source: Source | str, **kwargs) -> tuple[list[dict], RejectSink, in
 # references them yet) until the file named by $GO exists; it creates $PAUSED when it stops.
 PAUSED_RUNNER = """
 import os, time
-import curata_ingest.pipeline as p
+import curata_ingest.run as p
 original = p.commit_files
 def paused(*args, **kwargs):
     open(os.environ["PAUSED"], "w").close()

@@ -137,7 +137,7 @@ def test_signal_during_the_commit_lets_it_complete(tmp_path: Path) -> None:
     home = tmp_path / "h"
     small = _corpus(tmp_path / "small.jsonl", 2)
     proc = _start(home, ["ingest", small, "-d", "d", "-l", "MIT"],
-                  CURATA_TEST_SIGNAL_AT="curata_ingest.pipeline.commit_files")
+                  CURATA_TEST_SIGNAL_AT="curata_ingest.run.commit_files")
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "the new version is committed" in err.strip().splitlines()[-1]

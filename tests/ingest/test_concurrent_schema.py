@@ -81,7 +81,7 @@ def test_verify_checks_each_files_schema(tmp_path: Path) -> None:
     from curata.snapshot import Snapshot
 
     report = Snapshot(dataset="d", version=1, fingerprint="0" * 64, num_rows=3,
-                      table_uri=snap.table_uri, catalog=cat).verify()
+                      table_uri=snap.table_uri, store=cat.store).verify()
     assert not report.ok
     assert any("column 'text' is int64" in p for p in report.problems)
     assert any("column 'other' is not in the table schema" in p for p in report.problems)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import textwrap
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import Annotated, Any
 
 import click
 import typer
-from click.utils import make_default_short_help
 from typer.core import TyperGroup
 
 from curata_ingest.cli._errors import EXIT_CODES_HELP, run
@@ -104,6 +104,14 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module.split(".")[0]) is not None
 
 
+def short_help(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a word, as Click cuts a command's short help
+    (``TyperCommand.get_short_help_str``; Click's own helper for it is deprecated)."""
+    if len(text) <= limit:
+        return text
+    return textwrap.shorten(text, max(limit, 3), placeholder="...", break_on_hyphens=False)
+
+
 class LazyGroup(TyperGroup):
     """Typer's group, with the commands of :data:`COMMANDS` imported when one is run."""
 
@@ -127,7 +135,7 @@ class LazyGroup(TyperGroup):
         names = self.list_commands(ctx)
         # Click's own layout: the help cut to the width left beside the longest name
         limit = formatter.width - 6 - max((len(n) for n in names), default=0)
-        rows = [(n, make_default_short_help(COMMANDS[n][1], limit)) for n in names]
+        rows = [(n, short_help(COMMANDS[n][1], limit)) for n in names]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

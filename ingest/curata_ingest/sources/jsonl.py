@@ -113,7 +113,7 @@ class JsonlSource(FileSource):
         pool = ThreadPoolExecutor(_PARSERS, thread_name_prefix="curata-jsonl")
         try:
             with self.open(path) as fh:
-                for block in _blocks(fh, progress, self.max_record_size):
+                for block in read_blocks(fh, progress, self.max_record_size):
                     if isinstance(block, _Oversized):  # one line, never held whole
                         while pending:  # its reject goes after the rows of earlier lines
                             yield from _collect(pending.popleft(), rejects)
@@ -166,7 +166,7 @@ class _Oversized:
     head: bytes
 
 
-def _blocks(fh: IO[bytes], progress: ProgressFn | None,
+def read_blocks(fh: IO[bytes], progress: ProgressFn | None,
             limit: int | None = None) -> Iterator[bytes | _Oversized]:
     """Yield chunks of ``fh`` that end on a line boundary (the last one may not), and an
     ``_Oversized`` in place of each line longer than ``limit``.

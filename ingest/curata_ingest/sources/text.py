@@ -16,7 +16,7 @@ from curata_ingest.sources._base import (
     rows_locators,
     with_locator,
 )
-from curata_ingest.sources.jsonl import _blocks
+from curata_ingest.sources.jsonl import read_blocks
 
 _TEXT_EXTENSIONS = (".txt", ".text", ".md", ".rst")
 
@@ -104,7 +104,7 @@ class LinesSource(FileSource):
             line_no = 0
             seen = False
             with self.open(path) as fh:
-                for block in _blocks(fh, progress):
+                for block in read_blocks(fh, progress):
                     lines = block.split(b"\n")
                     if block.endswith(b"\n"):
                         lines.pop()

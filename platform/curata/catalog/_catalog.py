@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from curata import diff as diff_module
 from curata import gc as gc_module
-from curata import transforms, write
+from curata import write
 from curata._util import check_name, is_valid_name, utcnow
 from curata.config import redact_url
 from curata.errors import (
@@ -35,6 +35,8 @@ from curata.store import (
     VersionRecord,
     open_store,
 )
+from curata.transforms.derivation import DeriveResult, derive
+from curata.transforms.lineage_graph import LineageGraph, lineage
 
 
 def connect(
@@ -275,7 +277,7 @@ class Catalog:
     # --- transforms (curata.transforms) ---------------------------------------------------------
 
     def derive(self, src_ref: str, pipeline: Any, *, into: str,
-               tag: str | None = None) -> transforms.DeriveResult:
+               tag: str | None = None) -> DeriveResult:
         """Stream ``src_ref`` through ``pipeline`` into a new version of ``into``.
 
         Cached: with the same transform fingerprint (input fingerprints, pipeline, code
@@ -293,13 +295,13 @@ class Catalog:
         Example:
             >>> cat.derive("reviews@v3", "clean.yaml", into="reviews-clean", tag="v1")
         """
-        return transforms.derive(self, src_ref, pipeline, into=into, tag=tag)
+        return derive(self, src_ref, pipeline, into=into, tag=tag)
 
     def lineage(self, ref: str, *, direction: Literal["both", "up", "down"] = "both"
-                ) -> transforms.LineageGraph:
+                ) -> LineageGraph:
         """Lineage graph of a snapshot: back to ingested sources, forward to derived
         datasets and exports (``curata.transforms.LineageGraph``)."""
-        return transforms.lineage(self, ref, direction=direction)
+        return lineage(self, ref, direction=direction)
 
     def diff(self, a: str, b: str, *, key: Sequence[str] = ()) -> diff_module.Diff:
         """Added, removed and changed records between two refs: a multiset diff by ``_id``;

@@ -32,6 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from curata.dedup import hex_halves
+from curata.engines.ray import gather
+from curata.transforms.near import NearDuplicateIndex, datasketch_module, signatures, sketches
+
 RowsFn = Callable[..., Iterator[tuple[list[str], list[Any]]]]
 _EMPTY = np.empty(0, np.uint64)
 
@@ -47,9 +51,7 @@ class NearParams:
 
     @classmethod
     def of(cls, threshold: float, num_perm: int = 128, seed: int = 1) -> NearParams:
-        from curata.transforms.near import _datasketch
-
-        lsh = _datasketch().MinHashLSH(threshold=threshold, num_perm=num_perm)
+        lsh = datasketch_module().MinHashLSH(threshold=threshold, num_perm=num_perm)
         return cls(threshold=threshold, num_perm=num_perm, seed=seed,
                    ranges=tuple((int(a), int(b)) for a, b in lsh.hashranges))
 
@@ -71,8 +73,6 @@ def band_keys(hashvalues: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.n
 def _halves(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
 
-    from curata.dedup import hex_halves
-
     return hex_halves(pa.array(ids, pa.string()))
 
 
@@ -82,8 +82,6 @@ def _halves(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def band_task(rows: RowsFn, part: Any, index: int, params: NearParams, partitions: int,
               *context: Any) -> Any:
     """Pass 1: ``(band key, id hi, id lo, partition)`` per text and band, split by key."""
-    from curata.transforms.near import sketches
-
     keys, his, los = [], [], []
     for ids, texts in rows(part, *context):
         keep = [i for i, t in enumerate(texts) if t]
@@ -142,8 +140,6 @@ def decide_task(params: NearParams, *parts: tuple[list[str], list[str]]
                 ) -> dict[str, tuple[str, float]]:
     """Pass 4: the greedy rule over some components, in ``_id`` order: dropped id -> (kept
     id, similarity)."""
-    from curata.transforms.near import NearDuplicateIndex, signatures
-
     texts = {}
     for ids, ts in parts:
         texts.update(zip(ids, ts, strict=True))  # a record read twice: same id, same text
@@ -218,8 +214,6 @@ def near_duplicates(ray: Any, rows: RowsFn, parts: Sequence[Any], *, threshold: 
     """Every near duplicate among the rows of ``parts``: dropped id -> (kept id, similarity),
     as ``NearDuplicateIndex`` decides in ``_id`` order. ``context``: extra arguments of
     ``rows`` (object refs are resolved by Ray)."""
-    from curata.engines.ray import gather
-
     params = NearParams.of(threshold, num_perm, seed)
     k = max(1, cpus)
     opts = {"num_cpus": 1, "max_retries": max_retries}

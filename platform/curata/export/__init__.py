@@ -15,13 +15,12 @@ from curata.export.errors import (
 )
 from curata.export.loader import WebDatasetLoader, open_webdataset, webdataset
 from curata.export.manifest import ExportManifest, ShardInfo
+from curata.export.writer import export_webdataset
 
 
 def __getattr__(name: str) -> _typing.Any:
     # The writer pulls in the catalog and governance; loaders for training do not need it.
     if name == "export_webdataset":
-        from curata.export.writer import export_webdataset
-
         return export_webdataset
     raise AttributeError(f"module 'curata.export' has no attribute {name!r}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from curata.errors import IntegrityError, UsageError, _preview
+from curata.errors import IntegrityError, UsageError, preview_items
 
 
 class ExportOptionError(UsageError):
@@ -18,7 +18,7 @@ class ExportOptionError(UsageError):
         self.value = value if isinstance(value, (str, int, float, list)) else repr(value)
         self.valid = list(valid)
         self.reason = reason
-        detail = f" (valid: {_preview(self.valid)})" if self.valid else ""
+        detail = f" (valid: {preview_items(self.valid)})" if self.valid else ""
         super().__init__(
             f"Export option {option}={self.value!r} {reason}{detail}",
             hint="Run `curata export --help` for the options",

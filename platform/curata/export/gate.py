@@ -10,6 +10,7 @@ from curata.export.errors import ExportOptionError
 from curata.export.options import ExportOptions
 from curata.export.selection import Census
 from curata.export.sources import source_details
+from curata.governance import Purpose, evaluate
 
 
 def check_licenses(
@@ -30,7 +31,6 @@ def check_licenses(
             raise ExportOptionError("allow_license", list(options.allow_licenses),
                                     reason="only applies together with a purpose")
         return ()
-    from curata.governance import Purpose, evaluate
 
     purpose = cast(Purpose, options.purpose)  # validated by build_options
     verdict = evaluate(dict(census.licenses), purpose, allow=options.allow_licenses)

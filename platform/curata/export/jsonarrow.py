@@ -1,4 +1,4 @@
-"""Vectorised JSON text for Arrow arrays, byte-identical to :func:`samples.to_json`.
+"""Vectorised JSON text for Arrow arrays, byte-identical to :func:`to_json`.
 
 The export writes a JSON member per record (license, source, provenance) and per structured
 value; ``json.dumps`` per row was most of the export's time. Columns such as ``_source``,
@@ -9,18 +9,46 @@ quoted with Arrow kernels; anything else falls back to ``json.dumps`` per value.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import decimal
+import functools
 import json
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # exactly what json.dumps(ensure_ascii=False) escapes
-_NULL = pa.scalar(b"null", pa.binary())
+
+
+@functools.cache
+def _null() -> pa.Scalar:
+    """JSON ``null`` as a binary scalar (made on first use: building an Arrow scalar imports
+    pandas, ~0.15 s that commands which never export should not pay)."""
+    return pa.scalar(b"null", pa.binary())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def to_json(value: Any) -> bytes:
+    """Compact, deterministic JSON (keys in the order Arrow gives them)."""
+    return json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), default=_json_default
+    ).encode("utf-8")
 
 
 def _dumps(value: object) -> bytes:
-    from curata.export.samples import to_json
-
     return to_json(value)
 
 
@@ -41,7 +69,7 @@ def json_array(arr: pa.Array) -> pa.BinaryArray:
 
 
 def _fill_null(arr: pa.Array) -> pa.BinaryArray:
-    return pc.fill_null(arr, _NULL) if arr.null_count else arr
+    return pc.fill_null(arr, _null()) if arr.null_count else arr
 
 
 def _by_distinct(arr: pa.Array) -> pa.BinaryArray:
@@ -75,5 +103,5 @@ def _struct_json(arr: pa.StructArray) -> pa.BinaryArray:
         pieces.append(pa.scalar(b"}", pa.binary()))
         joined = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.binary()))
     if arr.null_count:
-        joined = pc.if_else(arr.is_valid(), joined, _NULL)
+        joined = pc.if_else(arr.is_valid(), joined, _null())
     return joined

@@ -16,11 +16,10 @@ import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
-import fsspec
-
 from curata.export.errors import LoaderStateError, ShardFormatError
 from curata.export.manifest import MANIFEST
 from curata.export.samples import IMAGE_EXTENSIONS
+from curata.export.writer import export_webdataset
 
 ImageMode = Literal["bytes", "pil"]
 
@@ -172,6 +171,8 @@ class WebDatasetLoader:
             yield sample
 
     def _raw(self, shards: Sequence[dict[str, Any]]) -> Iterator[tuple[str, dict[str, bytes]]]:
+        import fsspec  # ~0.1 s: loaded by the commands that touch export folders only
+
         fs, root = fsspec.core.url_to_fs(self.root, **self.storage_options)
         for shard in shards:
             with fs.open(f"{root}/{shard['name']}", "rb") as f:
@@ -260,6 +261,8 @@ def open_webdataset(
         >>> for sample in open_webdataset("shards/", shuffle=True, seed=1):
         ...     train_step(sample["text"], sample["label"])
     """
+    import fsspec  # ~0.1 s: loaded by the commands that touch export folders only
+
     fs, root = fsspec.core.url_to_fs(str(path), **(storage_options or {}))
     mpath = f"{root.rstrip('/')}/{MANIFEST}"
     if not fs.exists(mpath):
@@ -298,8 +301,6 @@ def webdataset(
         >>> ds = curata.load("reviews@v3").webdataset(shard_count=64, shuffle=True, seed=0)
         >>> loader = StatefulDataLoader(ds.torch(), batch_size=32, num_workers=4)
     """
-    from curata.export.writer import export_webdataset
-
     target = out or default_cache_dir(snapshot, export_options)
     manifest = export_webdataset(snapshot, target, **export_options)
     return open_webdataset(

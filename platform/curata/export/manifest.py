@@ -12,12 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from curata import __version__
+
 MANIFEST = "manifest.json"
 ATTRIBUTION = "ATTRIBUTION.md"
 FORMAT = "curata-webdataset"
 FORMAT_VERSION = 1
 
-# The only names an export writes into its folder (``writer.shard_name`` and the ``wids``
+# The only names an export writes into its folder (``shardset.shard_name`` and the ``wids``
 # index names are built from a dataset name made of ``[A-Za-z0-9_.-]`` and split labels of
 # ``[A-Za-z0-9_]``). One path component, never hidden, never ``..``: whatever an old
 # manifest lists, only files of these names inside the folder are ever replaced or removed.
@@ -91,8 +93,6 @@ class ExportManifest:
 
 def manifest_document(m: ExportManifest) -> dict[str, Any]:
     """The JSON document stored as ``manifest.json`` (deterministic: no timestamps)."""
-    from curata import __version__
-
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

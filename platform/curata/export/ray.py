@@ -43,15 +43,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curata.engines.ray import cluster_cpus, connect, gather, node_id
+from curata.engines.ray import require_ray as require
 from curata.errors import IntegrityError, UsageError
 from curata.export.manifest import ShardInfo
 from curata.export.options import ExportOptions
 from curata.export.publish import Staging
 from curata.export.samples import Field, check_keys, sample_sizes, sized_row
 from curata.export.selection import Census, Selection
+from curata.export.shardset import ShardSet, shard_name
 from curata.export.shuffle import shuffle_order
 from curata.export.tar import BLOCK, RECORD, TarShardWriter
-from curata.export.writer import _ShardSet, shard_name
 from curata.storage import (
     filesystem,
     is_local,
@@ -70,14 +72,10 @@ log = logging.getLogger(__name__)
 
 def require_ray() -> Any:
     """The ``ray`` module, or a :class:`UsageError` saying how to install it."""
-    from curata.engines.ray import require_ray as require
-
     return require()
 
 
 def _connect() -> Any:
-    from curata.engines.ray import connect
-
     return connect()
 
 
@@ -258,7 +256,7 @@ class ShardPlan:
 
 def plan_shards(scans: Sequence[FileScan], options: ExportOptions, census: Census
                 ) -> list[ShardPlan]:
-    """Cut the scanned rows into shards exactly as the local engine's ``_ShardSet`` does."""
+    """Cut the scanned rows into shards exactly as the local engine's ``ShardSet`` does."""
     scans = sorted(scans, key=lambda s: s.file)
     splits = sorted(census.splits)
     code_of = {s: i for i, s in enumerate(splits)}
@@ -335,7 +333,7 @@ def _count_bounds(n: int, shard_count: int) -> list[tuple[int, int]]:
 
 def _size_bounds(row_sizes: np.ndarray, shard_size: int) -> list[tuple[int, int]]:
     """Greedy: a shard takes rows while its closed archive stays within ``shard_size``
-    (at least one row), as ``writer._ShardSet._fits`` decides row by row."""
+    (at least one row), as ``shardset.ShardSet._fits`` decides row by row."""
     budget = shard_size // RECORD * RECORD - 2 * BLOCK  # room for members in a closed archive
     cum = np.concatenate([[0], np.cumsum(row_sizes)])
     bounds, start, n = [], 0, len(row_sizes)
@@ -398,8 +396,8 @@ def _task(split: str, shards: list[ShardPlan], entries: Sequence[tuple[str, Any]
                       first_run=shards[0].first_run, pieces=tuple(pieces))
 
 
-def _open_set(job: _Job, task: _WriteTask) -> _ShardSet:
-    return _ShardSet(options=job.options, census=None, staging=job.staging(),
+def _open_set(job: _Job, task: _WriteTask) -> ShardSet:
+    return ShardSet(options=job.options, census=None, staging=job.staging(),
                      planned={(task.split, i): n for i, n, _ in task.shards},
                      next_index={task.split: task.shards[0][0]})
 
@@ -462,8 +460,6 @@ def scan_group(job: _Job, group: list[tuple[int, tuple[str, Any]]]) -> list[File
 
 def write_task(job: _Job, task: _WriteTask) -> tuple[list[dict], str]:
     """A write task (no shuffle): the task's shards, and the node it ran on."""
-    from curata.engines.ray import node_id
-
     return write_pieces(job, task), node_id()
 
 
@@ -488,8 +484,6 @@ def route_file(job: _Job, entry: tuple[str, Any], task_of: np.ndarray, pos: np.n
 def write_routed(job: _Job, task: _WriteTask, *parts: pa.Table) -> tuple[list[dict], str]:
     """A write task (shuffle): one shard assembled from the rows the route tasks sent, in
     their planned order."""
-    from curata.engines.ray import node_id
-
     tables = [p for p in parts if p.num_rows]
     group = pa.concat_tables(tables) if tables else pa.table({})
     group = group.take(pc.sort_indices(group.column(_POS))).drop_columns([_POS])
@@ -532,7 +526,6 @@ def write_shards_ray(
     """Plan on the driver, write the shards as Ray tasks into ``staging``."""
     if census.total == 0:
         return ()
-    from curata.engines.ray import cluster_cpus, gather
 
     ray = _connect()
     job, entries, sizes = make_job(snapshot, selection, fields, options, filter=filter,

@@ -15,15 +15,10 @@ collide and every reader that decodes by the last extension (webdataset, HF ``da
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import decimal
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -106,25 +101,6 @@ def image_extension(data: bytes) -> str:
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return "tiff"
     return "bin"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def to_json(value: Any) -> bytes:
-    """Compact, deterministic JSON (keys in the order Arrow gives them)."""
-    return json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"), default=_json_default
-    ).encode("utf-8")
 
 
 def _binary(col: pa.Array) -> pa.Array:

@@ -14,14 +14,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import fsspec
-import numpy as np
 import pyarrow as pa
 
 from curata import interrupt
+from curata.config import resolve
 from curata.export.errors import ExportOptionError
 from curata.export.gate import check_licenses
 from curata.export.manifest import (
@@ -42,20 +40,15 @@ from curata.export.publish import (
     read_manifest,
     unchanged_manifest,
 )
-from curata.export.samples import EncodedBatch, Field, KeyState, encode_batch, plan_fields
+from curata.export.ray import check_ray_export, write_shards_ray
+from curata.export.samples import Field, plan_fields
 from curata.export.selection import Census, Selection
+from curata.export.shardset import ShardSet
 from curata.export.sources import record_export, source_details
-from curata.export.tar import BLOCK, RECORD, TarShardWriter
 from curata.storage import fsspec_options
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 ENGINES = ("local", "ray")
-
-
-def shard_name(options: ExportOptions, split: str, index: int) -> str:
-    """``NAME-000000.tar``, or ``NAME-<split>-000000.tar`` with ``split_by``."""
-    middle = f"-{split}" if options.split_by is not None else ""
-    return f"{options.name}{middle}-{index:06d}.tar"
 
 
 def export_webdataset(
@@ -125,12 +118,10 @@ def export_webdataset(
     if not str(out).strip():  # "" is not "the current folder"
         raise ExportOptionError("out", str(out), reason="is empty: name a folder or URI")
     if storage_options is None:  # an object-store `out`: the endpoint of CURATA_STORAGE_OPTIONS
-        from curata.config import resolve
 
         storage_options = fsspec_options(str(out), resolve().storage_options,
                                          secrets=engine != "ray")
     if engine == "ray":  # before any work: Ray installed, no credentials to ship
-        from curata.export.ray import check_ray_export
 
         check_ray_export(storage_options)
     options = build_options(
@@ -138,6 +129,8 @@ def export_webdataset(
         shard_count=shard_count, columns=columns, filter=filter, shuffle=shuffle, seed=seed,
         split_by=split_by, purpose=purpose, allow_license=allow_license, reason=reason,
     )
+    import fsspec  # ~0.1 s: loaded by the commands that touch export folders only
+
     fs, root = fsspec.core.url_to_fs(str(out), **(storage_options or {}))
     check_folder(fs, root)  # before anything is read, deleted or written
     existing = read_manifest(fs, root)
@@ -154,8 +147,6 @@ def export_webdataset(
     shield = interrupt.Shield()
     try:
         if engine == "ray":
-            from curata.export.ray import write_shards_ray
-
             shards = write_shards_ray(snapshot, selection, fields, options, census, staging,
                                       storage_options=storage_options, filter=filter,
                                       progress=progress)
@@ -177,104 +168,6 @@ def export_webdataset(
     return manifest
 
 
-@dataclass(slots=True, kw_only=True)
-class _Open:
-    """The shard being written for one split."""
-
-    index: int
-    name: str
-    stream: Any
-    writer: TarShardWriter
-    limit: int | None  # samples this shard takes (shard_count mode), else None
-
-
-@dataclass(slots=True, kw_only=True)
-class _ShardSet:
-    """Rotates shards per split by size or by count and collects their ShardInfo.
-
-    With ``planned`` (the Ray engine's tasks) every shard takes the number of samples the
-    driver planned for it; ``next_index`` and ``last_key`` then start where the plan says.
-    """
-
-    options: ExportOptions
-    census: Census | None
-    staging: Staging
-    open: dict[str, _Open] = field(default_factory=dict)
-    done: list[ShardInfo] = field(default_factory=list)
-    next_index: dict[str, int] = field(default_factory=dict)
-    last_key: dict[str, KeyState | None] = field(default_factory=dict)
-    planned: dict[tuple[str, int], int] | None = None  # (split, index) -> samples
-
-    def shard_name(self, split: str, index: int) -> str:
-        return shard_name(self.options, split, index)
-
-    def _count_limit(self, split: str, index: int) -> int | None:
-        if self.planned is not None:
-            return self.planned[(split, index)]
-        if self.options.shard_count is None or self.census is None:
-            return None
-        n = self.census.splits[split]
-        count = max(1, min(self.options.shard_count, n))
-        return (index + 1) * n // count - index * n // count
-
-    def _start(self, split: str) -> _Open:
-        index = self.next_index.get(split, 0)
-        self.next_index[split] = index + 1
-        name = self.shard_name(split, index)
-        stream = self.staging.open(name)
-        shard = _Open(index=index, name=name, stream=stream, writer=TarShardWriter(stream),
-                      limit=self._count_limit(split, index))
-        self.open[split] = shard
-        return shard
-
-    def add(self, split: str, batch: pa.RecordBatch, fields: Sequence[Field]) -> None:
-        """Write the rows of ``batch`` (all of ``split``), rotating shards as they fill."""
-        enc = encode_batch(batch, fields, self.last_key.get(split))
-        row = 0
-        while row < enc.num_rows:
-            shard = self.open.get(split) or self._start(split)
-            take = self._fits(shard, enc, row)
-            if take == 0:
-                self._finish(split)
-                continue
-            a, b = int(enc.member_start[row]), int(enc.member_start[row + take])
-            shard.writer.add_members(enc.names[a:b], enc.payloads[a:b], enc.sizes[a:b], take)
-            row += take
-        self.last_key[split] = enc.last
-
-    def _fits(self, shard: _Open, enc: EncodedBatch, row: int) -> int:
-        """How many rows from ``row`` on still go into ``shard``."""
-        w = shard.writer
-        if shard.limit is not None:
-            return min(enc.num_rows - row, shard.limit - w.samples)
-        ends = w.size + np.cumsum(enc.row_bytes[row:])
-        ends += 2 * BLOCK  # end-of-archive blocks, then padding to whole records
-        ends += -ends % RECORD
-        take = int(np.count_nonzero(ends <= self.options.shard_size))  # ends only grow
-        return take if take or w.samples else 1  # a sample bigger than a shard gets its own
-
-    def _finish(self, split: str) -> None:
-        shard = self.open.pop(split)
-        sha = shard.writer.close()
-        shard.stream.close()
-        self.done.append(ShardInfo(name=shard.name, split=split, samples=shard.writer.samples,
-                                   bytes=shard.writer.size, sha256=sha))
-
-    def abort(self) -> None:
-        """Stop every open shard after an error; their temp files are discarded next."""
-        for shard in self.open.values():
-            try:
-                shard.writer.abort()
-            finally:
-                shard.stream.close()
-        self.open = {}
-
-    def close(self) -> tuple[ShardInfo, ...]:
-        for split in sorted(self.open):
-            self._finish(split)
-        return tuple(sorted(self.done, key=lambda s: (s.split, s.name)))
-
-
 def _by_split(batch: pa.RecordBatch, splits: list[str]) -> list[tuple[str, pa.RecordBatch]]:
     first = splits[0]
     if all(s == first for s in splits):
@@ -289,7 +182,7 @@ def _write_shards(
     selection: Selection, fields: Sequence[Field], options: ExportOptions, census: Census,
     staging: Staging, progress: Callable[[int], None] | None,
 ) -> tuple[ShardInfo, ...]:
-    shards = _ShardSet(options=options, census=census, staging=staging)
+    shards = ShardSet(options=options, census=census, staging=staging)
     written = 0
     try:
         for batch, splits in selection.rows():

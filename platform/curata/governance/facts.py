@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from curata.storage import filesystem
+
 _CHUNK = 8 << 20  # hash files in 8 MiB reads: flat memory for files of any size
 
 
@@ -201,8 +203,6 @@ def sha256_file(uri: str, storage_options: Mapping[str, Any] | None = None) -> t
     Returns:
         ``(hex digest, size in bytes)``.
     """
-    from curata.storage import filesystem
-
     fs, path = filesystem(uri, dict(storage_options or {}) or None)
     digest = hashlib.sha256()
     size = 0

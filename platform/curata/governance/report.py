@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from curata.errors import LicenseViolationError, UsageError
 from curata.governance.licenses import Purpose, check_purpose, license_info
 from curata.governance.policy import LicenseVerdict, evaluate
+from curata.license_mix import license_mix as mix
 
 if TYPE_CHECKING:
     from curata.catalog import Catalog
@@ -111,8 +112,6 @@ def license_mix(snap: Snapshot) -> list[tuple[str | None, str | None, int]]:
     releases data, so a missing or corrupt file fails it (``SnapshotDataError``, exit 4)
     rather than being counted from the Delta log as previews do (:mod:`curata.license_mix`).
     """
-    from curata.license_mix import license_mix as mix
-
     return mix(snap, from_log=False)
 
 

@@ -19,20 +19,27 @@ Evaluation records with fewer than ``ngram`` words contribute no n-gram.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-import polars as pl
 
+from curata.errors import InvalidRefError
 from curata.quality import text as tx
+from curata.quality.steps import QUALITY_VERSION
+from curata.refs import parse_ref
 from curata.transforms.errors import PipelineError
 from curata.transforms.steps import Context, Step
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _WORD_SEED = 0x6465636F6E74
 
 
 def word_arrays(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Hash (uint64) and document index of every normalised word of ``texts``."""
+    import polars as pl
+
     words = (pl.DataFrame({"t": texts.cast(pl.String).fill_null("")}).with_row_index("doc")
              .select("doc", w=pl.col("t").str.normalize("NFKC").str.to_lowercase()
                      .str.extract_all(r"[\p{L}\p{N}]+"))
@@ -81,9 +88,6 @@ class Decontaminate(Step):
     changes_content: ClassVar[bool] = False  # flags or drops records only
 
     def __post_init__(self) -> None:
-        from curata.errors import InvalidRefError
-        from curata.refs import parse_ref
-
         refs = (self.against,) if isinstance(self.against, str) else tuple(self.against)
         if not refs:
             raise PipelineError("name the evaluation snapshots in `against`", kind=self.kind)
@@ -108,12 +112,12 @@ class Decontaminate(Step):
         return list(self.against)
 
     def libraries(self) -> dict[str, str]:
-        from curata.quality.steps import QUALITY_VERSION
-
         return {"quality": QUALITY_VERSION}
 
     def indexes(self, ctx: Context) -> dict[str, np.ndarray]:
         """One sorted n-gram hash array per evaluation ref (built once per derive)."""
+        import polars as pl
+
         key = ("decontaminate", id(self))
         if key not in ctx.cache:
             column = self.eval_column or self.column
@@ -135,6 +139,8 @@ class Decontaminate(Step):
         return ctx.cache[key]
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+        import polars as pl
+
         if self.column not in df.columns:
             raise PipelineError(f"no column {self.column!r}", kind=self.kind, valid=df.columns)
         texts = df.get_column(self.column)

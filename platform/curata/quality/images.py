@@ -11,13 +11,16 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import polars as pl
 
+from curata.quality.steps import QUALITY_VERSION
 from curata.transforms.errors import PipelineError
 from curata.transforms.steps import Context, Step, Upstream
+
+if TYPE_CHECKING:
+    import polars as pl
 
 CLUSTERS_TABLE = "near_duplicates"
 
@@ -26,6 +29,7 @@ def phash(images: pl.Series, *, hash_size: int = 8) -> pl.Series:
     """The perceptual hash of each image's bytes as ``UInt64`` (null for bytes that are not an
     image Pillow reads). Only ``hash_size=8`` fits 64 bits."""
     import imagehash
+    import polars as pl
     from PIL import Image, UnidentifiedImageError
 
     out: list[int | None] = []
@@ -48,6 +52,8 @@ def popcount(x: np.ndarray) -> np.ndarray:
 def close_pairs(hashes: np.ndarray, max_distance: int) -> pl.DataFrame:
     """Every pair ``i < j`` of positions whose hashes differ in at most ``max_distance`` bits
     (``i``, ``j``, ``distance``), sorted."""
+    import polars as pl
+
     bands = max_distance + 1
     edges = np.linspace(0, 64, bands + 1).astype(int)
     frame = pl.DataFrame({"i": np.arange(len(hashes), dtype=np.int64), "h": hashes})
@@ -116,12 +122,12 @@ class ImageNearDedup(Step):
     def libraries(self) -> dict[str, str]:
         from importlib.metadata import version
 
-        from curata.quality.steps import QUALITY_VERSION
-
         return {"quality": QUALITY_VERSION, "imagehash": version("imagehash"),
                 "pillow": version("pillow")}
 
     def _dropped(self, upstream: Upstream) -> tuple[dict[str, tuple[str, int]], dict[str, Any]]:
+        import polars as pl
+
         ids: list[str] = []
         hashes: list[pl.Series] = []
         origin: dict[str, Any] = {}
@@ -140,6 +146,8 @@ class ImageNearDedup(Step):
         return greedy_clusters(ids, allh, self.max_distance), origin
 
     def run(self, upstream: Upstream, ctx: Context) -> Iterator[pl.DataFrame]:
+        import polars as pl
+
         dropped, origin = self._dropped(upstream)
         # set, not appended: a later step that re-runs its upstream must not record them twice
         ctx.cache[(CLUSTERS_TABLE, id(self))] = [

@@ -12,9 +12,11 @@ import functools
 import hashlib
 from importlib import resources
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
+
 
 UNDETERMINED = "und"
 
@@ -50,6 +52,8 @@ def detect(texts: pl.Series, *, min_score: float = 0.5, max_chars: int = 2000
     fastText reads one line: line breaks become spaces and only the first ``max_chars``
     characters are read (enough for a stable answer; bounds the cost of long documents).
     """
+    import polars as pl
+
     lines = (texts.fill_null("").str.slice(0, max_chars)
              .str.replace_all(r"[\r\n\x0b\x0c\x00]+", " ").to_list())
     model = _model().f

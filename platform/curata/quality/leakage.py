@@ -10,12 +10,16 @@ estimates of word 3-gram Jaccard similarity at or above ``threshold`` (the shing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import polars as pl
 
 from curata.errors import UsageError
+from curata.quality.images import close_pairs, phash
+from curata.transforms.near import datasketch_module, sketches
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _TEXT_NAMES = ("text", "content", "body", "document", "caption")
 
@@ -54,6 +58,8 @@ class LeakageReport:
 
 
 def _pick_column(schema: pl.Schema, split_column: str, column: str | None) -> str:
+    import polars as pl
+
     content = {c: t for c, t in schema.items() if not c.startswith("_") and c != split_column}
     if column is not None:
         if column not in content:
@@ -72,6 +78,8 @@ def _pick_column(schema: pl.Schema, split_column: str, column: str | None) -> st
 
 
 def _exact_pairs(df: pl.DataFrame, col: str) -> pl.DataFrame:
+    import polars as pl
+
     groups = df.with_columns(g=pl.col(col).hash()).group_by("g").agg("_id", "split") \
         .filter(pl.col("_id").list.len() > 1)
     members = groups.explode("_id", "split")
@@ -82,9 +90,7 @@ def _exact_pairs(df: pl.DataFrame, col: str) -> pl.DataFrame:
 
 
 def _near_text(df: pl.DataFrame, col: str, threshold: float, num_perm: int) -> pl.DataFrame:
-    from curata.transforms.near import _datasketch, sketches
-
-    ds = _datasketch()
+    ds = datasketch_module()
     ids, splits = df["_id"].to_list(), df["split"].to_list()
     sks = sketches(df[col].fill_null("").to_list(), num_perm=num_perm)
     lsh = ds.MinHashLSH(threshold=threshold, num_perm=num_perm)
@@ -101,7 +107,7 @@ def _near_text(df: pl.DataFrame, col: str, threshold: float, num_perm: int) -> p
 
 
 def _near_images(df: pl.DataFrame, col: str, max_distance: int) -> pl.DataFrame:
-    from curata.quality.images import close_pairs, phash
+    import polars as pl
 
     df = df.with_columns(phash(df[col])).filter(pl.col("phash").is_not_null())
     pairs = close_pairs(df["phash"].to_numpy().astype(np.uint64), max_distance)
@@ -112,6 +118,8 @@ def _near_images(df: pl.DataFrame, col: str, max_distance: int) -> pl.DataFrame:
 
 
 def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    import polars as pl
+
     schema = {"a": pl.String, "b": pl.String, "split_a": pl.String, "split_b": pl.String,
               "distance": pl.Float64}
     return pl.DataFrame(rows, schema=schema, orient="row")
@@ -119,6 +127,8 @@ def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
 
 def _ordered(frame: pl.DataFrame) -> pl.DataFrame:
     """``a`` < ``b`` (splits swapped along)."""
+    import polars as pl
+
     swap = pl.col("a") > pl.col("b")
     return frame.select(
         a=pl.when(swap).then("b").otherwise("a"), b=pl.when(swap).then("a").otherwise("b"),
@@ -135,6 +145,8 @@ def find_leakage(snap: Any, *, split_column: str = "split", column: str | None =
         >>> find_leakage(curata.load("reviews@v1"), split_column="split").counts
         {'exact': 3, 'near': 12}
     """
+    import polars as pl
+
     schema = snap.to_polars(lazy=True).collect_schema()
     if split_column not in schema:
         raise UsageError(f"The snapshot has no column {split_column!r}",

@@ -20,8 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
+
 
 KINDS = ("email", "iban", "credit_card", "ip", "phone")
 TOKENS = {"email": "<EMAIL>", "iban": "<IBAN>", "credit_card": "<CREDIT_CARD>",
@@ -49,6 +52,8 @@ _NOT_GLOBAL = (("0.0.0.0", 8), ("10.0.0.0", 8), ("100.64.0.0", 10), ("127.0.0.0"
 
 def luhn_valid(digits: pl.Expr) -> pl.Expr:
     """Luhn checksum of a string of digits (vectorised over the positions from the right)."""
+    import polars as pl
+
     rev = digits.str.reverse()
     total = pl.lit(0, dtype=pl.Int64)
     for i in range(19):
@@ -66,6 +71,8 @@ def card_valid(match: pl.Expr) -> pl.Expr:
 
 def iban_valid(matches: pl.Series) -> pl.Series:
     """ISO 13616: move the first four characters to the end, letters to 10–35, mod 97 == 1."""
+    import polars as pl
+
     df = pl.DataFrame({"s": matches.str.replace_all(" ", "", literal=True)})
     moved = pl.col("s").str.slice(4) + pl.col("s").str.slice(0, 4)
     for i, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
@@ -86,6 +93,8 @@ def _ip_int(ip: str) -> int:
 
 
 def ip_global(match: pl.Expr) -> pl.Expr:
+    import polars as pl
+
     parts = match.str.split(".")
     value = pl.lit(0, dtype=pl.Int64)
     for i in range(4):
@@ -109,16 +118,22 @@ def _phone_checker(region: str) -> Callable[[str], bool]:
 
 
 def phone_valid(matches: pl.Series, region: str) -> pl.Series:
+    import polars as pl
+
     check = _phone_checker(region)
     # libphonenumber validates one number at a time (metadata lookups per region)
     return pl.Series([check(m) for m in matches.to_list()], dtype=pl.Boolean)
 
 
 def _always(match: pl.Expr) -> pl.Expr:
+    import polars as pl
+
     return pl.lit(True)
 
 
 def _valid(kind: str, matches: pl.Series, region: str) -> pl.Series:
+    import polars as pl
+
     if kind == "phone":
         return phone_valid(matches, region)
     if kind == "iban":
@@ -144,6 +159,8 @@ def _replace_valid(texts: list[str], rows: list[int], valid: dict[int, set[str]]
 
 def _scan_kind(texts: pl.Series, kind: str, region: str) -> tuple[pl.Series, pl.Series]:
     """``texts`` with the checked matches of ``kind`` replaced, and whether each row had one."""
+    import polars as pl
+
     found = (pl.DataFrame({"m": texts.str.extract_all(PATTERNS[kind])}).with_row_index("row")
              .explode("m").drop_nulls("m"))
     if found.is_empty():
@@ -170,6 +187,8 @@ def scan(texts: pl.Series, kinds: tuple[str, ...] = KINDS, *, region: str = "US"
     ``region`` is the country whose numbering plan reads phone numbers written without
     ``+country``.
     """
+    import polars as pl
+
     text = texts.fill_null("").cast(pl.String)
     hits = []
     for kind in KINDS:

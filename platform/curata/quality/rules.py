@@ -30,13 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
 
 from curata.quality import text as tx
 from curata.quality._charsets import TERMINAL_PUNCTUATION, char_class
+
+if TYPE_CHECKING:
+    import polars as pl
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
@@ -144,20 +146,28 @@ class Batch:
 
     def per_doc(self, frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
         """Aggregate ``frame`` by ``doc`` and give every document a row (zeros where none)."""
+        import polars as pl
+
         agg = frame.lazy().group_by("doc").agg(exprs).collect()
         return pl.DataFrame([self.scatter(agg["doc"], agg[c]).alias(c)
                              for c in agg.columns if c != "doc"])
 
     def scatter(self, docs: pl.Series, values: pl.Series) -> pl.Series:
         """``values`` placed at rows ``docs`` of a batch-long column of zeros."""
+        import polars as pl
+
         dtype = pl.Int64 if values.dtype == pl.Boolean else values.dtype
         base = pl.Series(np.zeros(self.n, dtype=np.int64)).cast(dtype)
         return base.scatter(docs, values.cast(dtype).fill_null(0)) if len(docs) else base
 
     def chars(self) -> pl.Series:
+        import polars as pl
+
         return self.texts.fill_null("").str.len_chars().cast(pl.Int64)
 
     def word_stats(self) -> pl.DataFrame:
+        import polars as pl
+
         if "words" not in self._cache:
             self._cache["words"] = self.per_doc(self.tokens, [
                 pl.len().alias("n_words"),
@@ -169,6 +179,8 @@ class Batch:
 
     def duplicates(self, pattern: str | None, *, strip: bool = False) -> pl.DataFrame:
         """Per document: pieces (lines or paragraphs), repeats of an earlier piece, their chars."""
+        import polars as pl
+
         key = f"dup:{pattern}:{strip}"
         if key not in self._cache:
             texts = self.texts.fill_null("").str.strip_chars() if strip else self.texts
@@ -183,6 +195,8 @@ class Batch:
 def _ratio(num: pl.Series | pl.Expr, den: pl.Series | pl.Expr) -> Any:
     """``num / den`` as floats, null where both are 0 (Polars orders NaN above every number,
     so a NaN would pass every ``>`` test)."""
+    import polars as pl
+
     return (num.cast(pl.Float64) / den.cast(pl.Float64)).fill_nan(None)
 
 
@@ -192,6 +206,8 @@ def gopher(batch: Batch, g: Gopher) -> dict[str, pl.Series]:
 
 
 def _gopher_quality(batch: Batch, g: Gopher) -> dict[str, pl.Series]:
+    import polars as pl
+
     w = batch.word_stats()
     text = batch.texts.fill_null("")
     n_words, n_ns = w["n_words"], w["n_words_ns"]
@@ -256,6 +272,8 @@ def _top_ngram_chars(batch: Batch, ns: list[int]) -> dict[int, pl.Series]:
     Where no n-gram repeats, that is the document's first n-gram; only repeating n-grams (a
     small share) are grouped to find the most frequent.
     """
+    import polars as pl
+
     hashes, doc, lens = _token_arrays(batch)
     out = {n: pl.Series(np.zeros(batch.n, np.int64)) for n in ns}
     for n, h, start in tx.ngram_levels(hashes, doc, sorted(ns)):
@@ -294,6 +312,8 @@ def _dup_ngram_chars(batch: Batch, ns: list[int], chars: pl.Series,
     documents whose repeating n-grams hold too few characters in all are decided by that bound
     (vectorised) and never scanned.
     """
+    import polars as pl
+
     hashes, doc, lens = _token_arrays(batch)
     out = {n: np.zeros(batch.n, np.int64) for n in ns}
     if not ns:
@@ -311,6 +331,8 @@ def _dup_level(out: dict[int, np.ndarray], limits: dict[int, float], chars: np.n
                ns: int | list[int], hashes: np.ndarray, doc: np.ndarray, lens: np.ndarray
                ) -> np.ndarray:
     """Fill ``out[n]`` for ``ns``; returns the documents that repeat an n-gram of the last."""
+    import polars as pl
+
     repeating = np.empty(0, np.uint32)
     for n, h, start in tx.ngram_levels(hashes, doc, [ns] if isinstance(ns, int) else ns):
         gram_doc = doc[start]
@@ -354,6 +376,8 @@ _ABBREVIATIONS = (r"\b(Mr|Mrs|Ms|Dr|St|Jr|Inc|Ltd|Co|co|Corp|vs|Prof|Gen|Gov|Rep
 
 def c4(batch: Batch, c: C4) -> dict[str, pl.Series]:
     """C4's page rules after its line filter: ``{rule name: fails}``."""
+    import polars as pl
+
     ln = tx.lines(batch.texts).with_columns(pl.col("line").str.strip_chars())
     line = pl.col("line")
     words = line.str.count_matches(r"\S+")
@@ -385,6 +409,8 @@ def c4(batch: Batch, c: C4) -> dict[str, pl.Series]:
 
 def fineweb(batch: Batch, f: FineWeb) -> dict[str, pl.Series]:
     """FineWeb's line rules: ``{rule name: fails}``."""
+    import polars as pl
+
     text = batch.texts.fill_null("")
     ln = tx.lines(text, pattern="\n").filter(pl.col("line").str.strip_chars() != "")
     line = pl.col("line")
@@ -417,6 +443,8 @@ EVALUATORS: dict[str, Callable[[Batch, Any], dict[str, pl.Series]]] = {
 
 def record_stats(batch: Batch) -> pl.Series:
     """Per-record ``stats``: chars, words, lines, mean word length, fraction of repeated lines."""
+    import polars as pl
+
     w = batch.word_stats()
     lines = batch.duplicates(r"\n+")
     n_lines = tx.lines(batch.texts).group_by("doc").len()
@@ -432,6 +460,8 @@ def record_stats(batch: Batch) -> pl.Series:
 
 def evaluate(texts: pl.Series, rule_sets: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
     """``quality_issues`` (``list<string>``, rule order) and ``stats`` of each text."""
+    import polars as pl
+
     batch = Batch(texts)
     fails: dict[str, pl.Series] = {}
     for name, rules in rule_sets.items():

@@ -8,16 +8,23 @@ small aggregates are held in memory whatever the row count.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
+
 
 #: A column with at most this many distinct values is counted value by value in ``by``.
 MAX_CATEGORIES = 50
 #: ... and strings of at most this many characters (longer ones are text, with lengths).
 MAX_LABEL = 64
-_CATEGORICAL = (pl.String, pl.Boolean, pl.Categorical, pl.Int8, pl.Int16, pl.Int32, pl.Int64,
-                pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def _categorical() -> tuple[Any, ...]:
+    import polars as pl
+
+    return (pl.String, pl.Boolean, pl.Categorical, pl.Int8, pl.Int16, pl.Int32, pl.Int64,
+            pl.UInt8, pl.UInt16, pl.UInt32)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,8 +44,10 @@ class SnapshotStats:
 
 
 def _low_cardinality(lf: pl.LazyFrame, schema: pl.Schema, limit: int) -> list[str]:
+    import polars as pl
+
     cands = [c for c, t in schema.items()
-             if c not in ("_id", "_provenance") and any(t == k for k in _CATEGORICAL)]
+             if c not in ("_id", "_provenance") and any(t == k for k in _categorical())]
     if not cands:
         return []
     # a category is short: a column of long strings is text, however few its values
@@ -52,6 +61,8 @@ def _low_cardinality(lf: pl.LazyFrame, schema: pl.Schema, limit: int) -> list[st
 
 
 def _counts(lf: pl.LazyFrame, column: str) -> dict[str, int]:
+    import polars as pl
+
     vc = (lf.group_by(column).agg(pl.len().alias("n")).sort(["n", column],
                                                            descending=[True, False]).collect())
     return {("null" if v is None else str(v)): int(n) for v, n in vc.iter_rows()}
@@ -59,6 +70,8 @@ def _counts(lf: pl.LazyFrame, column: str) -> dict[str, int]:
 
 def _histogram(lf: pl.LazyFrame, column: str) -> dict[str, Any]:
     """Length in characters: summary and a power-of-two histogram (``[lo, hi)`` bins)."""
+    import polars as pl
+
     n = pl.col(column).str.len_chars()
     summary = lf.select(min=n.min(), max=n.max(), mean=n.mean(), p50=n.quantile(0.5),
                         p90=n.quantile(0.9), p99=n.quantile(0.99)).collect().row(0, named=True)
@@ -72,6 +85,8 @@ def _histogram(lf: pl.LazyFrame, column: str) -> dict[str, Any]:
 
 def _rates(lf: pl.LazyFrame, column: str, rows: int) -> dict[str, float]:
     """Share of records whose ``list<string>`` column holds each value."""
+    import polars as pl
+
     vc = (lf.select(pl.col(column).list.unique()).explode(column).drop_nulls()
           .group_by(column).agg(pl.len().alias("n")).sort(column).collect())
     return {str(v): round(int(k) / rows, 6) for v, k in vc.iter_rows()} if rows else {}
@@ -84,6 +99,8 @@ def snapshot_stats(snap: Any, *, max_categories: int = MAX_CATEGORIES) -> Snapsh
         >>> curata.load("web@v2").stats().rates["quality_issues"]
         {'c4.terminal_punct': 0.081, 'gopher.word_count': 0.12}
     """
+    import polars as pl
+
     lf = snap.to_polars(lazy=True)
     schema = lf.collect_schema()
     rows = int(lf.select(pl.len()).collect().item())

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import polars as pl
-
+from curata.quality import language
 from curata.quality import rules as qr
+from curata.quality.pii import KINDS, scan
 from curata.transforms.errors import PipelineError
 from curata.transforms.steps import Context, Step
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: Bump when a quality step's output changes for the same input and parameters.
 QUALITY_VERSION = "curata-quality-1"
 
 
 def _text(df: pl.DataFrame, column: str, kind: str) -> pl.Series:
+    import polars as pl
+
     if column not in df.columns:
         raise PipelineError(f"no column {column!r}", kind=kind, valid=df.columns)
     return df.get_column(column).cast(pl.String)
@@ -68,12 +73,10 @@ class Language(Step):
                 "keep": list(self.keep) if self.keep is not None else None}
 
     def libraries(self) -> dict[str, str]:
-        from curata.quality import language
-
         return {"quality": QUALITY_VERSION, **language.libraries()}
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
-        from curata.quality import language
+        import polars as pl
 
         lang, score = language.detect(_text(df, self.column, self.kind),
                                       min_score=self.min_score, max_chars=self.max_chars)
@@ -132,6 +135,8 @@ class Quality(Step):
         return {"quality": QUALITY_VERSION}
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+        import polars as pl
+
         issues, stats = qr.evaluate(_text(df, self.column, self.kind), self.rule_sets())
         out = df.with_columns(issues, stats) if self.stats else df.with_columns(issues)
         return out.filter(pl.col("quality_issues").list.len() == 0) if self.drop else out
@@ -159,8 +164,6 @@ class Pii(Step):
         return self.action == "redact"
 
     def __post_init__(self) -> None:
-        from curata.quality.pii import KINDS
-
         if self.action not in self.ACTIONS:
             raise PipelineError(f"unknown action {self.action!r}", kind=self.kind,
                                 valid=list(self.ACTIONS))
@@ -177,7 +180,7 @@ class Pii(Step):
         return {"quality": QUALITY_VERSION, "phonenumbers": version("phonenumbers")}
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
-        from curata.quality.pii import scan
+        import polars as pl
 
         redacted, found = scan(_text(df, self.column, self.kind), self.kinds,
                                region=self.region)

@@ -16,11 +16,14 @@ and per-document figures are group-bys over it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 
 from curata.quality._charsets import PUNCTUATION, char_class
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: One match = one word as spaCy's English tokenizer splits ordinary prose (see module doc).
 TOKEN = (
@@ -42,6 +45,8 @@ _MULT = np.uint64(0x9E3779B97F4A7C15)
 def tokens(texts: pl.Series) -> pl.DataFrame:
     """Every word of every text: ``doc`` (row index), ``pos``, ``token``, ``len``, ``symbol``
     (made only of punctuation) and ``alpha`` (holds a letter)."""
+    import polars as pl
+
     df = pl.DataFrame({"text": texts.fill_null("")}).with_row_index("doc")
     return (
         df.lazy()
@@ -62,6 +67,8 @@ def tokens(texts: pl.Series) -> pl.DataFrame:
 def lines(texts: pl.Series, *, pattern: str | None = None) -> pl.DataFrame:
     """Every line of every text (``doc``, ``line_no``, ``line``): split as ``str.splitlines``
     does, or on ``pattern`` (a regex of separators, e.g. ``\\n+``) when given."""
+    import polars as pl
+
     df = pl.DataFrame({"text": texts.fill_null("")}).with_row_index("doc")
     if pattern is None:
         text = pl.col("text").str.replace_all(LINE_BREAKS, "\n")
@@ -118,5 +125,7 @@ def window_sums(values: np.ndarray, n: int) -> np.ndarray:
 
 def repeated_fraction(items: pl.Expr) -> pl.Expr:
     """Fraction of the elements of a list that repeat an earlier element."""
+    import polars as pl
+
     n = items.list.len()
     return pl.when(n > 0).then(1 - items.list.n_unique() / n).otherwise(0.0)

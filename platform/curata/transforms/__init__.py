@@ -10,24 +10,74 @@ Example:
     >>> result.status, result.snapshot.ref
     ('committed', 'reviews-clean@v1')
     >>> cat.lineage("reviews-clean@v1").to_dict()
+
+Names are imported on first use (PEP 562): the steps' base modules (``steps``, ``errors``,
+``registry``, ``near``) are what ``curata.quality`` builds its steps on, and ``derive`` and
+``pipeline`` build on ``curata.quality`` in turn, so importing this package must not load
+them all (it would make ``quality → transforms → derive → quality`` a cycle).
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-from curata.transforms.dedup import Dedup, NearDedup
-from curata.transforms.derive import DeriveResult, derive
-from curata.transforms.errors import (
-    DeriveTargetError,
-    PipelineError,
-    StepFailedError,
-    UnhashableStepError,
-    UnknownFunctionError,
-)
-from curata.transforms.fingerprint import TRANSFORM_VERSION, TransformIdentity, identity
-from curata.transforms.lineage import LineageEdge, LineageGraph, LineageNode, lineage
-from curata.transforms.pipeline import Pipeline, as_pipeline
-from curata.transforms.registry import register
-from curata.transforms.steps import Apply, Filter, Join, Rename, Sample, Select, Split, Step
+_LAZY = {
+    "Apply": "curata.transforms.steps",
+    "Dedup": "curata.transforms.dedup",
+    "DeriveResult": "curata.transforms.derivation",
+    "DeriveTargetError": "curata.transforms.errors",
+    "Filter": "curata.transforms.steps",
+    "Join": "curata.transforms.steps",
+    "LineageEdge": "curata.transforms.lineage_graph",
+    "LineageGraph": "curata.transforms.lineage_graph",
+    "LineageNode": "curata.transforms.lineage_graph",
+    "NearDedup": "curata.transforms.dedup",
+    "Pipeline": "curata.transforms.pipeline",
+    "PipelineError": "curata.transforms.errors",
+    "Rename": "curata.transforms.steps",
+    "Sample": "curata.transforms.steps",
+    "Select": "curata.transforms.steps",
+    "Split": "curata.transforms.steps",
+    "Step": "curata.transforms.steps",
+    "StepFailedError": "curata.transforms.errors",
+    "TRANSFORM_VERSION": "curata.transforms.fingerprint",
+    "TransformIdentity": "curata.transforms.fingerprint",
+    "UnhashableStepError": "curata.transforms.errors",
+    "UnknownFunctionError": "curata.transforms.errors",
+    "as_pipeline": "curata.transforms.pipeline",
+    "derive": "curata.transforms.derivation",
+    "identity": "curata.transforms.fingerprint",
+    "lineage": "curata.transforms.lineage_graph",
+    "register": "curata.transforms.registry",
+}
+
+if _typing.TYPE_CHECKING:
+    from curata.transforms.dedup import Dedup, NearDedup
+    from curata.transforms.derivation import DeriveResult, derive
+    from curata.transforms.errors import (
+        DeriveTargetError,
+        PipelineError,
+        StepFailedError,
+        UnhashableStepError,
+        UnknownFunctionError,
+    )
+    from curata.transforms.fingerprint import TRANSFORM_VERSION, TransformIdentity, identity
+    from curata.transforms.lineage_graph import LineageEdge, LineageGraph, LineageNode, lineage
+    from curata.transforms.pipeline import Pipeline, as_pipeline
+    from curata.transforms.registry import register
+    from curata.transforms.steps import Apply, Filter, Join, Rename, Sample, Select, Split, Step
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'curata.transforms' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
+
 
 __all__ = [
     "TRANSFORM_VERSION",

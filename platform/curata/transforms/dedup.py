@@ -20,6 +20,7 @@ import numpy as np
 
 from curata import fingerprint as fp
 from curata.transforms.errors import PipelineError
+from curata.transforms.near import NearDuplicateIndex, datasketch_version, signatures
 from curata.transforms.steps import Context, Step, Upstream
 
 if TYPE_CHECKING:
@@ -88,14 +89,10 @@ class NearDedup(Step):
                 "verify": "exact-jaccard", "empty": "kept"}
 
     def libraries(self) -> dict[str, str]:
-        from curata.transforms.near import datasketch_version
-
         return {"datasketch": datasketch_version()}
 
     def _kept_ids(self, upstream: Upstream) -> set[str]:
         import polars as pl
-
-        from curata.transforms.near import NearDuplicateIndex, signatures
 
         ids: list[str] = []
         sks: list[Any] = []

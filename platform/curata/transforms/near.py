@@ -24,7 +24,7 @@ def shingles(text: str, n: int = 3) -> list[bytes]:
     return [" ".join(words[i:i + n]).encode() for i in range(len(words) - n + 1)]
 
 
-def _datasketch() -> Any:
+def datasketch_module() -> Any:
     try:
         import datasketch
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
@@ -66,7 +66,7 @@ def signatures(texts: Sequence[str], *, num_perm: int = 128, seed: int = 1) -> l
 
 def sketches(texts: Sequence[str], *, num_perm: int = 128, seed: int = 1) -> list[Any]:
     """Lean MinHash sketches of word 3-grams, one per text (deterministic in ``seed``)."""
-    ds = _datasketch()
+    ds = datasketch_module()
     if not texts:
         return []
     bulk = ds.MinHash.bulk([shingles(t) for t in texts], num_perm=num_perm, seed=seed)
@@ -80,7 +80,7 @@ class NearDuplicateIndex:
     candidates."""
 
     def __init__(self, *, threshold: float = 0.9, num_perm: int = 128) -> None:
-        ds = _datasketch()
+        ds = datasketch_module()
         self.threshold, self.num_perm = threshold, num_perm
         self._lsh = ds.MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._kept: dict[str, Signature] = {}

@@ -38,6 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 from curata import fingerprint as fp
 from curata.errors import CurataError
+from curata.quality import steps
+from curata.quality.decontaminate import Decontaminate
+from curata.quality.images import ImageNearDedup
 from curata.transforms.dedup import Dedup, NearDedup
 from curata.transforms.errors import PipelineError, StepFailedError, UnknownFunctionError
 from curata.transforms.registry import import_modules
@@ -115,7 +118,6 @@ def _dedup(v: Any) -> Step:
 def _near(v: Any) -> Step:
     v = v or {}
     if v.get("method", "minhash") == "phash":  # images: perceptual hash (curata.quality)
-        from curata.quality.images import ImageNearDedup
 
         return ImageNearDedup(**{k: v[k] for k in ("column", "max_distance") if k in v})
     if v.get("method", "minhash") != "minhash":
@@ -127,9 +129,6 @@ def _near(v: Any) -> Step:
 def _quality_step(kind: str) -> Callable[[Any], Step]:
     """Builders of the curata.quality steps (imported when a pipeline names one)."""
     def build(v: Any) -> Step:
-        from curata.quality import steps
-        from curata.quality.decontaminate import Decontaminate
-
         cls = {"language": steps.Language, "quality": steps.Quality, "pii": steps.Pii,
                "decontaminate": Decontaminate}[kind]
         if isinstance(v, str):

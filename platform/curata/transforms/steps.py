@@ -24,7 +24,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import xxhash
 
+from curata.errors import InvalidRefError
+from curata.refs import parse_ref
 from curata.transforms.errors import PipelineError, StepFailedError, UnhashableStepError
+from curata.transforms.registry import code_hash, qualified_name, resolve
 
 if TYPE_CHECKING:
     import polars as pl
@@ -224,8 +227,6 @@ class Apply(Step):
     kind: ClassVar[str] = "apply"
 
     def __post_init__(self) -> None:
-        from curata.transforms.registry import resolve
-
         if isinstance(self.fn, str):
             resolve(self.fn)  # fail early on unknown names
         elif not callable(self.fn):
@@ -234,14 +235,10 @@ class Apply(Step):
 
     @property
     def function(self) -> Callable[..., Any]:
-        from curata.transforms.registry import resolve
-
         return resolve(self.fn) if isinstance(self.fn, str) else self.fn
 
     @property
     def name(self) -> str:
-        from curata.transforms.registry import qualified_name
-
         return f"apply:{self.fn if isinstance(self.fn, str) else qualified_name(self.fn)}"
 
     def spec(self) -> dict[str, Any]:
@@ -252,8 +249,6 @@ class Apply(Step):
         return {"kind": self.kind, "fn": self.name.removeprefix("apply:"), "params": params}
 
     def code(self) -> dict[str, str]:
-        from curata.transforms.registry import code_hash
-
         return {self.name.removeprefix("apply:"): code_hash(self.function, step=self.name)}
 
     def apply(self, df: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -418,9 +413,6 @@ class Join(Step):
     HOWS: ClassVar[tuple[str, ...]] = ("left", "inner", "semi", "anti")
 
     def __post_init__(self) -> None:
-        from curata.errors import InvalidRefError
-        from curata.refs import parse_ref
-
         try:
             parse_ref(self.ref)
         except InvalidRefError as exc:

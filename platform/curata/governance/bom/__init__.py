@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from curata.errors import UsageError
-from curata.governance.bom.croissant import to_croissant
+from curata.governance.bom.croissant import to_croissant, view_name
 from curata.governance.bom.cyclonedx import to_cyclonedx
 from curata.governance.bom.datasheet import to_datasheet
 from curata.governance.bom.spdx import to_spdx
 from curata.governance.facts import SnapshotFacts
+from curata.storage import filesystem, is_local
 
 BomFormat = Literal["cyclonedx", "croissant", "spdx", "datasheet"]
 BOM_FORMATS: tuple[str, ...] = get_args(BomFormat)
@@ -136,9 +137,6 @@ def make_file_view(facts: SnapshotFacts, folder: Path,
     A folder of that name that Curata did not make is never touched (an error instead).
     """
     import shutil
-
-    from curata.governance.bom.croissant import view_name
-    from curata.storage import filesystem, is_local
 
     if folder.exists() or folder.is_symlink():
         if not (folder / _VIEW_MARK).is_file() or folder.is_symlink():

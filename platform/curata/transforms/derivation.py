@@ -22,9 +22,10 @@ from curata import __version__, interrupt, write
 from curata import fingerprint as fp
 from curata._util import check_name, current_user, utcnow
 from curata.errors import CommitConflictError
+from curata.quality.images import write_clusters
 from curata.store import LineageInfo, LineageInputInfo
 from curata.transforms import fingerprint as tfp
-from curata.transforms.errors import DeriveTargetError
+from curata.transforms.errors import DeriveTargetError, StepFailedError
 from curata.transforms.pipeline import Pipeline, as_pipeline
 from curata.transforms.steps import Context, Split
 
@@ -150,8 +151,6 @@ def _arrow_batches(frames: Iterator[pl.DataFrame], schema_box: list[pa.Schema]
                    ) -> Iterator[pa.RecordBatch]:
     """Polars frames as Arrow batches with plain (non-view) types; checks a stable schema."""
     import polars as pl
-
-    from curata.transforms.errors import StepFailedError
 
     columns: list[str] | None = None
     for df in frames:
@@ -334,8 +333,6 @@ def _record_clusters(cat: Any, into: str, ctx: Context, run_id: str,
                      stats: dict[str, Any]) -> None:
     """Near-duplicate clusters found by image ``near_dedup`` steps (curata.quality)."""
     if any(isinstance(k, tuple) for k in ctx.cache):
-        from curata.quality.images import write_clusters
-
         stats["near_duplicates"] = write_clusters(cat, into, ctx, run_id=run_id)
 
 
