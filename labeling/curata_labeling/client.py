@@ -181,9 +181,6 @@ class LabelStudioClient:
             self._call("update project", self._sdk.projects.update, id=project_id, **fields)
         )
 
-    def delete_project(self, project_id: int) -> None:
-        self._call("delete project", self._sdk.projects.delete, id=project_id)
-
     # --- tasks ---------------------------------------------------------------------------------
 
     def import_tasks(self, project_id: int, tasks: Sequence[dict[str, Any]]) -> list[int]:

@@ -208,13 +208,22 @@ class SnapshotDataError(IntegrityError):
 
 
 class VerifyError(IntegrityError):
-    def __init__(self, ref: str, *, problems: Sequence[str]) -> None:
+    """A snapshot failed ``verify()``; ``report`` is its ``VerifyReport.to_dict()`` (``curata
+    verify --json`` prints it with the error's fields)."""
+
+    def __init__(self, ref: str, *, problems: Sequence[str],
+                 report: dict[str, Any] | None = None) -> None:
         self.ref = ref
         self.problems = list(problems)
+        self.report = dict(report or {})
         super().__init__(
             f"Snapshot {ref!r} failed verification: {preview_items(self.problems, 5)}",
             hint=f"Run `curata verify {ref} --json` for details",
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        return {**out.pop("report"), **out}
 
 
 # --- conflicts (exit 5) --------------------------------------------------------------------------

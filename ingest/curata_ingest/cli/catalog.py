@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import curata
 import typer
+from curata.errors import VerifyError
 
 from curata_ingest.cli import _preview
 from curata_ingest.cli._output import (
@@ -145,18 +146,18 @@ def verify(ref: Annotated[str, typer.Argument(help="Snapshot ref.")], json: Json
            quiet: QuietOpt = False) -> None:
     """Recompute a snapshot's fingerprint from its files; exit 4 if anything is wrong."""
     report = curata.connect().snapshot(ref).verify()
+    if not report.ok:
+        if not json:
+            console.print(styled("[bold red]FAILED[/] {ref}", ref=report.ref))
+            for p in report.problems:
+                console.print(f"  - {p}")
+        # exit 4 through the one error handler; with --json its object is the report
+        raise VerifyError(report.ref, problems=report.problems, report=report.to_dict())
     if json:
         print_json(report.to_dict())
-    elif report.ok:
-        if not quiet:
-            line(f"OK {report.ref}: {report.num_rows} rows in {report.files_checked} files, "
-                 f"fingerprint {report.actual}")
-    else:
-        console.print(styled("[bold red]FAILED[/] {ref}", ref=report.ref))
-        for p in report.problems:
-            console.print(f"  - {p}")
-    if not report.ok:
-        raise typer.Exit(4)
+    elif not quiet:
+        line(f"OK {report.ref}: {report.num_rows} rows in {report.files_checked} files, "
+             f"fingerprint {report.actual}")
 
 
 def diff(a: Annotated[str, typer.Argument(help="Older ref.")],

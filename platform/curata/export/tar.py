@@ -136,12 +136,6 @@ class TarShardWriter:
         self.samples = 0
 
     @staticmethod
-    def member_size(payload_len: int, name_len: int = 0) -> int:
-        """Bytes a member takes in the archive (header + payload + padding)."""
-        extra = BLOCK * 3 if name_len > 100 else 0  # PAX header blocks, an upper bound
-        return BLOCK + extra + -(-payload_len // BLOCK) * BLOCK
-
-    @staticmethod
     def final_size(size: int) -> int:
         """Archive size once closed, for ``size`` bytes of members (end blocks, padding)."""
         end = size + 2 * BLOCK

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -159,10 +158,3 @@ def _rejects(cat: Catalog, dataset: str) -> int | None:
     if "num_records" not in actions.column_names:
         return None
     return int(sum(n or 0 for n in actions.column("num_records").to_pylist()))
-
-
-def facts_json(facts: SnapshotFacts) -> str:
-    """The facts as JSON (for debugging and ``--json`` output)."""
-    from dataclasses import asdict
-
-    return json.dumps(asdict(facts), default=str, indent=2)
