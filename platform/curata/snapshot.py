@@ -50,6 +50,9 @@ class Snapshot:
     # The scheme ``fingerprint`` was computed with (``curata.fingerprint.SCHEMES``); None: the
     # current one. Versions recorded before a scheme change keep verifying under their own.
     fingerprint_scheme: str | None = field(default=None, repr=False)
+    # The Delta log loaded at ``version``, kept once read: a version never changes, and one
+    # ``curata show`` then reads the log once for the schema, the license mix and the head.
+    table_handle: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -57,9 +60,14 @@ class Snapshot:
         return f"{self.dataset}@{self.tag if self.tag else self.version}"
 
     def delta_table(self) -> Any:
-        from deltalake import DeltaTable
+        """The Delta table at this version (loaded once per snapshot value)."""
+        if self.table_handle is None or self.table_handle.version() != self.version:
+            from deltalake import DeltaTable
 
-        return DeltaTable(self.table_uri, version=self.version, storage_options=self.storage_options)
+            table = DeltaTable(self.table_uri, version=self.version,
+                               storage_options=self.storage_options)
+            object.__setattr__(self, "table_handle", table)
+        return self.table_handle
 
     @property
     def schema(self) -> pa.Schema:

@@ -243,3 +243,31 @@ def test_quiet_silences_summaries(filled: Path, tmp_path: Path) -> None:
         assert r.returncode == 0, (args, r.stderr)
         assert r.stdout == "", (args, r.stdout)
     assert run(["tag", "reviews", "v2"], filled).stdout.startswith("Tagged")
+
+
+# --- the Delta log is read once per show (issue 16 item 8) ----------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["reviews", "reviews@0", "reviews@first"])
+def test_show_opens_the_delta_log_once(filled: Path, monkeypatch: pytest.MonkeyPatch,
+                                       ref: str) -> None:
+    """Resolving the ref, the schema, the license mix and the head share one DeltaTable (it
+    was four loads of the log: one per part)."""
+    import curata
+    import deltalake
+    from curata_ingest.cli import app
+    from typer.testing import CliRunner
+
+    curata.connect(home=filled).tag("reviews", "first", 0)
+    opened = []
+    original = deltalake.DeltaTable.__init__
+
+    def counting(self, *args, **kwargs):
+        opened.append(args[:1])
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(deltalake.DeltaTable, "__init__", counting)
+    result = CliRunner().invoke(app, ["show", ref, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["head"]
+    assert len(opened) == 1

@@ -158,8 +158,10 @@ class Catalog:
         r = parse_ref(ref)
         tag_rows = self.store.tags(r.dataset)  # raises DatasetNotFoundError, listing datasets
         tag_of = {t.version: t.name for t in tag_rows}
-        version, tag = self._resolve(r, ref, tag_rows)
-        snap = self._snapshot(r.dataset, version, tag if tag else tag_of.get(version))
+        version, tag, dt = self._resolve(r, ref, tag_rows)
+        if dt.version() != version:
+            dt.load_as_version(version)
+        snap = self._snapshot(r.dataset, version, tag if tag else tag_of.get(version), dt)
         if r.kind == "tag":
             for t in tag_rows:
                 if t.name == snap.tag and t.fingerprint != snap.fingerprint:
@@ -170,22 +172,25 @@ class Catalog:
                                            actual=snap.fingerprint)
         return snap
 
-    def _resolve(self, r: Any, ref: str, tag_rows: Sequence[TagInfo]) -> tuple[int, str | None]:
+    def _resolve(self, r: Any, ref: str, tag_rows: Sequence[TagInfo]
+                 ) -> tuple[int, str | None, Any]:
+        """The version and tag ``r`` names, and the Delta table the latest version was read
+        from (the snapshot keeps it: its log is read once)."""
         dt = self.store.delta(r.dataset)
         latest = dt.version() if dt is not None else None
         if latest is None:
             raise SnapshotNotFoundError(ref, reason="the dataset has no data yet")
         if r.kind == "latest":
-            return latest, None
+            return latest, None, dt
         if r.kind == "version":
             if not 0 <= r.version <= latest:
                 raise SnapshotNotFoundError(ref, reason=f"versions are 0..{latest}",
                                             available=[str(v) for v in range(latest + 1)][-10:])
-            return r.version, None
+            return r.version, None, dt
         if r.kind == "tag":
             for t in tag_rows:
                 if t.name == r.value:
-                    return t.version, t.name
+                    return t.version, t.name, dt
             raise SnapshotNotFoundError(ref, reason="no such tag",
                                         available=[t.name for t in tag_rows])
         versions = self.store.versions_with_fingerprint(r.dataset, r.value)
@@ -194,14 +199,15 @@ class Catalog:
         if len(versions) > 1:
             raise InvalidRefError(
                 ref, reason=f"prefix matches versions {versions}; use more digits")
-        return versions[0], None
+        return versions[0], None, dt
 
-    def _snapshot(self, dataset: str, version: int, tag: str | None) -> Snapshot:
+    def _snapshot(self, dataset: str, version: int, tag: str | None,
+                  table: Any = None) -> Snapshot:
         rec = self.version_record(dataset, version)
         return Snapshot(dataset=dataset, version=version, fingerprint=rec.fingerprint,
                         num_rows=rec.num_rows, tag=tag, table_uri=self.table_uri(dataset),
                         storage_options=self.storage_options, store=self.store,
-                        fingerprint_scheme=rec.fp_scheme)
+                        fingerprint_scheme=rec.fp_scheme, table_handle=table)
 
     def version_record(self, dataset: str, version: int) -> VersionRecord:
         """The catalog's record of a version. Missing (a writer died between its Delta commit
