@@ -184,8 +184,8 @@ def test_derive_streams_in_bounded_batches(corpus) -> None:
     from tests.transforms import _funcs
 
     _funcs.SEEN_HEIGHTS.clear()
-    res = derive(corpus, "reviews@v1", Pipeline([Apply("record_heights")]), into="streamed",
-                 batch_size=400)
+    res = derive(corpus.store, corpus.snapshot("reviews@v1"), Pipeline([Apply("record_heights")]),
+                 into="streamed", batch_size=400)
     assert res.snapshot.num_rows == 3000
     assert len(_funcs.SEEN_HEIGHTS) >= 3000 // 400 and max(_funcs.SEEN_HEIGHTS) <= 400
 
@@ -212,8 +212,8 @@ def test_public_names() -> None:
 def test_same_work_gives_the_same_snapshot_fingerprint(corpus) -> None:
     from curata.transforms import derive
 
-    a = derive(corpus, "reviews@v1", CLEAN, into="a", batch_size=256).snapshot
-    b = derive(corpus, "reviews@1", CLEAN, into="b", batch_size=100_000).snapshot
+    a = derive(corpus.store, corpus.snapshot("reviews@v1"), CLEAN, into="a", batch_size=256).snapshot
+    b = derive(corpus.store, corpus.snapshot("reviews@1"), CLEAN, into="b", batch_size=100_000).snapshot
     assert a.fingerprint == b.fingerprint and a.num_rows == b.num_rows
 
 

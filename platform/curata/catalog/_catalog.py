@@ -14,15 +14,9 @@ import pyarrow as pa
 
 from curata import diff as diff_module
 from curata import gc as gc_module
-from curata import write
-from curata._util import check_name, is_valid_name, utcnow
+from curata import resolve, write
+from curata._util import is_valid_name, utcnow
 from curata.config import redact_url
-from curata.errors import (
-    FingerprintMismatchError,
-    InvalidRefError,
-    SnapshotNotFoundError,
-)
-from curata.refs import parse_ref
 from curata.snapshot import Snapshot
 from curata.storage import delta_dataset
 from curata.store import (
@@ -155,68 +149,15 @@ class Catalog:
 
     def snapshot(self, ref: str, *, expect_fingerprint: str | None = None) -> Snapshot:
         """Resolve a ref (``NAME``, ``NAME@TAG``, ``NAME@VERSION``, ``NAME@fp:PREFIX``)."""
-        r = parse_ref(ref)
-        tag_rows = self.store.tags(r.dataset)  # raises DatasetNotFoundError, listing datasets
-        tag_of = {t.version: t.name for t in tag_rows}
-        version, tag, dt = self._resolve(r, ref, tag_rows)
-        if dt.version() != version:
-            dt.load_as_version(version)
-        snap = self._snapshot(r.dataset, version, tag if tag else tag_of.get(version), dt)
-        if r.kind == "tag":
-            for t in tag_rows:
-                if t.name == snap.tag and t.fingerprint != snap.fingerprint:
-                    raise FingerprintMismatchError(snap.ref, expected=t.fingerprint,
-                                                   actual=snap.fingerprint)
-        if expect_fingerprint and not snap.fingerprint.startswith(expect_fingerprint.lower()):
-            raise FingerprintMismatchError(ref, expected=expect_fingerprint,
-                                           actual=snap.fingerprint)
-        return snap
+        return resolve.snapshot(self.store, ref, expect_fingerprint=expect_fingerprint)
 
-    def _resolve(self, r: Any, ref: str, tag_rows: Sequence[TagInfo]
-                 ) -> tuple[int, str | None, Any]:
-        """The version and tag ``r`` names, and the Delta table the latest version was read
-        from (the snapshot keeps it: its log is read once)."""
-        dt = self.store.delta(r.dataset)
-        latest = dt.version() if dt is not None else None
-        if latest is None:
-            raise SnapshotNotFoundError(ref, reason="the dataset has no data yet")
-        if r.kind == "latest":
-            return latest, None, dt
-        if r.kind == "version":
-            if not 0 <= r.version <= latest:
-                raise SnapshotNotFoundError(ref, reason=f"versions are 0..{latest}",
-                                            available=[str(v) for v in range(latest + 1)][-10:])
-            return r.version, None, dt
-        if r.kind == "tag":
-            for t in tag_rows:
-                if t.name == r.value:
-                    return t.version, t.name, dt
-            raise SnapshotNotFoundError(ref, reason="no such tag",
-                                        available=[t.name for t in tag_rows])
-        versions = self.store.versions_with_fingerprint(r.dataset, r.value)
-        if not versions:
-            raise SnapshotNotFoundError(ref, reason="no version has that fingerprint prefix")
-        if len(versions) > 1:
-            raise InvalidRefError(
-                ref, reason=f"prefix matches versions {versions}; use more digits")
-        return versions[0], None, dt
-
-    def _snapshot(self, dataset: str, version: int, tag: str | None,
-                  table: Any = None) -> Snapshot:
-        rec = self.version_record(dataset, version)
-        return Snapshot(dataset=dataset, version=version, fingerprint=rec.fingerprint,
-                        num_rows=rec.num_rows, tag=tag, table_uri=self.table_uri(dataset),
-                        storage_options=self.storage_options, store=self.store,
-                        fingerprint_scheme=rec.fp_scheme, table_handle=table)
+    def _snapshot(self, dataset: str, version: int, tag: str | None) -> Snapshot:
+        return resolve.pinned(self.store, dataset, version, tag)
 
     def version_record(self, dataset: str, version: int) -> VersionRecord:
-        """The catalog's record of a version. Missing (a writer died between its Delta commit
-        and its catalog update), it is computed from the data and stored now: explicitly
-        here, never as a side effect of reading a snapshot."""
-        rec = self.store.version_record(dataset, version)
-        if rec is not None:
-            return rec
-        return write.record_version(self.store, dataset, version, operation="recovered")
+        """The catalog's record of a version (recorded now if a writer died before it could:
+        explicitly here, never as a side effect of reading a snapshot)."""
+        return resolve.version_record(self.store, dataset, version)
 
     # --- tags, runs ---------------------------------------------------------------------------
 
@@ -224,13 +165,7 @@ class Catalog:
             force: bool = False) -> Snapshot:
         """Name a version (the latest unless given). Tags are immutable unless ``force=True``,
         which is audit-logged. A tagged snapshot is pinned: ``gc`` keeps its files."""
-        check_name("tag", tag)
-        if tag.isdigit():
-            raise InvalidRefError(f"{dataset}@{tag}", reason="tags are never all digits")
-        snap = self.snapshot(dataset if version is None else f"{dataset}@{version}")
-        self.store.create_tag(dataset, tag, version=snap.version, fingerprint=snap.fingerprint,
-                              note=note, force=force)
-        return self._snapshot(dataset, snap.version, tag)
+        return resolve.tag(self.store, dataset, tag, version, note, force=force)
 
     def runs(self, dataset: str | None = None) -> list[RunInfo]:
         """Ingest/write runs, newest first; runs whose process died are marked ``failed``."""
@@ -301,13 +236,13 @@ class Catalog:
         Example:
             >>> cat.derive("reviews@v3", "clean.yaml", into="reviews-clean", tag="v1")
         """
-        return derive(self, src_ref, pipeline, into=into, tag=tag)
+        return derive(self.store, self.snapshot(src_ref), pipeline, into=into, tag=tag)
 
     def lineage(self, ref: str, *, direction: Literal["both", "up", "down"] = "both"
                 ) -> LineageGraph:
         """Lineage graph of a snapshot: back to ingested sources, forward to derived
         datasets and exports (``curata.transforms.LineageGraph``)."""
-        return lineage(self, ref, direction=direction)
+        return lineage(self.store, self.snapshot(ref), direction=direction)
 
     def diff(self, a: str, b: str, *, key: Sequence[str] = ()) -> diff_module.Diff:
         """Added, removed and changed records between two refs: a multiset diff by ``_id``;

@@ -22,6 +22,8 @@ from curata.transforms.steps import Context, Step, Upstream
 if TYPE_CHECKING:
     import polars as pl
 
+    from curata.store import Store
+
 CLUSTERS_TABLE = "near_duplicates"
 
 
@@ -169,7 +171,7 @@ def _cluster_row(dropped: str, kept: str, distance: int, origin: dict[str, Any]
             "locator": str(prov.get("locator")) if isinstance(prov, dict) else None}
 
 
-def write_clusters(cat: Any, dataset: str, ctx: Context, *, run_id: str) -> int:
+def write_clusters(store: Store, dataset: str, ctx: Context, *, run_id: str) -> int:
     """Append the clusters a derive's steps found to ``dataset``'s ``near_duplicates`` table
     (the schema ingest's near dedup writes: run, cluster (kept id), dropped id, similarity);
     returns how many rows."""
@@ -184,6 +186,6 @@ def write_clusters(cat: Any, dataset: str, ctx: Context, *, run_id: str) -> int:
     if not clusters:
         return 0
     table = pa.Table.from_pylist([{"run_id": run_id, **c} for c in clusters], schema=schema)
-    write_deltalake(cat.table_uri(dataset, CLUSTERS_TABLE), table, mode="append",
-                    storage_options=cat.storage_options)
+    write_deltalake(store.table_uri(dataset, CLUSTERS_TABLE), table, mode="append",
+                    storage_options=store.storage_options)
     return len(clusters)

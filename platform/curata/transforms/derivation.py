@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curata import __version__, interrupt, write
+from curata import __version__, interrupt, resolve, write
 from curata import fingerprint as fp
 from curata._util import check_name, current_user, utcnow
 from curata.errors import CommitConflictError
 from curata.quality.images import write_clusters
-from curata.store import LineageInfo, LineageInputInfo
+from curata.snapshot import Snapshot
+from curata.store import LineageInfo, LineageInputInfo, Store
 from curata.transforms import fingerprint as tfp
 from curata.transforms.errors import DeriveTargetError, StepFailedError
 from curata.transforms.pipeline import Pipeline, as_pipeline
@@ -65,49 +66,49 @@ def _input(role: str, snap: Any) -> dict[str, Any]:
             "fingerprint": snap.fingerprint}
 
 
-def derive(cat: Any, src_ref: str, pipeline: Any, *, into: str, tag: str | None = None,
+def derive(store: Store, src: Snapshot, pipeline: Any, *, into: str, tag: str | None = None,
            batch_size: int = 131_072) -> DeriveResult:
-    """Derive ``into`` from ``src_ref`` through ``pipeline`` (see ``Catalog.derive``)."""
+    """Derive ``into`` from the pinned ``src`` through ``pipeline`` (see ``Catalog.derive``)."""
     check_name("dataset", into)
     pipe = as_pipeline(pipeline)
-    src = cat.snapshot(src_ref)
     if src.dataset == into:
         raise DeriveTargetError(into, reason="a dataset cannot be derived from itself")
-    ctx = Context(catalog=cat, snapshots={r: cat.snapshot(r) for r in pipe.input_refs()})
+    ctx = Context(store=store,
+                  snapshots={r: resolve.snapshot(store, r) for r in pipe.input_refs()})
     inputs = [_input("source", src)] + [_input("join", ctx.snapshots[r])
                                          for r in pipe.input_refs()]
     ident = tfp.identity(pipe, inputs)
-    latest, matches = _previous(cat, into, ident.fingerprint)
+    latest, matches = _previous(store, into, ident.fingerprint)
     if latest is not None and latest in matches:
-        return _finish(cat, into, latest, "unchanged", ident, tag, stats=matches[latest])
+        return _finish(store, into, latest, "unchanged", ident, tag, stats=matches[latest])
     # Raised once only the commit is left: the commit, its records, the tag and the audit
     # entry then complete whole even if the user interrupts (``curata.interrupt``).
     shield = interrupt.Shield()
     try:
         if matches:
             shield.enter()  # a restore is one short commit
-            restored = _restore(cat, into, max(matches), ident)
+            restored = _restore(store, into, max(matches), ident)
             if restored is not None:
-                return _finish(cat, into, restored, "restored", ident, tag,
+                return _finish(store, into, restored, "restored", ident, tag,
                                stats=matches[max(matches)])
             shield.exit()
-        version, stats = _compute(cat, src, pipe, ctx, into, ident, batch_size, shield)
-        return _finish(cat, into, version, "committed", ident, tag, stats=stats)
+        version, stats = _compute(store, src, pipe, ctx, into, ident, batch_size, shield)
+        return _finish(store, into, version, "committed", ident, tag, stats=stats)
     finally:
         shield.exit()
 
 
-def _previous(cat: Any, into: str, transform_fp: str) -> tuple[int | None, dict[int, dict]]:
+def _previous(store: Store, into: str, transform_fp: str) -> tuple[int | None, dict[int, dict]]:
     """The latest version of ``into`` and its versions derived with this fingerprint.
 
     Raises:
         DeriveTargetError: ``into`` holds data that no derivation produced.
     """
-    dt = cat.store.delta(into)
+    dt = store.delta(into)
     if dt is None:
         return None, {}
     latest = dt.version()
-    derived = cat.store.derivations(into)
+    derived = store.derivations(into)
     if latest not in derived:
         raise DeriveTargetError(into, reason=f"its version {latest} was not produced by "
                                              "`derive`; derive would replace that data")
@@ -115,10 +116,11 @@ def _previous(cat: Any, into: str, transform_fp: str) -> tuple[int | None, dict[
                     if info.transform_fingerprint == transform_fp}
 
 
-def _finish(cat: Any, into: str, version: int, status: str, ident: Any, tag: str | None,
+def _finish(store: Store, into: str, version: int, status: str, ident: Any, tag: str | None,
             *, stats: dict[str, Any]) -> DeriveResult:
-    snap = cat.tag(into, tag, version=version) if tag else cat.snapshot(f"{into}@{version}")
-    cat.audit("derive", dataset=into, details={
+    snap = (resolve.tag(store, into, tag, version=version) if tag
+            else resolve.snapshot(store, f"{into}@{version}"))
+    store.audit("derive", dataset=into, details={
         "status": status, "version": version, "fingerprint": snap.fingerprint,
         "transform_fingerprint": ident.fingerprint,
         "inputs": [{k: i[k] for k in ("ref", "fingerprint")} for i in ident.inputs]})
@@ -207,9 +209,8 @@ class _Raised:
     exc: BaseException
 
 
-def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident: Any,
+def _compute(store: Store, src: Any, pipe: Pipeline, ctx: Context, into: str, ident: Any,
              batch_size: int, shield: interrupt.Shield) -> tuple[int, dict[str, Any]]:
-    store = cat.store
     run_id = store.start_run(into, operation=OPERATION)
     stats: dict[str, Any] = {}
     try:
@@ -219,14 +220,14 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
         batches = _arrow_batches(_frames(src, pipe, ctx, batch_size, stats), schema_box)
         low = frozenset({"_source", "_license"} | {
             s.column for s in pipe.steps if isinstance(s, Split)})
-        version = _overwrite(cat, into, prep, batches, schema_box, run_id=run_id,
+        version = _overwrite(store, into, prep, batches, schema_box, run_id=run_id,
                              low_cardinality=low, shield=shield)
         stats["rows_out"] = prep.acc.count
         derived_from = [_derivation(i, ident) for i in ident.inputs]
         write.store_version(store, into, version, prep.acc, operation=OPERATION,
                             run_id=run_id, derived_from=derived_from)
-        _record_clusters(cat, into, ctx, run_id, stats)
-        _record_lineage(cat, into, version, ident, stats, run_id)
+        _record_clusters(store, into, ctx, run_id, stats)
+        _record_lineage(store, into, version, ident, stats, run_id)
     except BaseException as exc:
         store.fail_run(run_id, exc)
         raise
@@ -234,7 +235,7 @@ def _compute(cat: Any, src: Any, pipe: Pipeline, ctx: Context, into: str, ident:
     return version, stats
 
 
-def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch],
+def _overwrite(store: Store, into: str, prep: Any, batches: Iterator[pa.RecordBatch],
                schema_box: list[pa.Schema], *, run_id: str, shield: interrupt.Shield,
                low_cardinality: frozenset[str] = frozenset()) -> int:
     """Write the prepared stream as ONE Delta overwrite commit; returns its version."""
@@ -262,8 +263,8 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
             "curata.version": __version__, "curata.operation": OPERATION}
     try:
         write_deltalake(
-            cat.table_uri(into), reader, mode="overwrite", schema_mode="overwrite",
-            configuration=write.TABLE_CONFIGURATION, storage_options=cat.storage_options,
+            store.table_uri(into), reader, mode="overwrite", schema_mode="overwrite",
+            configuration=write.TABLE_CONFIGURATION, storage_options=store.storage_options,
             target_file_size=write.DEFAULT_TARGET_FILE_SIZE,
             writer_properties=WriterProperties(compression="ZSTD",
                                                compression_level=COMPRESSION_LEVEL,
@@ -275,7 +276,7 @@ def _overwrite(cat: Any, into: str, prep: Any, batches: Iterator[pa.RecordBatch]
         raise CommitConflictError(into, attempts=write.COMMIT_RETRIES, reason=str(exc)) \
             from None
     shield.enter()
-    return write.find_commit(cat.store, into, run_id)
+    return write.find_commit(store, into, run_id)
 
 
 def _prepared(prep: Any, batches: Iterator[pa.RecordBatch], into: str,
@@ -298,14 +299,13 @@ def _prepared(prep: Any, batches: Iterator[pa.RecordBatch], into: str,
         yield batch
 
 
-def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
+def _restore(store: Store, into: str, version: int, ident: Any) -> int | None:
     """Make ``version`` the latest again (Delta restore), reusing its recorded fingerprint.
 
     Returns ``None`` when its files are gone (vacuumed): the caller recomputes.
     """
     from deltalake import CommitProperties
 
-    store = cat.store
     rec = store.version_record(into, version)
     # A record under an older fingerprint scheme cannot be reused: recompute instead.
     row_sum = dict(rec.row_sum) if rec and rec.fp_scheme == fp.FINGERPRINT_VERSION else None
@@ -324,16 +324,16 @@ def _restore(cat: Any, into: str, version: int, ident: Any) -> int | None:
     write.store_version(store, into, new, fp.RowHashSum.from_json(row_sum),
                         operation=OPERATION + ".restore", run_id=run_id,
                         derived_from=[_derivation(i, ident) for i in ident.inputs])
-    _record_lineage(cat, into, new, ident, {"restored_from": version}, run_id)
+    _record_lineage(store, into, new, ident, {"restored_from": version}, run_id)
     store.finish_run(run_id, status="committed", version=new)
     return new
 
 
-def _record_clusters(cat: Any, into: str, ctx: Context, run_id: str,
+def _record_clusters(store: Store, into: str, ctx: Context, run_id: str,
                      stats: dict[str, Any]) -> None:
     """Near-duplicate clusters found by image ``near_dedup`` steps (curata.quality)."""
     if any(isinstance(k, tuple) for k in ctx.cache):
-        stats["near_duplicates"] = write_clusters(cat, into, ctx, run_id=run_id)
+        stats["near_duplicates"] = write_clusters(store, into, ctx, run_id=run_id)
 
 
 # --- lineage records ----------------------------------------------------------------------------
@@ -347,10 +347,10 @@ def _derivation(inp: dict[str, Any], ident: Any) -> dict[str, Any]:
                         "steps": [s["kind"] for s in ident.pipeline]}}
 
 
-def _record_lineage(cat: Any, into: str, version: int, ident: Any, stats: dict[str, Any],
+def _record_lineage(store: Store, into: str, version: int, ident: Any, stats: dict[str, Any],
                     run_id: str) -> None:
-    rec = cat.version_record(into, version)
-    cat.store.record_lineage(LineageInfo(
+    rec = resolve.version_record(store, into, version)
+    store.record_lineage(LineageInfo(
         dataset=into, version=version, transform_fingerprint=ident.fingerprint,
         output_fingerprint=rec.fingerprint, pipeline={"steps": ident.pipeline}, code=ident.code,
         libraries=ident.libraries, stats=dict(stats), run_id=run_id,

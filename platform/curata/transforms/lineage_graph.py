@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from curata import resolve
 from curata.errors import CurataError
+from curata.snapshot import Snapshot
+from curata.store import Store
 
 MAX_DEPTH = 32
 
@@ -63,16 +66,16 @@ class LineageGraph:
 
 
 class _Builder:
-    def __init__(self, cat: Any) -> None:
-        self.cat = cat
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self.nodes: dict[str, LineageNode] = {}
         self.edges: dict[tuple[str, str, str], LineageEdge] = {}
 
     def snapshot_node(self, dataset: str, version: int) -> str:
         nid = f"snapshot:{dataset}@{version}"
         if nid not in self.nodes:
-            rec = self.cat.version_record(dataset, version)
-            tags = [t.name for t in self.cat.tags(dataset) if t.version == version]
+            rec = resolve.version_record(self.store, dataset, version)
+            tags = [t.name for t in self.store.tags(dataset) if t.version == version]
             self.nodes[nid] = LineageNode(
                 id=nid, kind="snapshot", label=f"{dataset}@{tags[0] if tags else version}",
                 dataset=dataset, version=version, fingerprint=rec.fingerprint,
@@ -89,7 +92,7 @@ class _Builder:
         me = self.snapshot_node(dataset, version)
         if depth >= MAX_DEPTH:
             return
-        store = self.cat.store
+        store = self.store
         row = store.lineage(dataset, version)
         if row is not None:
             for i in row.inputs:
@@ -108,7 +111,7 @@ class _Builder:
         for e in entries:
             ref, fpr = str(e.get("ref", "")), e.get("fingerprint")
             try:
-                snap = self.cat.snapshot(f"{ref.split('@')[0]}@fp:{fpr}" if fpr else ref)
+                snap = resolve.snapshot(self.store, f"{ref.split('@')[0]}@fp:{fpr}" if fpr else ref)
             except CurataError:
                 continue  # outside this catalog (a Label Studio project…): the branch ends
             self.edge(self.snapshot_node(snap.dataset, snap.version), me,
@@ -121,10 +124,10 @@ class _Builder:
         """Ingest sources of the records in this version (distinct ``_source``)."""
         import polars as pl
 
-        lf = self.cat.snapshot(f"{dataset}@{version}").to_polars(lazy=True)
+        lf = resolve.snapshot(self.store, f"{dataset}@{version}").to_polars(lazy=True)
         assert isinstance(lf, pl.LazyFrame)
         ids = sorted(lf.select(pl.col("_source").unique()).collect()["_source"].to_list())
-        rows = self.cat.store.sources(ids)
+        rows = self.store.sources(ids)
         for sid in ids:
             r = rows.get(sid)
             nid = f"source:{sid}"
@@ -142,7 +145,7 @@ class _Builder:
         if depth >= MAX_DEPTH:
             return
         fpr = self.nodes[me].fingerprint
-        store = self.cat.store
+        store = self.store
         children = store.derived_from_snapshot(dataset, version)
         exports = [e for e in store.audit_log(dataset, actions=["export"])[::-1]
                    if e.action == "export"]
@@ -160,11 +163,10 @@ class _Builder:
             self.edge(me, nid, "export")
 
 
-def lineage(cat: Any, ref: str, *, direction: Literal["both", "up", "down"] = "both"
+def lineage(store: Store, snap: Snapshot, *, direction: Literal["both", "up", "down"] = "both"
             ) -> LineageGraph:
-    """The lineage graph of a snapshot (see ``Catalog.lineage``)."""
-    snap = cat.snapshot(ref)
-    b = _Builder(cat)
+    """The lineage graph of a pinned snapshot (see ``Catalog.lineage``)."""
+    b = _Builder(store)
     root = b.snapshot_node(snap.dataset, snap.version)
     if direction in ("both", "up"):
         b.up(snap.dataset, snap.version, 0)

@@ -39,9 +39,9 @@ _U64 = 1 << 64
 
 @dataclass(slots=True)
 class Context:
-    """What steps may use while running: the catalog and the pinned snapshots they read."""
+    """What steps may use while running: the store and the pinned snapshots they read."""
 
-    catalog: Any = None
+    store: Any = None  # curata.store.Store (untyped here: steps import no catalog layer)
     snapshots: dict[str, Any] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)
 
