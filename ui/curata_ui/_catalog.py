@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 import curata
 import polars as pl
@@ -31,37 +30,23 @@ def _config() -> tuple[str | None, ...]:
 
 
 @st.cache_resource(show_spinner=False)
-def _connect(home: str | None, catalog_url: str | None, warehouse: str | None) -> Any:
+def _connect(home: str | None, catalog_url: str | None, warehouse: str | None) -> curata.Catalog:
     return curata.connect(home=home, catalog_url=catalog_url, warehouse=warehouse)
 
 
-def catalog() -> Any:
+def catalog() -> curata.Catalog:
     """The catalog configured by the environment (one connection per configuration)."""
     return _connect(*_config())
 
 
-def has(obj: Any, name: str) -> bool:
-    """Whether a backing feature exists yet (other parts of Curata land independently)."""
-    return callable(getattr(obj, name, None))
-
-
 def dataset_names() -> list[str]:
-    names = []
-    for item in catalog().datasets():
-        names.append(item if isinstance(item, str) else str(getattr(item, "name", item)))
-    return sorted(names)
+    """Datasets that hold data (the pages show snapshots, so a name without data is no use)."""
+    return sorted(info.name for info in catalog().datasets())
 
 
 def tags(dataset: str) -> list[tuple[int, str]]:
     """(version, tag) pairs of a dataset, oldest version first."""
-    cat = catalog()
-    if has(cat, "tags"):
-        pairs = [(int(t.version), str(t.name)) for t in cat.tags(dataset)]
-    elif has(cat, "snapshots"):
-        pairs = [(int(s.version), str(s.tag)) for s in cat.snapshots(dataset) if s.tag]
-    else:
-        pairs = []
-    return sorted(pairs)
+    return sorted((t.version, t.name) for t in catalog().tags(dataset))
 
 
 def ref_options(dataset: str) -> list[RefOption]:
@@ -70,19 +55,17 @@ def ref_options(dataset: str) -> list[RefOption]:
     options = [RefOption(label=f"{dataset} (latest)", ref=dataset)]
     for version, tag in tags(dataset):
         options.append(RefOption(label=f"{dataset}@{tag} (v{version})", ref=f"{dataset}@{tag}"))
-    if has(cat, "versions"):
-        versions = [getattr(v, "version", v) for v in cat.versions(dataset)]
-        for version in sorted((int(v) for v in versions), reverse=True):
-            options.append(RefOption(label=f"{dataset}@{version}", ref=f"{dataset}@{version}"))
+    for version in sorted((v.version for v in cat.versions(dataset)), reverse=True):
+        options.append(RefOption(label=f"{dataset}@{version}", ref=f"{dataset}@{version}"))
     return options
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _pinned(config: tuple[str | None, ...], pinned_ref: str) -> Any:
+def _pinned(config: tuple[str | None, ...], pinned_ref: str) -> curata.Snapshot:
     return _connect(*config).snapshot(pinned_ref)
 
 
-def snapshot(ref: str) -> Any:
+def snapshot(ref: str) -> curata.Snapshot:
     """The snapshot for a ref, resolved once and cached under its pinned version."""
     snap = catalog().snapshot(ref)
     return _pinned(_config(), f"{snap.dataset}@{snap.version}")
@@ -93,7 +76,7 @@ def _scan(config: tuple[str | None, ...], pinned_ref: str) -> pl.LazyFrame:
     return _pinned(config, pinned_ref).to_polars(lazy=True)
 
 
-def scan(snap: Any) -> pl.LazyFrame:
+def scan(snap: curata.Snapshot) -> pl.LazyFrame:
     """The lazy scan of a pinned snapshot (nothing is read until a page is collected)."""
     return _scan(_config(), f"{snap.dataset}@{snap.version}")
 

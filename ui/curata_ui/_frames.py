@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
-import pyarrow as pa
 from curata.errors import UsageError
 
 FilterOp = Literal[
@@ -337,18 +336,3 @@ def to_frame(items: Iterable[Any]) -> pl.DataFrame:
     if not records:
         return pl.DataFrame()
     return pl.DataFrame(records, infer_schema_length=None, strict=False)
-
-
-def head_frame(obj: Any, n: int) -> pl.DataFrame:
-    """The first ``n`` rows of a table-like value (Arrow, Polars, lazy, or record list)."""
-    if obj is None:
-        return pl.DataFrame()
-    if isinstance(obj, pl.LazyFrame):
-        return obj.head(n).collect()
-    if isinstance(obj, pl.DataFrame):
-        return obj.head(n)
-    if isinstance(obj, (pa.Table, pa.RecordBatch)):
-        return pl.from_arrow(obj.slice(0, n))  # type: ignore[return-value]
-    if hasattr(obj, "to_polars"):
-        return head_frame(obj.to_polars(lazy=True), n)
-    return to_frame(list(obj)[:n])

@@ -12,13 +12,14 @@ from typing import Any
 
 import polars as pl
 import streamlit as st
+from curata.errors import CurataError
 
 from curata_ui._frames import image_mime, is_system
 
 TEXT_LIMIT = 20_000
 
 
-def show_error(exc: Exception) -> None:
+def show_error(exc: CurataError) -> None:
     """A Curata error as friendly text (message and next step), never a traceback.
 
     Messages quote user input (a filter value, a tag), so they go out as plain text:
@@ -26,10 +27,9 @@ def show_error(exc: Exception) -> None:
     """
     with st.container():
         st.error(f"{type(exc).__name__}", icon=":material/error:")
-        st.text(getattr(exc, "message", str(exc)))
-        hint = getattr(exc, "hint", None)
-        if hint:
-            st.text(hint)
+        st.text(exc.message)
+        if exc.hint:
+            st.text(exc.hint)
 
 
 def literal(label: str, value: Any) -> None:

@@ -52,17 +52,9 @@ def sources(pinned_ref: str) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def table_bytes(pinned_ref: str) -> int | None:
+def table_bytes(pinned_ref: str) -> int:
     """Bytes of the data files the pinned version references (from the Delta log only)."""
-    from deltalake import DeltaTable
-
-    snap = _snap(pinned_ref)
-    uri = getattr(snap, "table_uri", None)
-    if uri is None:
-        return None
-    dt = DeltaTable(uri, version=snap.version,
-                    storage_options=getattr(snap, "storage_options", None))
-    actions = pa.table(dt.get_add_actions(flatten=True))
+    actions = pa.table(_snap(pinned_ref).delta_table().get_add_actions(flatten=True))
     return int(pa.compute.sum(actions.column("size_bytes")).as_py() or 0)
 
 

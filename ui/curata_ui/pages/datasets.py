@@ -31,10 +31,7 @@ def _summary(info: Any) -> dict[str, Any]:
 
 
 def _last_ingest(name: str) -> str:
-    cat = _catalog.catalog()
-    if not _catalog.has(cat, "runs"):
-        return ""
-    runs = cat.runs(name)  # newest first
+    runs = _catalog.catalog().runs(name)  # newest first
     if not runs:
         return ""
     run = runs[0]
@@ -67,12 +64,10 @@ def render() -> None:
         st.subheader("License mix (latest version)")
         st.text(_stats.license_text(mix))
         _render.table(mix)
-    if _catalog.has(cat, "versions"):
-        st.subheader("Versions")
-        _render.table(to_frame(cat.versions(name)))
-    if _catalog.has(cat, "tags"):
-        st.subheader("Tags")
-        _render.table(to_frame(cat.tags(name)))
+    st.subheader("Versions")
+    _render.table(to_frame(cat.versions(name)))
+    st.subheader("Tags")
+    _render.table(to_frame(cat.tags(name)))
 
 
 render()

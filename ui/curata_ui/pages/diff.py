@@ -2,58 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import polars as pl
 import streamlit as st
+from curata.diff import Diff
 from curata.errors import CurataError
-from curata_ui import _catalog, _features, _render
-from curata_ui._frames import grid_frame, head_frame
+from curata_ui import _catalog, _render
+from curata_ui._frames import grid_frame
 
 EXAMPLES = 20
 KINDS = ("added", "removed", "changed")
 
 
-def _counts(diff: Any) -> dict[str, int]:
-    counts = getattr(diff, "counts", None)
-    if isinstance(counts, dict):
-        return {k: int(counts.get(k, 0)) for k in KINDS}
-    return {k: int(getattr(diff, k, 0) or 0) for k in KINDS}
+def _examples(diff: Diff) -> dict[str, pl.DataFrame]:
+    tables = {"added": diff.added, "removed": diff.removed, "changed": diff.changed}
+    return {kind: pl.DataFrame(table.slice(0, EXAMPLES)) for kind, table in tables.items()}
 
 
-def _examples(diff: Any, kind: str) -> Any:
-    for attr in (kind, f"{kind}_records", f"{kind}_rows"):
-        value = getattr(diff, attr, None)
-        if value is not None and not isinstance(value, int):
-            return value
-    records = getattr(diff, "records", None)
-    if records is not None:
-        frame = head_frame(records, 10_000)
-        for col in ("change", "kind", "_change", "status"):
-            if col in frame.columns:
-                return frame.filter(frame.get_column(col) == kind)
-    return None
-
-
-def _show(diff: Any) -> None:
-    counts = _counts(diff)
+def _show(diff: Diff) -> None:
     for col, kind in zip(st.columns(3), KINDS, strict=True):
-        col.metric(kind, f"{counts[kind]:,}")
-    for kind in KINDS:
-        examples = _examples(diff, kind)
-        if examples is None:
-            continue
+        col.metric(kind, f"{diff.counts[kind]:,}")
+    for kind, examples in _examples(diff).items():
         st.subheader(f"{kind.capitalize()} (first {EXAMPLES})")
-        grid, images = grid_frame(head_frame(examples, EXAMPLES))
+        grid, images = grid_frame(examples)
         config = {c: st.column_config.ImageColumn(c) for c in images}
         _render.table(grid, column_config=config)
 
 
 def render() -> None:
     st.title("Diff")
-    cat = _catalog.catalog()
-    if not _catalog.has(cat, "diff"):
-        st.info(_features.missing("Diff", "`Catalog.diff()`"))
-        return
     dataset = _catalog.dataset_picker(key="diff_dataset")
     if dataset is None:
         return
@@ -65,7 +41,7 @@ def render() -> None:
         b = _catalog.ref_picker(dataset, "To (B)", key="diff_b")
     if st.button("Compare", key="diff_go"):
         try:
-            st.session_state["diff_result"] = ((a, b), cat.diff(a, b))
+            st.session_state["diff_result"] = ((a, b), _catalog.catalog().diff(a, b))
         except CurataError as exc:
             _render.show_error(exc)
             return

@@ -6,8 +6,6 @@ the user names a sub-folder only, so the browser cannot write elsewhere on the s
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import os
 import re
@@ -15,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import curata
 import streamlit as st
 from curata.errors import CurataError, UsageError
-from curata_ui import _auth, _catalog, _features, _render
-from curata_ui._frames import to_records
+from curata.export import export_webdataset
+from curata_ui import _auth, _catalog, _render
 
 PURPOSES = ("research", "internal", "commercial")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -39,43 +38,15 @@ def out_dir(name: str) -> Path:
     return export_root() / name
 
 
-def exporter(snap: Any) -> Callable[..., Any] | None:
-    """``curata.export.export_webdataset`` bound to the snapshot, or ``None`` if not installed.
-
-    (``Snapshot.export_webdataset`` exists before the module does and would fail on call.)
-    """
-    mod = _features.module("curata.export")
-    fn = getattr(mod, "export_webdataset", None) if mod is not None else None
-    return functools.partial(fn, snap) if callable(fn) else None
-
-
-def accepted(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
-    """The options the export function takes (it may not support every one yet)."""
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return options
-    return {k: v for k, v in options.items() if k in params}
-
-
-def _progress_callback(bar: Any, total: int) -> Callable[..., None]:
-    """``progress(done)`` (samples written so far) or ``progress(done, total)`` → the bar."""
-    def update(done: float, of: float | None = None, *_: Any) -> None:
-        of = of or total
-        if isinstance(done, float) and of is None and 0 <= done <= 1:
-            bar.progress(done)
-        elif of:
-            bar.progress(min(1.0, done / of), text=f"{int(done):,} of {int(of):,} records")
+def _progress_callback(bar: Any, total: int) -> Callable[[int], None]:
+    """``export_webdataset``'s ``progress(written)`` (samples written so far) → the bar."""
+    def update(written: int) -> None:
+        if total:
+            bar.progress(min(1.0, written / total), text=f"{written:,} of {total:,} records")
     return update
 
 
-def _manifest(result: Any, out: Path) -> dict[str, Any]:
-    path = out / "manifest.json"
-    if path.is_file():
-        return json.loads(path.read_text())
-    return to_records([result])[0]
-
-
-def _options(snap: Any) -> dict[str, Any]:
+def _options(snap: curata.Snapshot) -> dict[str, Any]:
     columns = [c for c in _catalog.scan(snap).collect_schema() if not c.startswith("_")]
     c1, c2, c3 = st.columns(3)
     return {
@@ -86,24 +57,21 @@ def _options(snap: Any) -> dict[str, Any]:
     }
 
 
-def _run(fn: Callable[..., Any], out: Path, options: dict[str, Any], *, user: str,
-         snap: Any) -> None:
+def _run(snap: curata.Snapshot, out: Path, options: dict[str, Any], *, user: str) -> None:
     bar = st.progress(0.0, text="Exporting…")
-    kwargs = accepted(fn, {**options, "progress": _progress_callback(bar, snap.num_rows)})
-    result = fn(str(out), **kwargs)
+    export_webdataset(snap, str(out), **options, progress=_progress_callback(bar, snap.num_rows))
     bar.progress(1.0, text="Done")
     st.success(f"Exported to {out}")
     st.subheader("Manifest")
-    st.json(_manifest(result, out), expanded=2)
+    st.json(json.loads((out / "manifest.json").read_text()), expanded=2)
     _audit(f"{snap.dataset}@{snap.version}", out, user, options.get("purpose"))
 
 
 def _audit(pinned: str, out: Path, user: str, purpose: str | None) -> None:
     """Record who exported from the UI (the export itself is audit-logged by the library)."""
-    cat = _catalog.catalog()
-    if _catalog.has(cat, "audit"):
-        cat.audit("ui.export", dataset=pinned.split("@", 1)[0],
-                  details={"user": user, "out": str(out), "ref": pinned, "purpose": purpose})
+    _catalog.catalog().audit(
+        "ui.export", dataset=pinned.split("@", 1)[0],
+        details={"user": user, "out": str(out), "ref": pinned, "purpose": purpose})
 
 
 def render() -> None:
@@ -113,10 +81,6 @@ def render() -> None:
         return
     ref = _catalog.ref_picker(dataset, key="export_ref")
     snap = _catalog.snapshot(ref)
-    fn = exporter(snap)
-    if fn is None:
-        st.info(_features.missing("Export", "`curata.export` (WebDataset export)"))
-        return
     options = _options(snap)
     name = st.text_input("Output folder (under the export root)",
                          f"{snap.dataset}-v{snap.version}", key="export_name")
@@ -125,7 +89,7 @@ def render() -> None:
     if user is None or not st.button("Run export", key="export_go", type="primary"):
         return
     try:
-        _run(fn, out_dir(name), options, user=user, snap=snap)
+        _run(snap, out_dir(name), options, user=user)
     except CurataError as exc:
         _render.show_error(exc)
 

@@ -4,54 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+import curata
 import polars as pl
-import pyarrow as pa
 import streamlit as st
 from curata.errors import CurataError
-from curata_ui import _catalog, _features, _render
-from curata_ui._frames import grid_frame, read_page, to_frame, to_records
+from curata_ui import _catalog, _render
+from curata_ui._frames import grid_frame, read_page, to_records
 
 PAGE_SIZE = 50
 _FIELDS = ("id", "operation", "status", "started_at", "finished_at", "version", "user", "error")
 
 
-def _runs(cat: Any, dataset: str) -> tuple[pl.DataFrame, list[str]] | None:
+def _runs(cat: curata.Catalog, dataset: str) -> tuple[pl.DataFrame, list[str]]:
     """Runs (newest first) with their numeric stats as columns, and those columns' names."""
-    if not _catalog.has(cat, "runs"):
-        return None
-    rows, counts = [], []
+    rows: list[dict[str, Any]] = []
+    counts: list[str] = []
     for run in cat.runs(dataset):
-        stats = {k: v for k, v in (getattr(run, "stats", None) or {}).items()
+        stats = {k: v for k, v in run.stats.items()
                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
         counts += [k for k in stats if k not in counts]
         rows.append({**to_records([run])[0], **stats})
     if not rows:
         return pl.DataFrame(), []
     frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
-    keep = [c for c in (*_FIELDS, *counts) if c in frame.columns]
-    return frame.select(keep), counts
+    return frame.select(*_FIELDS, *counts), counts
 
 
-def _rejects_scan(rejects: Any) -> pl.LazyFrame:
-    if isinstance(rejects, pl.LazyFrame):
-        return rejects
-    if isinstance(rejects, pl.DataFrame):
-        return rejects.lazy()
-    if isinstance(rejects, (pa.Table, pa.RecordBatchReader)):
-        table = rejects.read_all() if isinstance(rejects, pa.RecordBatchReader) else rejects
-        return pl.DataFrame(table).lazy()
-    if hasattr(rejects, "to_polars"):
-        return rejects.to_polars(lazy=True)
-    return to_frame(rejects).lazy()
-
-
-def _history(cat: Any, dataset: str) -> None:
+def _history(cat: curata.Catalog, dataset: str) -> None:
     st.subheader("Run history")
-    found = _runs(cat, dataset)
-    if found is None:
-        st.info(_features.missing("Ingest run history", "`Catalog.runs()`"))
-        return
-    runs, counts = found
+    runs, counts = _runs(cat, dataset)
     if runs.is_empty():
         st.text("No ingest runs recorded for this dataset.")
         return
@@ -62,12 +43,9 @@ def _history(cat: Any, dataset: str) -> None:
     _render.table(runs)
 
 
-def _quarantine(cat: Any, dataset: str) -> None:
+def _quarantine(cat: curata.Catalog, dataset: str) -> None:
     st.subheader("Quarantined rows")
-    if not _catalog.has(cat, "rejects"):
-        st.info(_features.missing("The quarantine browser", "`Catalog.rejects()`"))
-        return
-    lf = _rejects_scan(cat.rejects(dataset))
+    lf = pl.DataFrame(cat.rejects(dataset)).lazy()
     schema = lf.collect_schema()
     where = None
     if "reason" in schema:
