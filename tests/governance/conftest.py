@@ -79,6 +79,6 @@ def build_scenario(cat: Catalog) -> Scenario:
     kept = clean.filter(pc.greater(clean["stars"], 1))
     # The derived dataset keeps each record's own license, source and provenance columns.
     first = cat.append("reviews-clean", kept, license="CC-BY-4.0", source="reviews@labeled")
-    record_derivation(cat, first, [derivation(labeled, "filter", predicate="stars > 1")])
+    record_derivation(cat.store, first, [derivation(labeled, "filter", predicate="stars > 1")])
     derived = cat.tag("reviews-clean", "v1")
     return Scenario(cat=cat, raw=raw, labeled=labeled, derived=derived)

@@ -34,7 +34,7 @@ def scenario(shared_scenario):
 
 @pytest.fixture(scope="module")
 def labeled_facts(shared_scenario):
-    return collect_facts(shared_scenario.cat, shared_scenario.labeled)
+    return collect_facts(shared_scenario.cat.store, shared_scenario.labeled)
 
 
 def test_facts_files_are_the_snapshot_files_with_real_sha256(scenario, labeled_facts):
@@ -82,7 +82,7 @@ def test_cyclonedx_handles_compound_custom_and_unknown_licenses(cat):
         cat.append(
             "mixed", pa.table({"x": [lic], "_license": [lic]}), license="unknown", source=f"s-{lic}"
         )
-    facts = collect_facts(cat, "mixed")
+    facts = collect_facts(cat.store, cat.snapshot("mixed"))
     text = render_bom(facts, "cyclonedx")
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     bom = Bom.from_json(json.loads(text))
@@ -195,7 +195,7 @@ def test_spdx3_maps_custom_and_unknown_licenses(cat):
         "odd", pa.table({"x": [1], "_license": ["LicenseRef-acme"]}), license="unknown", source="a"
     )
     cat.append("odd", pa.table({"x": [2]}), license="unknown", source="b")
-    objset = _load_spdx(render_bom(collect_facts(cat, "odd"), "spdx"))
+    objset = _load_spdx(render_bom(collect_facts(cat.store, cat.snapshot("odd")), "spdx"))
     assert objset.link() == set()
     exprs = list(objset.foreach_type(spdx.simplelicensing_LicenseExpression))
     (combined,) = [e for e in exprs if " AND " in e.simplelicensing_licenseExpression]

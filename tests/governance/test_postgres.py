@@ -27,14 +27,14 @@ def test_report_gate_audit_and_bom_on_postgres(pg_url, tmp_path):
     )
     try:
         sc = build_scenario(cat)
-        report = license_report(cat, sc.raw, "commercial")
+        report = license_report(cat.store, sc.raw, "commercial")
         assert report.verdict.violations == {"CC-BY-NC-4.0": 2}
         start = datetime.now(UTC)
-        check_license(cat, sc.raw, "commercial", allow=["CC-BY-NC-4.0"], reason="contract 7")
-        (entry,) = audit_entries(cat, "reviews", since=start)
+        check_license(cat.store, sc.raw, "commercial", allow=["CC-BY-NC-4.0"], reason="contract 7")
+        (entry,) = audit_entries(cat.store, "reviews", since=start)
         assert entry.action == "license.override" and entry.at.tzinfo is not None
-        assert [d.ref for d in provenance_chain(cat, sc.derived)] == [sc.labeled.ref, sc.raw.ref]
-        facts = collect_facts(cat, sc.labeled)
+        assert [d.ref for d in provenance_chain(cat.store, sc.derived)] == [sc.labeled.ref, sc.raw.ref]
+        facts = collect_facts(cat.store, sc.labeled)
         assert (
             JsonStrictValidator(SchemaVersion.V1_6).validate_str(render_bom(facts, "cyclonedx"))
             is None

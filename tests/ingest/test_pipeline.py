@@ -340,7 +340,7 @@ def test_relicensed_source_is_refused_then_applied_with_relicense(cat, tmp_path)
     assert entry.details["records"] == 7
     from curata.governance import license_report
 
-    assert not license_report(cat, snap, purpose="commercial").allowed
+    assert not license_report(cat.store, snap, purpose="commercial").allowed
 
 
 def test_same_data_rebuilt_elsewhere_has_the_same_fingerprint(tmp_path):

@@ -100,8 +100,8 @@ def test_license_verdicts_read_every_file_and_fail_on_a_missing_one(cat) -> None
     from curata.governance import license_report
 
     snap = _three_files(cat)
-    assert license_report(cat, snap, "research").total_records == 4
+    assert license_report(cat.store, snap, "research").total_records == 4
     (Path(snap.table_uri) / snap.files()[-1]["path"]).unlink()
     assert sum(m["records"] for m in snap.licenses()) == 4
     with pytest.raises(SnapshotDataError):
-        license_report(cat, snap, "research")
+        license_report(cat.store, snap, "research")

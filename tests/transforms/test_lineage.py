@@ -128,7 +128,7 @@ def test_governance_provenance_chain_sees_derivations(corpus) -> None:
     from curata.governance import provenance_chain
 
     clean, labels, train = chain(corpus)
-    entries = provenance_chain(corpus, corpus.snapshot("train@t1"))
+    entries = provenance_chain(corpus.store, corpus.snapshot("train@t1"))
     direct = {(e.kind, e.fingerprint) for e in entries if e.depth == 1}
     assert direct == {("derive", clean.fingerprint), ("join", labels.fingerprint)}
     assert any(e.depth == 2 and e.ref == "reviews@v1" for e in entries)

@@ -67,9 +67,10 @@ def license_command(
     cat = curata.connect()
     allow = list(allow_license or [])
     if check:
-        report = check_license(cat, ref, use, allow=allow, reason=reason, action="license-check")
+        report = check_license(cat.store, cat.snapshot(ref), use, allow=allow, reason=reason,
+                               action="license-check")
     else:
-        report = license_report(cat, ref, use, allow=allow)
+        report = license_report(cat.store, cat.snapshot(ref), use, allow=allow)
     if json:
         print_json(report.to_dict())
     else:
@@ -126,7 +127,7 @@ def bom_command(
     if format not in BOM_FORMATS:
         raise InvalidBomFormatError(format)
     cat = curata.connect()
-    result = write_bom(collect_facts(cat, ref), format, out,  # type: ignore[arg-type]
+    result = write_bom(collect_facts(cat.store, cat.snapshot(ref)), format, out,  # type: ignore[arg-type]
                        storage_options=cat.storage_options)
     if json:
         print_json(asdict(result))
@@ -148,7 +149,7 @@ def audit_command(
     json: JsonOpt = False,
 ) -> None:
     """List the audit log: who tagged, overrode a license, exported, ran gc — and when."""
-    entries = audit_entries(curata.connect(), dataset, actions=action or (), limit=limit)
+    entries = audit_entries(curata.connect().store, dataset, actions=action or (), limit=limit)
     if json:
         print_json([e.to_dict() for e in entries])
         return

@@ -10,7 +10,8 @@ from curata.export.errors import ExportOptionError
 from curata.export.options import ExportOptions
 from curata.export.selection import Census
 from curata.export.sources import source_details
-from curata.governance import Purpose, evaluate
+from curata.governance.licenses import Purpose
+from curata.governance.policy import evaluate
 
 
 def check_licenses(

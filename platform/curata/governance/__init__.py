@@ -7,36 +7,90 @@ Example:
     >>> from curata.governance import evaluate
     >>> evaluate({"CC-BY-4.0": 10, "CC-BY-NC-4.0": 2}, "commercial").violations
     {'CC-BY-NC-4.0': 2}
+
+Names are imported on first use (PEP 562): the policy and license tables are what the export
+gate needs, while reports and BOMs build on snapshots (which export), so importing this
+package must not load them all (it would make ``snapshot → export → governance → snapshot`` a
+cycle).
 """
 
-from curata.governance.audit import audit_entries
-from curata.governance.bom import BOM_FORMATS, BomResult, render_bom, write_bom
-from curata.governance.collect import collect_facts
-from curata.governance.facts import AuditEntry, DerivedFrom, SnapshotFacts
-from curata.governance.licenses import (
-    KNOWN_LICENSES,
-    PURPOSES,
-    InvalidPurposeError,
-    LicenseInfo,
-    Purpose,
-    license_info,
-    normalize_license,
-)
-from curata.governance.policy import (
-    ExpressionVerdict,
-    LicenseConflict,
-    LicenseVerdict,
-    Obligation,
-    evaluate,
-)
-from curata.governance.provenance import derivation, provenance_chain, record_derivation
-from curata.governance.report import (
-    Credit,
-    LicenseReport,
-    OverrideReasonRequiredError,
-    check_license,
-    license_report,
-)
+import importlib as _importlib
+import typing as _typing
+
+_LAZY = {
+    "AuditEntry": "curata.governance.facts",
+    "BOM_FORMATS": "curata.governance.bom",
+    "BomResult": "curata.governance.bom",
+    "Credit": "curata.governance.report",
+    "DerivedFrom": "curata.governance.facts",
+    "ExpressionVerdict": "curata.governance.policy",
+    "InvalidPurposeError": "curata.governance.licenses",
+    "KNOWN_LICENSES": "curata.governance.licenses",
+    "LicenseConflict": "curata.governance.policy",
+    "LicenseInfo": "curata.governance.licenses",
+    "LicenseReport": "curata.governance.report",
+    "LicenseVerdict": "curata.governance.policy",
+    "Obligation": "curata.governance.policy",
+    "OverrideReasonRequiredError": "curata.governance.report",
+    "PURPOSES": "curata.governance.licenses",
+    "Purpose": "curata.governance.licenses",
+    "SnapshotFacts": "curata.governance.facts",
+    "audit_entries": "curata.governance.audit",
+    "check_license": "curata.governance.report",
+    "collect_facts": "curata.governance.collect",
+    "derivation": "curata.governance.provenance",
+    "evaluate": "curata.governance.policy",
+    "license_info": "curata.governance.licenses",
+    "license_report": "curata.governance.report",
+    "normalize_license": "curata.governance.licenses",
+    "provenance_chain": "curata.governance.provenance",
+    "record_derivation": "curata.governance.provenance",
+    "render_bom": "curata.governance.bom",
+    "write_bom": "curata.governance.bom",
+}
+
+if _typing.TYPE_CHECKING:
+    from curata.governance.audit import audit_entries
+    from curata.governance.bom import BOM_FORMATS, BomResult, render_bom, write_bom
+    from curata.governance.collect import collect_facts
+    from curata.governance.facts import AuditEntry, DerivedFrom, SnapshotFacts
+    from curata.governance.licenses import (
+        KNOWN_LICENSES,
+        PURPOSES,
+        InvalidPurposeError,
+        LicenseInfo,
+        Purpose,
+        license_info,
+        normalize_license,
+    )
+    from curata.governance.policy import (
+        ExpressionVerdict,
+        LicenseConflict,
+        LicenseVerdict,
+        Obligation,
+        evaluate,
+    )
+    from curata.governance.provenance import derivation, provenance_chain, record_derivation
+    from curata.governance.report import (
+        Credit,
+        LicenseReport,
+        OverrideReasonRequiredError,
+        check_license,
+        license_report,
+    )
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'curata.governance' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
+
 
 __all__ = [
     "BOM_FORMATS",

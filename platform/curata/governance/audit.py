@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from curata.governance.facts import AuditEntry
 
 if TYPE_CHECKING:
-    from curata.catalog import Catalog
+    from curata.store import Store
 
 #: Audit actions Curata itself records (others may add their own).
 KNOWN_ACTIONS = (
@@ -27,7 +27,7 @@ KNOWN_ACTIONS = (
 
 
 def audit_entries(
-    cat: Catalog,
+    store: Store,
     dataset: str | None = None,
     *,
     actions: Sequence[str] = (),
@@ -37,17 +37,17 @@ def audit_entries(
     """Audit-log entries, oldest first.
 
     Args:
-        cat: the catalog.
+        store: the catalog's store (``Catalog.store``).
         dataset: only entries about this dataset.
         actions: only these actions (a prefix such as ``tag`` also matches ``tag.force``).
         since: only entries at or after this time (naive times are UTC).
         limit: only the newest ``limit`` entries (still returned oldest first).
 
     Example:
-        >>> [e.action for e in audit_entries(cat, "reviews")]  # doctest: +SKIP
+        >>> [e.action for e in audit_entries(cat.store, "reviews")]  # doctest: +SKIP
         ['tag', 'license.override', 'export']
     """
-    rows = cat.store.audit_log(dataset, limit=limit, actions=actions, since=since)
+    rows = store.audit_log(dataset, limit=limit, actions=actions, since=since)
     return [_entry(r) for r in reversed(rows)]
 
 

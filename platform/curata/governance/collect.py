@@ -21,13 +21,13 @@ from curata.governance.provenance import provenance_chain
 from curata.governance.report import SourceRow, license_mix, source_rows
 
 if TYPE_CHECKING:
-    from curata.catalog import Catalog
     from curata.snapshot import Snapshot
+    from curata.store import Store
 
 
 def collect_facts(
-    cat: Catalog,
-    snap: Snapshot | str,
+    store: Store,
+    snap: Snapshot,
     *,
     files: Sequence[FileFacts] | None = None,
     with_files: bool = True,
@@ -35,18 +35,17 @@ def collect_facts(
     """Everything the catalog knows about a snapshot, for a BOM or datasheet.
 
     Args:
-        cat: the catalog.
-        snap: a snapshot or a ref.
+        store: the catalog's store (sources, runs, tags).
+        snap: the pinned snapshot.
         files: data files to list instead of the snapshot's Parquet files (export shards).
         with_files: hash the snapshot's Parquet files (sha256; reads every byte once).
 
     Example:
-        >>> facts = collect_facts(cat, "reviews@v3")  # doctest: +SKIP
+        >>> facts = collect_facts(cat.store, cat.snapshot("reviews@v3"))  # doctest: +SKIP
     """
-    snap = cat.snapshot(snap) if isinstance(snap, str) else snap
     mix = license_mix(snap)
-    rows = source_rows(cat, sorted({s for _, s, _ in mix if s is not None}))
-    record = _snapshot_record(cat, snap)
+    rows = source_rows(store, sorted({s for _, s, _ in mix if s is not None}))
+    record = _snapshot_record(store, snap)
     counts: dict[str, int] = defaultdict(int)
     for lic, _, n in mix:
         counts[lic or "unknown"] += n
@@ -64,13 +63,13 @@ def collect_facts(
         sources=_sources(mix, rows),
         license_counts=dict(counts),
         files=tuple(files),
-        derived_from=provenance_chain(cat, snap),
-        audit=tuple(audit_entries(cat, snap.dataset)),
+        derived_from=provenance_chain(store, snap),
+        audit=tuple(audit_entries(store, snap.dataset)),
         table_uri=snap.table_uri,
         description=record.get("description") or None,
-        creators=_creators(cat, snap),
-        label_columns=_label_columns(cat, snap),
-        rejects=_rejects(cat, snap.dataset),
+        creators=_creators(store, snap),
+        label_columns=_label_columns(store, snap),
+        rejects=_rejects(store, snap.dataset),
     )
 
 
@@ -84,12 +83,12 @@ def _fields(schema: pa.Schema) -> tuple[FieldFacts, ...]:
     return tuple(FieldFacts(name=f.name, type=str(f.type)) for f in schema)
 
 
-def _snapshot_record(cat: Catalog, snap: Snapshot) -> dict[str, Any]:
-    rec = cat.store.version_record(snap.dataset, snap.version)
+def _snapshot_record(store: Store, snap: Snapshot) -> dict[str, Any]:
+    rec = store.version_record(snap.dataset, snap.version)
     if rec is None:
         return {}
     return {"created_at": rec.created_at,
-            "description": cat.store.dataset_description(snap.dataset)}
+            "description": store.dataset_description(snap.dataset)}
 
 
 def _sources(
@@ -121,23 +120,23 @@ def _snapshot_files(snap: Snapshot) -> tuple[FileFacts, ...]:
     return hash_files(snap.table_uri, paths, snap.storage_options)
 
 
-def _creators(cat: Catalog, snap: Snapshot) -> tuple[str, ...]:
+def _creators(store: Store, snap: Snapshot) -> tuple[str, ...]:
     """Who made this snapshot: the writers of its versions and whoever tagged it."""
     people = [
         r.user
-        for r in cat.runs(snap.dataset)
+        for r in store.runs(snap.dataset)
         if r.user and r.version is not None and r.version <= snap.version
     ]
     people += [
-        t.created_by for t in cat.tags(snap.dataset) if t.version == snap.version and t.created_by
+        t.created_by for t in store.tags(snap.dataset) if t.version == snap.version and t.created_by
     ]
     return tuple(dict.fromkeys(sorted(people)))
 
 
-def _label_columns(cat: Catalog, snap: Snapshot) -> tuple[str, ...]:
+def _label_columns(store: Store, snap: Snapshot) -> tuple[str, ...]:
     """Columns that label writes added (named in their ``derived_from`` details)."""
     cols: list[str] = []
-    for entry in provenance_chain(cat, snap, max_depth=1):
+    for entry in provenance_chain(store, snap, max_depth=1):
         named = entry.details.get("columns") or entry.details.get("label_columns") or []
         if isinstance(named, str):
             named = [named]
@@ -145,13 +144,13 @@ def _label_columns(cat: Catalog, snap: Snapshot) -> tuple[str, ...]:
     return tuple(dict.fromkeys(cols))
 
 
-def _rejects(cat: Catalog, dataset: str) -> int | None:
+def _rejects(store: Store, dataset: str) -> int | None:
     """Rows quarantined at ingest, from the rejects table's file statistics (no data read)."""
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
     try:
-        dt = DeltaTable(cat.table_uri(dataset, "rejects"), storage_options=cat.storage_options)
+        dt = DeltaTable(store.table_uri(dataset, "rejects"), storage_options=store.storage_options)
     except TableNotFoundError:
         return 0
     actions = pa.table(dt.get_add_actions(flatten=True))

@@ -13,12 +13,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from curata import resolve
 from curata.errors import CurataError, SnapshotNotFoundError, UsageError
 from curata.governance.facts import DerivedFrom
 
 if TYPE_CHECKING:
-    from curata.catalog import Catalog
     from curata.snapshot import Snapshot
+    from curata.store import Store
 
 #: How far back :func:`provenance_chain` follows parents (guards against cycles too).
 MAX_DEPTH = 16
@@ -44,7 +45,7 @@ def derivation(parent: Snapshot | str, kind: str, **details: Any) -> dict[str, A
 
 
 def record_derivation(
-    cat: Catalog, snap: Snapshot, entries: Sequence[Mapping[str, Any]]
+    store: Store, snap: Snapshot, entries: Sequence[Mapping[str, Any]]
 ) -> tuple[dict[str, Any], ...]:
     """Add ``derived_from`` entries to a snapshot's catalog record, audit-logged.
 
@@ -53,7 +54,7 @@ def record_derivation(
     and the data (hence the fingerprint) is untouched.
 
     Args:
-        cat: the catalog.
+        store: the catalog's store (``Catalog.store``).
         snap: the snapshot that derives from something.
         entries: entries as built by :func:`derivation` (each needs a ``ref`` and a ``kind``).
 
@@ -66,7 +67,7 @@ def record_derivation(
     """
     new = [_checked(e) for e in entries]
     try:
-        added = cat.store.add_derived_from(snap.dataset, snap.version, new)
+        added = store.add_derived_from(snap.dataset, snap.version, new)
     except LookupError:
         raise SnapshotNotFoundError(snap.ref, reason="no catalog record of this version") from None
     return tuple(added)
@@ -81,13 +82,13 @@ def _checked(entry: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(dict(entry), default=str))  # what the JSON column will hold
 
 
-def recorded_derivations(cat: Catalog, dataset: str, version: int) -> list[Any]:
+def recorded_derivations(store: Store, dataset: str, version: int) -> list[Any]:
     """The raw ``derived_from`` list the catalog holds for one version (empty if none)."""
-    rec = cat.store.version_record(dataset, version)
+    rec = store.version_record(dataset, version)
     return list(rec.derived_from) if rec is not None else []
 
 
-def provenance_chain(cat: Catalog, snap: Snapshot, *, max_depth: int = MAX_DEPTH):
+def provenance_chain(store: Store, snap: Snapshot, *, max_depth: int = MAX_DEPTH):
     """Every ancestor of ``snap``: direct parents (depth 1) first, then theirs.
 
     Entries whose ref resolves in this catalog are followed to their own ``derived_from``;
@@ -102,10 +103,10 @@ def provenance_chain(cat: Catalog, snap: Snapshot, *, max_depth: int = MAX_DEPTH
     for depth in range(1, max_depth + 1):
         next_frontier = []
         for parent_ref, dataset, version in frontier:
-            for raw in recorded_derivations(cat, dataset, version):
+            for raw in recorded_derivations(store, dataset, version):
                 entry = DerivedFrom.from_json(raw, depth=depth, parent=parent_ref)
                 chain.append(entry)
-                resolved = _resolve(cat, entry)
+                resolved = _resolve(store, entry)
                 if resolved is not None and (resolved.dataset, resolved.version) not in seen:
                     seen.add((resolved.dataset, resolved.version))
                     next_frontier.append((entry.ref, resolved.dataset, resolved.version))
@@ -115,14 +116,14 @@ def provenance_chain(cat: Catalog, snap: Snapshot, *, max_depth: int = MAX_DEPTH
     return tuple(chain)
 
 
-def _resolve(cat: Catalog, entry: DerivedFrom) -> Snapshot | None:
+def _resolve(store: Store, entry: DerivedFrom) -> Snapshot | None:
     if "@" not in entry.ref or "://" in entry.ref:
         return None
     try:
         # Pin by fingerprint when recorded: a moved tag must not rewrite history.
         if entry.fingerprint:
             dataset = entry.ref.split("@", 1)[0]
-            return cat.snapshot(f"{dataset}@fp:{entry.fingerprint}")
-        return cat.snapshot(entry.ref)
+            return resolve.snapshot(store, f"{dataset}@fp:{entry.fingerprint}")
+        return resolve.snapshot(store, entry.ref)
     except CurataError:
         return None  # an ancestor outside this catalog (or since removed) ends the branch

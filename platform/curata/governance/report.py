@@ -20,8 +20,8 @@ from curata.governance.policy import LicenseVerdict, evaluate
 from curata.license_mix import license_mix as mix
 
 if TYPE_CHECKING:
-    from curata.catalog import Catalog
     from curata.snapshot import Snapshot
+    from curata.store import Store
 
 
 class OverrideReasonRequiredError(UsageError):
@@ -115,18 +115,18 @@ def license_mix(snap: Snapshot) -> list[tuple[str | None, str | None, int]]:
     return mix(snap, from_log=False)
 
 
-def source_rows(cat: Catalog, ids: Sequence[str]) -> dict[str, SourceRow]:
+def source_rows(store: Store, ids: Sequence[str]) -> dict[str, SourceRow]:
     """The catalog's source records for these ids (missing ids are simply absent)."""
     return {
         sid: SourceRow(id=sid, name=r.name, uri=r.uri or None, license=r.license,
                        attribution=r.attribution or None)
-        for sid, r in cat.store.sources(ids).items()
+        for sid, r in store.sources(ids).items()
     }
 
 
 def license_report(
-    cat: Catalog,
-    snap: Snapshot | str,
+    store: Store,
+    snap: Snapshot,
     purpose: Purpose = "commercial",
     *,
     allow: Sequence[str] = (),
@@ -134,20 +134,19 @@ def license_report(
     """The license mix of a snapshot with obligations, conflicts, credits and the verdict.
 
     Args:
-        cat: the catalog.
-        snap: a snapshot or a ref (``reviews@v3``).
+        store: the catalog's store (``Catalog.store``): source records.
+        snap: the pinned snapshot (``Catalog.snapshot("reviews@v3")``).
         purpose: ``commercial``, ``research`` or ``internal``.
         allow: license ids or expressions cleared for this use (nothing is recorded here:
             a report releases nothing; :func:`check_license` audits overrides).
 
     Example:
-        >>> report = license_report(cat, "reviews@v3", "commercial")  # doctest: +SKIP
+        >>> report = license_report(cat.store, cat.snapshot("reviews@v3"), "commercial")  # doctest: +SKIP
         >>> report.allowed, report.verdict.violations
     """
     check_purpose(purpose)
-    snap = cat.snapshot(snap) if isinstance(snap, str) else snap
     raw = license_mix(snap)
-    sources = source_rows(cat, sorted({s for _, s, _ in raw if s is not None}))
+    sources = source_rows(store, sorted({s for _, s, _ in raw if s is not None}))
     mix = tuple(
         MixEntry(
             license=lic or "unknown",
@@ -205,8 +204,8 @@ def _credits(
 
 
 def check_license(
-    cat: Catalog,
-    snap: Snapshot | str,
+    store: Store,
+    snap: Snapshot,
     purpose: Purpose,
     *,
     allow: Sequence[str] = (),
@@ -216,8 +215,8 @@ def check_license(
     """The license gate: pass, refuse, or pass with an audited override.
 
     Args:
-        cat: the catalog.
-        snap: the snapshot (or ref) about to be used or released.
+        store: the catalog's store (the override is audited there).
+        snap: the snapshot about to be used or released.
         purpose: the purpose declared for it.
         allow: license ids or expressions a person clears for this use.
         reason: why; required when ``allow`` actually overrides something.
@@ -230,7 +229,7 @@ def check_license(
         LicenseViolationError: records whose license forbids the purpose remain.
         OverrideReasonRequiredError: an override without a reason.
     """
-    report = license_report(cat, snap, purpose, allow=allow)
+    report = license_report(store, snap, purpose, allow=allow)
     verdict = report.verdict
     if not verdict.allowed:
         bad = set(verdict.violations)
@@ -241,7 +240,7 @@ def check_license(
     if verdict.overridden:
         if not (reason and reason.strip()):
             raise OverrideReasonRequiredError(report.ref, licenses=list(verdict.overridden))
-        cat.audit(
+        store.audit(
             "license.override",
             dataset=report.dataset,
             details={

@@ -18,7 +18,7 @@ from curata_ui import _catalog, _render, _stats
 
 @st.cache_data(show_spinner="Evaluating licenses…", max_entries=64)
 def _report(pinned_ref: str, purpose: str) -> dict[str, Any]:
-    return license_report(_catalog.catalog(), _catalog.snapshot(pinned_ref), purpose).to_dict()
+    return license_report(_catalog.catalog().store, _catalog.snapshot(pinned_ref), purpose).to_dict()
 
 
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
