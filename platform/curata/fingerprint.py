@@ -432,6 +432,12 @@ def row_hashes(
     return _row_u128(data, columns).pack()
 
 
+#: The columns Curata adds to every record, in table order (``_id`` is a hash of the rest
+#: of the record's content; ``content_columns`` are the others). Defined here, the leaf every
+#: writer and reader imports, so that there is one definition.
+SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
+
+
 def content_columns(schema: pa.Schema) -> list[str]:
     return [n for n in schema.names if not n.startswith("_")]
 

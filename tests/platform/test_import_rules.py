@@ -219,3 +219,13 @@ def test_the_checks_catch_what_they_forbid(tmp_path: Path, monkeypatch, bad: str
 
 def test_the_cycle_check_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_system_columns_are_defined_once() -> None:
+    """``SYSTEM_COLUMNS`` was defined three times (writer, pipeline, Ray); now one module owns
+    it and the others import it."""
+    where = [f"{_rel(path)}:{node.lineno}" for path in MODULES.values()
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Assign)
+             and any(getattr(t, "id", None) == "SYSTEM_COLUMNS" for t in node.targets)]
+    assert where == ["platform/curata/fingerprint.py:" + where[0].rpartition(":")[2]]

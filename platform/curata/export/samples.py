@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 from curata.export.errors import ExportOptionError, SampleKeyError
 from curata.export.jsonarrow import json_array
 from curata.export.tar import BLOCK, MAX_SIZE, NAME_MAX, member_header
+from curata.fingerprint import SYSTEM_COLUMNS
 
-SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _KEY_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 IMAGE_EXTENSIONS = ("jpg", "png", "gif", "webp", "bmp", "tiff")

@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 
 from curata.export.errors import ExportOptionError
 from curata.export.options import BatchFilter, ExportOptions, compile_filter
-from curata.export.samples import SYSTEM_COLUMNS
 from curata.export.shuffle import shuffled
+from curata.fingerprint import SYSTEM_COLUMNS
 
 _SPLIT_SAFE = re.compile(r"[^A-Za-z0-9_]")
 MAX_SPLITS = 256

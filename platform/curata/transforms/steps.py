@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import xxhash
 
 from curata.errors import InvalidRefError
+from curata.fingerprint import SYSTEM_COLUMNS
 from curata.refs import parse_ref
 from curata.transforms.errors import PipelineError, StepFailedError, UnhashableStepError
 from curata.transforms.registry import code_hash, qualified_name, resolve
@@ -32,7 +33,6 @@ from curata.transforms.registry import code_hash, qualified_name, resolve
 if TYPE_CHECKING:
     import polars as pl
 
-SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
 Upstream = Callable[[], Iterator["pl.DataFrame"]]
 _U64 = 1 << 64
 

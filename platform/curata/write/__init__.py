@@ -3,6 +3,7 @@ shards, ONE Delta commit, and the catalog records that pin it. Used by ``Catalog
 ``update_columns``, the ingest pipeline (local and Ray engines) and ``derive``.
 """
 
+from curata.fingerprint import SYSTEM_COLUMNS
 from curata.write.append import (
     LOCATOR,
     Prepared,
@@ -22,7 +23,6 @@ from curata.write.columns import (
     EMPTY_STRUCT,
     PROVENANCE_TYPE,
     ROW_GROUP_ROWS,
-    SYSTEM_COLUMNS,
     TABLE_CONFIGURATION,
     cast_column,
     conform,

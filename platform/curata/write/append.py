@@ -30,6 +30,7 @@ from curata.errors import (
     StorageError,
     UsageError,
 )
+from curata.fingerprint import SYSTEM_COLUMNS
 from curata.governance.licenses import normalize_license
 from curata.storage import delta_dataset
 from curata.store import Store
@@ -38,7 +39,6 @@ from curata.write.columns import (
     DEFAULT_TARGET_FILE_SIZE,
     MERGE_RETRIES,
     ROW_GROUP_ROWS,
-    SYSTEM_COLUMNS,
     TABLE_CONFIGURATION,
     cast_column,
     conform,

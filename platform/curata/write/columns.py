@@ -16,7 +16,6 @@ import pyarrow as pa
 from curata import fingerprint as fp
 from curata.errors import SchemaMismatchError
 
-SYSTEM_COLUMNS = ("_id", "_source", "_license", "_provenance")
 PROVENANCE_TYPE = pa.struct([
     ("uri", pa.string()),
     ("locator", pa.string()),
