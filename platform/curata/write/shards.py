@@ -399,11 +399,17 @@ def commit_files(store: Store, dataset: str, schema: pa.Schema, files: list[Writ
     try:
         dt = store.delta(dataset)
         if dt is None:
+            # Of two writers creating the table at once, exactly one commits version 0; the
+            # other must fail here and append below, under the schema check. So: mode "error"
+            # and no commit retries (a retried create is rebased onto version 1, which let
+            # both commit, the second with another schema)
+            create_props = {**props, "commit_properties": CommitProperties(
+                custom_metadata=metadata, max_commit_retries=0)}
             try:
                 create_table_with_add_actions(
-                    store.table_uri(dataset), delta_schema, actions, mode="append",
+                    store.table_uri(dataset), delta_schema, actions, mode="error",
                     configuration=TABLE_CONFIGURATION, storage_options=store.storage_options,
-                    **props)
+                    **create_props)
                 return
             except DeltaError:
                 dt = store.delta(dataset)  # another writer created it first: append instead
