@@ -500,7 +500,10 @@ class _RayRun(IngestRun):
     def _read_and_write(self, ray: Any, job_ref: Any, tasks: list[Task], existing: Any,
                         near: Any) -> list[TaskResult]:
         """Run the input tasks, then find ids kept by more than one of them."""
-        remote = ray.remote(ingest_task).options(num_cpus=self.cpus, max_retries=MAX_RETRIES)
+        # SPREAD (Ray's documented strategy for data-parallel tasks): input tasks go to every
+        # node, rather than packing the node the driver is on while it is not yet busy
+        remote = ray.remote(ingest_task).options(num_cpus=self.cpus, max_retries=MAX_RETRIES,
+                                                 scheduling_strategy="SPREAD")
         refs = [remote.remote(job_ref, t, existing, near) for t in tasks]
 
         def arrived(i: int, res: TaskResult) -> None:
