@@ -16,8 +16,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import textwrap
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _dist_version
 from typing import Annotated, Any
 
 import click
@@ -152,6 +150,9 @@ app = typer_app(
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import PackageNotFoundError  # ~0.06 s: only for --version
+        from importlib.metadata import version as _dist_version
+
         try:
             typer.echo(f"curata {_dist_version('curata')}")
         except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
