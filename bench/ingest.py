@@ -6,6 +6,9 @@ with what a user would otherwise run, plus peak memory.
     uv run python bench/ingest.py --size 258MB --memory-steps 4   # bounded-memory check
 
 Each tool runs in its own child process (so peak RSS is its own) on the same generated file:
+  cli      the `ingest` command in a fresh process (imports, catalog open, report: what users
+           run; `--tools cli,polars-proc` compares it with a fresh polars process)
+  polars-proc  `python -c "import polars; scan_ndjson().sink_parquet()"` in a fresh process
   curata   curata_ingest.ingest(..., dedup="exact") into a catalog created before the clock
            (once per home, as `curata init` does; `--time-setup` times that too)
   polars   pl.scan_ndjson(path).sink_parquet(out)             (no hashing; target ratio ≤ 1.5x)
@@ -148,9 +151,42 @@ def _child(tool: str, path: str, queue: mp.Queue, time_setup: bool = False) -> N
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _measure_process(tool: str, path: Path) -> dict:
+    """Wall, CPU and peak RSS of one command in a fresh process (``/usr/bin/time``)."""
+    import subprocess
+
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{tool}-"))
+    env = {**os.environ, "CURATA_HOME": str(work / "home")}
+    bin_dir = Path(sys.executable).parent
+    if tool == "cli":
+        subprocess.run([str(bin_dir / "curata"), "init", "-q"], env=env, check=True)
+        cmd = [str(bin_dir / "ingest"), str(path), "--dataset", "bench", "--license",
+               "CC-BY-4.0", "--dedup", "exact", "--json"]
+    else:
+        cmd = [sys.executable, "-c", "import sys, polars as pl; "
+               "pl.scan_ndjson(sys.argv[1]).sink_parquet(sys.argv[2])",
+               str(path), str(work / "out.parquet")]
+    try:
+        t0 = time.perf_counter()
+        out = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", *cmd], env=env, check=True,
+                             capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    user, system, rss_kb = out.stderr.strip().splitlines()[-1].split()
+    extra = {}
+    if tool == "cli":
+        report = json.loads(out.stdout)
+        extra = {"rows": report["rows_written"], "duplicates": report["duplicates"]}
+    return {"seconds": seconds, "cpu": float(user) + float(system),
+            "peak_mb": int(rss_kb) / 1024, **extra}
+
+
 def measure(tool: str, path: Path, repeat: int = 1, time_setup: bool = False) -> dict:
     """Best of ``repeat`` runs (by wall time), each in a fresh process."""
-    runs = [_measure_once(tool, path, time_setup) for _ in range(repeat)]
+    once = _measure_process if tool in PROCESS_TOOLS else (
+        lambda t, p: _measure_once(t, p, time_setup))
+    runs = [once(tool, path) for _ in range(repeat)]
     return min(runs, key=lambda r: r["seconds"])
 
 
@@ -163,6 +199,9 @@ def _measure_once(tool: str, path: Path, time_setup: bool = False) -> dict:
     result = queue.get()
     proc.join()
     return result
+
+
+PROCESS_TOOLS = ("cli", "polars-proc")
 
 
 def main() -> None:
@@ -206,6 +245,10 @@ def main() -> None:
 
 def _ratios(results: dict) -> str:
     parts = []
+    if "cli" in results and "polars-proc" in results:
+        ratio = results["cli"]["seconds"] / results["polars-proc"]["seconds"]
+        parts.append(f"end to end in fresh processes: ingest command/polars process = "
+                     f"{ratio:.2f}x")
     if "curata" in results and "polars" in results:
         ratio = results["curata"]["seconds"] / results["polars"]["seconds"]
         parts.append(f"curata/polars = {ratio:.2f}x (target ≤ 1.5x)")
