@@ -177,6 +177,15 @@ def test_ray_task_payloads_carry_no_secret(ray_cluster, s3, tmp_path, monkeypatc
     m = export_webdataset(snap, out + "-shuffled", engine="ray", shard_size="12KB",
                           shuffle=True, storage_options=options)
     assert m.num_samples == 121 and len(m.shards) > 1
+    # a derive on Ray: its tasks read the source and write shards in the bucket too
+    from curata.transforms import Dedup, Filter, NearDedup, Split
+
+    pipe = [Filter("n >= 0"), Dedup(), NearDedup("text", threshold=0.9),
+            Split({"train": 0.5, "test": 0.5})]
+    local = cat.derive("docs", pipe, into="docs-local")
+    derived = cat.derive("docs", pipe, into="docs-ray", engine="ray")
+    assert derived.snapshot.fingerprint == local.snapshot.fingerprint
+    assert derived.snapshot.num_rows == 121
 
     kinds = {k for k, _ in payloads}
     assert {"_remote", "put"} <= kinds, kinds

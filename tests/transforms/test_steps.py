@@ -90,6 +90,19 @@ def test_apply_carries_system_columns_by_id() -> None:
     assert run(Pipeline([Apply("tamper_license")]), df)["_license"].equals(df["_license"])
 
 
+def test_apply_gives_each_copy_of_a_record_its_own_system_columns() -> None:
+    """A record from two sources in one batch: filtered and reversed by the function, each
+    copy keeps its own `_source` (once, all took the first copy's: a license could change
+    with the batch boundaries)."""
+    df = pl.concat([frame(40, source="src-a"), frame(40, source="src-b")])
+    got = run(Pipeline([Apply("drop_odd_stars")]), df)
+    want = run(Pipeline([Apply("drop_odd_stars")]), df.head(40), df.tail(40))
+    key = ["_id", "_source"]
+    assert got.select(key).sort(key).equals(want.select(key).sort(key))
+    assert got.group_by("_source").len().sort("_source")["len"].to_list() == [
+        want.height // 2] * 2
+
+
 def test_apply_cannot_invent_rows_and_errors_name_the_step() -> None:
     with pytest.raises(StepFailedError) as info:
         run(Pipeline([Apply("invent_rows")]), frame(5))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,6 +12,11 @@ import typer
 from curata_ingest.cli._errors import err_console
 from curata_ingest.cli._output import JsonOpt, QuietOpt, console, print_json, styled, table
 from curata_ingest.cli._params import dataset_name, tag_name
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
 
 
 def derive(
@@ -25,6 +31,10 @@ def derive(
         "--import", help="Python module that registers `apply` functions with "
                          "curata.transforms.register (found in the current folder too); "
                          "repeatable.")] = None,
+    engine: Annotated[Engine, typer.Option(
+        help="local: this process. ray: tasks on the cluster of RAY_ADDRESS (or a local "
+             "one) over the source's files; the same snapshot. Steps Ray cannot run "
+             "(image near_dedup) are refused before it starts.")] = Engine.local,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -44,7 +54,7 @@ def derive(
         err_console.print(f"{pipeline} imports: {', '.join(listed)}", markup=False)
         import_modules(listed, search=[Path.cwd()])
     pipe = Pipeline.from_dict(data)
-    result = curata.connect().derive(src, pipe, into=into, tag=tag)
+    result = curata.connect().derive(src, pipe, into=into, tag=tag, engine=engine.value)
     snap = result.snapshot
     info = {"status": result.status, "ref": snap.ref, "version": snap.version,
             "fingerprint": snap.fingerprint, "num_rows": snap.num_rows,

@@ -218,7 +218,7 @@ class Catalog:
     # --- transforms (curata.transforms) ---------------------------------------------------------
 
     def derive(self, src_ref: str, pipeline: Any, *, into: str,
-               tag: str | None = None) -> DeriveResult:
+               tag: str | None = None, engine: str = "local") -> DeriveResult:
         """Stream ``src_ref`` through ``pipeline`` into a new version of ``into``.
 
         Cached: with the same transform fingerprint (input fingerprints, pipeline, code
@@ -229,6 +229,9 @@ class Catalog:
             pipeline: a ``curata.transforms.Pipeline``, a list of steps, or a YAML/TOML path.
             into: the derived dataset (created on first derive).
             tag: tag the resulting version.
+            engine: ``local`` (this process) or ``ray`` (tasks on the Ray cluster of
+                ``RAY_ADDRESS``, or a new local one): the same rows, fingerprints and
+                lineage. Steps Ray cannot run are refused before it starts (docs/scale.md).
 
         Returns:
             ``curata.transforms.DeriveResult`` (``status``, ``snapshot``, fingerprints).
@@ -236,7 +239,8 @@ class Catalog:
         Example:
             >>> cat.derive("reviews@v3", "clean.yaml", into="reviews-clean", tag="v1")
         """
-        return derive(self.store, self.snapshot(src_ref), pipeline, into=into, tag=tag)
+        return derive(self.store, self.snapshot(src_ref), pipeline, into=into, tag=tag,
+                      engine=engine)
 
     def lineage(self, ref: str, *, direction: Literal["both", "up", "down"] = "both"
                 ) -> LineageGraph:

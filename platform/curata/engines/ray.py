@@ -78,12 +78,17 @@ def node_id() -> str:
     return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
 
-def gather(refs: Sequence[Any], on_result: Callable[[int, Any], None] | None = None
-           ) -> list[Any]:
+def gather(refs: Sequence[Any], on_result: Callable[[int, Any], None] | None = None, *,
+           settle: float | None = None) -> list[Any]:
     """Results of ``refs`` in order; ``on_result(i, value)`` is called as each arrives (in
     completion order). On any error or interrupt the tasks still running are cancelled, so a
     failed run stops using the cluster at once (their partial files are the caller's to
-    clean up, or ``curata gc``'s)."""
+    clean up, or ``curata gc``'s).
+
+    ``settle``: cancel gently instead (a ``KeyboardInterrupt`` inside each task, whose own
+    clean-up then runs, e.g. a shard writer deleting its files) and wait up to that many
+    seconds for them; results that still arrive go to ``on_result`` (so the caller can remove
+    what they wrote) before the error is raised."""
     import ray
 
     index = {ref: i for i, ref in enumerate(refs)}
@@ -100,7 +105,15 @@ def gather(refs: Sequence[Any], on_result: Callable[[int, Any], None] | None = N
     except BaseException:
         for ref in pending:
             with contextlib.suppress(Exception):  # best effort: it may have finished meanwhile
-                ray.cancel(ref, force=True)
+                ray.cancel(ref, force=settle is None)
+        if settle is not None and pending:
+            with contextlib.suppress(Exception):
+                done, _ = ray.wait(pending, num_returns=len(pending), timeout=settle)
+                for ref in done:
+                    with contextlib.suppress(Exception):  # cancelled or failed: nothing left
+                        value = ray.get(ref)
+                        if on_result is not None:
+                            on_result(index[ref], value)
         raise
     return out
 

@@ -114,11 +114,20 @@ class Decontaminate(Step):
     def libraries(self) -> dict[str, str]:
         return {"quality": QUALITY_VERSION}
 
+    def preload(self, ctx: Context) -> dict[str, np.ndarray]:
+        return self.indexes(ctx)
+
+    def adopt(self, ctx: Context, preloaded: Any) -> None:
+        ctx.cache[self._key()] = preloaded
+
+    def _key(self) -> tuple[str, int]:
+        return ("decontaminate", id(self))
+
     def indexes(self, ctx: Context) -> dict[str, np.ndarray]:
         """One sorted n-gram hash array per evaluation ref (built once per derive)."""
         import polars as pl
 
-        key = ("decontaminate", id(self))
+        key = self._key()
         if key not in ctx.cache:
             column = self.eval_column or self.column
             built, total = {}, 0

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 
-def _row_keys(df: pl.DataFrame) -> pl.Series:
+def row_keys(df: pl.DataFrame) -> pl.Series:
     """The full-row hash (16 bytes, all columns) of each row, for the tie-break."""
     import polars as pl
 
@@ -50,13 +50,13 @@ class Dedup(Step):
     def run(self, upstream: Upstream, ctx: Context) -> Iterator[pl.DataFrame]:
         import polars as pl
 
-        parts = [df.select("_id").with_columns(_row_keys(df)) for df in upstream()]
+        parts = [df.select("_id").with_columns(row_keys(df)) for df in upstream()]
         if not parts:
             return
         winners = (pl.concat(parts).group_by("_id").agg(pl.col("_rowhash").min()))
         del parts
         for df in upstream():
-            keyed = df.with_columns(_row_keys(df))
+            keyed = df.with_columns(row_keys(df))
             chosen = keyed.join(winners, on=["_id", "_rowhash"], how="semi",
                                 maintain_order="left")
             chosen = chosen.unique(subset="_id", keep="first", maintain_order=True)

@@ -4,39 +4,41 @@ Each version of a derived dataset is the full output of one derivation (a Delta 
 earlier versions stay readable by ref, and tagged ones are pinned against gc). Re-deriving
 with the same transform fingerprint commits nothing (``unchanged``); asking again for the
 output of an older version restores it without recomputing (``restored``).
+
+Two engines compute a new version: ``local`` (this process, ``curata.transforms.derive_stream``)
+and ``ray`` (tasks over the source's Parquet files, ``curata.engines.derive_ray``). Both give
+the same rows, snapshot fingerprint, transform fingerprint and lineage; the cache and the
+records around them (this module) are one.
 """
 
 from __future__ import annotations
 
-import itertools
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from curata import __version__, interrupt, resolve, write
 from curata import fingerprint as fp
-from curata._util import check_name, current_user, utcnow
-from curata.errors import CommitConflictError
+from curata._util import check_name, current_user
+from curata.engines import derive_ray
+from curata.errors import UsageError
 from curata.quality.images import write_clusters
 from curata.snapshot import Snapshot
 from curata.store import LineageInfo, LineageInputInfo, Store
+from curata.transforms import derive_stream as stream
 from curata.transforms import fingerprint as tfp
-from curata.transforms.errors import DeriveTargetError, StepFailedError
+from curata.transforms.derive_stream import OPERATION
+from curata.transforms.errors import DeriveTargetError
 from curata.transforms.pipeline import Pipeline, as_pipeline
-from curata.transforms.steps import Context, Split
+from curata.transforms.steps import Context
 
 if TYPE_CHECKING:
     import polars as pl
 
-OPERATION = "derive"
-#: ZSTD level of derived files. Level 1 encodes ~2x faster than ingest's level 3 for a few
-#: percent more bytes; derived data is re-creatable from its inputs, so speed wins here.
-COMPRESSION_LEVEL = 1
+#: The engines that compute a derivation.
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,12 +69,21 @@ def _input(role: str, snap: Any) -> dict[str, Any]:
 
 
 def derive(store: Store, src: Snapshot, pipeline: Any, *, into: str, tag: str | None = None,
-           batch_size: int = 131_072) -> DeriveResult:
-    """Derive ``into`` from the pinned ``src`` through ``pipeline`` (see ``Catalog.derive``)."""
+           batch_size: int = 131_072, engine: str = "local") -> DeriveResult:
+    """Derive ``into`` from the pinned ``src`` through ``pipeline`` (see ``Catalog.derive``).
+
+    ``engine``: ``local`` (this process) or ``ray`` (tasks on the cluster ``RAY_ADDRESS``
+    names, or a new local one; the same result). A pipeline the Ray engine cannot run is
+    refused with ``UsageError`` before anything starts.
+    """
     check_name("dataset", into)
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}", hint="use --engine local or ray")
     pipe = as_pipeline(pipeline)
     if src.dataset == into:
         raise DeriveTargetError(into, reason="a dataset cannot be derived from itself")
+    if engine == "ray":
+        derive_ray.check(pipe)
     ctx = Context(store=store,
                   snapshots={r: resolve.snapshot(store, r) for r in pipe.input_refs()})
     inputs = [_input("source", src)] + [_input("join", ctx.snapshots[r])
@@ -80,7 +91,8 @@ def derive(store: Store, src: Snapshot, pipeline: Any, *, into: str, tag: str | 
     ident = tfp.identity(pipe, inputs)
     latest, matches = _previous(store, into, ident.fingerprint)
     if latest is not None and latest in matches:
-        return _finish(store, into, latest, "unchanged", ident, tag, stats=matches[latest])
+        return _finish(store, into, latest, "unchanged", ident, tag, stats=matches[latest],
+                       engine=engine)
     # Raised once only the commit is left: the commit, its records, the tag and the audit
     # entry then complete whole even if the user interrupts (``curata.interrupt``).
     shield = interrupt.Shield()
@@ -90,10 +102,12 @@ def derive(store: Store, src: Snapshot, pipeline: Any, *, into: str, tag: str | 
             restored = _restore(store, into, max(matches), ident)
             if restored is not None:
                 return _finish(store, into, restored, "restored", ident, tag,
-                               stats=matches[max(matches)])
+                               stats=matches[max(matches)], engine=engine)
             shield.exit()
-        version, stats = _compute(store, src, pipe, ctx, into, ident, batch_size, shield)
-        return _finish(store, into, version, "committed", ident, tag, stats=stats)
+        version, stats = _compute(store, src, pipe, ctx, into, ident, batch_size, shield,
+                                  engine)
+        return _finish(store, into, version, "committed", ident, tag, stats=stats,
+                       engine=engine)
     finally:
         shield.exit()
 
@@ -117,12 +131,12 @@ def _previous(store: Store, into: str, transform_fp: str) -> tuple[int | None, d
 
 
 def _finish(store: Store, into: str, version: int, status: str, ident: Any, tag: str | None,
-            *, stats: dict[str, Any]) -> DeriveResult:
+            *, stats: dict[str, Any], engine: str) -> DeriveResult:
     snap = (resolve.tag(store, into, tag, version=version) if tag
             else resolve.snapshot(store, f"{into}@{version}"))
     store.audit("derive", dataset=into, details={
         "status": status, "version": version, "fingerprint": snap.fingerprint,
-        "transform_fingerprint": ident.fingerprint,
+        "transform_fingerprint": ident.fingerprint, "engine": engine,
         "inputs": [{k: i[k] for k in ("ref", "fingerprint")} for i in ident.inputs]})
     return DeriveResult(status=status, snapshot=snap,  # type: ignore[arg-type]
                         transform_fingerprint=ident.fingerprint, inputs=ident.inputs,
@@ -149,82 +163,22 @@ def _frames(src: Any, pipe: Pipeline, ctx: Context, batch_size: int,
     return pipe.run(source, ctx, stats)
 
 
-def _arrow_batches(frames: Iterator[pl.DataFrame], schema_box: list[pa.Schema]
-                   ) -> Iterator[pa.RecordBatch]:
-    """Polars frames as Arrow batches with plain (non-view) types; checks a stable schema."""
-    import polars as pl
-
-    columns: list[str] | None = None
-    for df in frames:
-        if columns is None:
-            columns = df.columns
-        elif df.columns != columns:
-            raise StepFailedError("pipeline", reason=f"batches disagree on columns: {columns} "
-                                                     f"then {df.columns}")
-        table = df.to_arrow(compat_level=pl.CompatLevel.oldest())
-        if not schema_box:
-            schema_box.append(table.schema)
-        yield from table.to_batches()
-
-
-def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Produce ``items`` in a thread, at most ``depth`` ahead: reading, transforming and
-    hashing overlap with the Parquet encoding of the writer (which releases the GIL)."""
-    done = object()
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the consumer went away
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(_Raised(exc))
-
-    thread = threading.Thread(target=produce, name="curata-derive", daemon=True)
-    thread.start()
-    try:
-        while (item := q.get()) is not done:
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-@dataclass(frozen=True, slots=True)
-class _Raised:
-    exc: BaseException
-
-
 def _compute(store: Store, src: Any, pipe: Pipeline, ctx: Context, into: str, ident: Any,
-             batch_size: int, shield: interrupt.Shield) -> tuple[int, dict[str, Any]]:
+             batch_size: int, shield: interrupt.Shield, engine: str
+             ) -> tuple[int, dict[str, Any]]:
     run_id = store.start_run(into, operation=OPERATION)
     stats: dict[str, Any] = {}
     try:
-        schema_box: list[pa.Schema] = []
-        prep = write.Prepared(dataset=into, source_id="", license="", uri="", run_id=run_id,
-                                retrieved_at=utcnow(), table_schema=None, merge=True)
-        batches = _arrow_batches(_frames(src, pipe, ctx, batch_size, stats), schema_box)
-        low = frozenset({"_source", "_license"} | {
-            s.column for s in pipe.steps if isinstance(s, Split)})
-        version = _overwrite(store, into, prep, batches, schema_box, run_id=run_id,
-                             low_cardinality=low, shield=shield)
-        stats["rows_out"] = prep.acc.count
+        if engine == "ray":
+            version, acc = derive_ray.compute(store, src, pipe, ctx, into, run_id=run_id,
+                                              batch_size=batch_size, stats=stats,
+                                              shield=shield)
+        else:
+            version, acc = _compute_local(store, src, pipe, ctx, into, run_id=run_id,
+                                          batch_size=batch_size, stats=stats, shield=shield)
+        stats["rows_out"] = acc.count
         derived_from = [_derivation(i, ident) for i in ident.inputs]
-        write.store_version(store, into, version, prep.acc, operation=OPERATION,
+        write.store_version(store, into, version, acc, operation=OPERATION,
                             run_id=run_id, derived_from=derived_from)
         _record_clusters(store, into, ctx, run_id, stats)
         _record_lineage(store, into, version, ident, stats, run_id)
@@ -235,68 +189,16 @@ def _compute(store: Store, src: Any, pipe: Pipeline, ctx: Context, into: str, id
     return version, stats
 
 
-def _overwrite(store: Store, into: str, prep: Any, batches: Iterator[pa.RecordBatch],
-               schema_box: list[pa.Schema], *, run_id: str, shield: interrupt.Shield,
-               low_cardinality: frozenset[str] = frozenset()) -> int:
-    """Write the prepared stream as ONE Delta overwrite commit; returns its version."""
-    from deltalake import (
-        CommitProperties,
-        PostCommitHookProperties,
-        WriterProperties,
-        write_deltalake,
-    )
-    from deltalake.exceptions import CommitFailedError
-
-    stream = _prefetch(_prepared(prep, batches, into, low_cardinality))
-    first = next(stream, None)
-    if first is None:  # every row filtered out: commit an empty version of the right shape
-        if not schema_box:
-            raise DeriveTargetError(into, reason="the source snapshot has no rows")
-        empty = schema_box[0].empty_table().to_batches() or [
-            pa.RecordBatch.from_pylist([], schema=schema_box[0])]
-        first = prep.with_system_columns(empty[0])
-        prep.schema = first.schema
-        stream = iter(())
-    reader = pa.RecordBatchReader.from_batches(
-        prep.schema, interrupt.then_shield(itertools.chain([first], stream), shield))
-    meta = {"curata.run_id": run_id, "curata.user": current_user(),
-            "curata.version": __version__, "curata.operation": OPERATION}
-    try:
-        write_deltalake(
-            store.table_uri(into), reader, mode="overwrite", schema_mode="overwrite",
-            configuration=write.TABLE_CONFIGURATION, storage_options=store.storage_options,
-            target_file_size=write.DEFAULT_TARGET_FILE_SIZE,
-            writer_properties=WriterProperties(compression="ZSTD",
-                                               compression_level=COMPRESSION_LEVEL,
-                                               max_row_group_size=write.ROW_GROUP_ROWS),
-            commit_properties=CommitProperties(custom_metadata=meta,
-                                               max_commit_retries=write.COMMIT_RETRIES),
-            post_commithook_properties=PostCommitHookProperties(cleanup_expired_logs=False))
-    except CommitFailedError as exc:
-        raise CommitConflictError(into, attempts=write.COMMIT_RETRIES, reason=str(exc)) \
-            from None
-    shield.enter()
-    return write.find_commit(store, into, run_id)
-
-
-def _prepared(prep: Any, batches: Iterator[pa.RecordBatch], into: str,
-              low_cardinality: frozenset[str]) -> Iterator[pa.RecordBatch]:
-    """``write.Prepared.batches``: system columns first, one schema, and the row-hash sum of
-    the snapshot fingerprint, hashing low-cardinality columns (``_source``, ``_license``,
-    split labels) through dictionaries so each distinct value is hashed once (same hashes)."""
-    for raw in batches:
-        if raw.num_rows == 0:
-            continue
-        batch = prep.with_system_columns(raw)
-        if prep.schema is None:
-            prep.schema = prep.target_schema(batch)
-        batch = write.conform(batch, prep.schema, into)
-        view = pa.RecordBatch.from_arrays(
-            [pc.dictionary_encode(c) if n in low_cardinality else c
-             for n, c in zip(batch.schema.names, batch.columns, strict=True)],
-            names=batch.schema.names)
-        prep.acc = prep.acc + fp.row_sum(view)
-        yield batch
+def _compute_local(store: Store, src: Any, pipe: Pipeline, ctx: Context, into: str, *,
+                   run_id: str, batch_size: int, stats: dict[str, Any],
+                   shield: interrupt.Shield) -> tuple[int, fp.RowHashSum]:
+    """The local engine: the whole stream in this process, one ``write_deltalake``."""
+    schema_box: list[pa.Schema] = []
+    prep = stream.prepare(into, run_id)
+    batches = stream.arrow_batches(_frames(src, pipe, ctx, batch_size, stats), schema_box)
+    version = stream.overwrite(store, into, prep, batches, schema_box, run_id=run_id,
+                               low_cardinality=stream.low_cardinality(pipe), shield=shield)
+    return version, prep.acc
 
 
 def _restore(store: Store, into: str, version: int, ident: Any) -> int | None:

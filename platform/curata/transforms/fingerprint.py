@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     pass
 
 #: Bump when a step's semantics change (its output for the same input and parameters).
-TRANSFORM_VERSION = "curata-transform-1"
+#: 2: ``apply`` gives copies of a record (a repeated ``_id``) each their own system columns,
+#: never all those of the first copy in the batch.
+TRANSFORM_VERSION = "curata-transform-2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

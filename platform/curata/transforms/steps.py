@@ -74,6 +74,17 @@ class Step(ABC):
         """Refs of other snapshots the step reads (``join``)."""
         return []
 
+    def preload(self, ctx: Context) -> Any:
+        """What the step reads besides its batches (a joined snapshot, an evaluation index),
+        built once from ``ctx``; ``None`` when nothing. An engine that runs the step in other
+        processes (Ray) builds it once and hands it to them with :meth:`adopt`."""
+        return None
+
+    def adopt(self, ctx: Context, preloaded: Any) -> None:
+        """Make the step use ``preloaded`` (what :meth:`preload` built elsewhere) in ``ctx``,
+        whose store and snapshots may be absent."""
+        return None
+
     @property
     def name(self) -> str:
         return self.kind
@@ -276,10 +287,17 @@ def _carry_system_columns(before: pl.DataFrame, after: pl.DataFrame, step: str) 
     if unknown.any():
         raise StepFailedError(step, reason=f"returned {int(unknown.sum())} rows whose `_id` "
                                            "is not in its input (rows cannot be invented)")
-    origin = before.select("_id", *system).unique(subset="_id", keep="first",
-                                                  maintain_order=True)
-    joined = after.select("_id", *content).join(origin, on="_id", how="left",
-                                                maintain_order="left")
+    # Copies of one record (an id repeated in the batch, e.g. from two sources) keep their
+    # own system columns: the n-th copy out gets those of the n-th copy in (a function that
+    # keeps or drops all copies of a record gives every copy's `_source`/`_license` back, in
+    # whatever batches the rows arrive); surplus copies get those of the last one.
+    copy = pl.int_range(pl.len()).over("_id").cast(pl.Int64).alias("_copy")
+    origin = before.select("_id", *system).with_columns(copy)
+    copies = origin.group_by("_id").agg(pl.len().cast(pl.Int64).alias("_copies"))
+    keyed = (after.select("_id", *content).with_columns(copy)
+             .join(copies, on="_id", how="left", maintain_order="left")
+             .with_columns(pl.min_horizontal("_copy", pl.col("_copies") - 1).alias("_copy")))
+    joined = keyed.join(origin, on=["_id", "_copy"], how="left", maintain_order="left")
     return joined.select("_id", *system, *content)
 
 
@@ -430,6 +448,12 @@ class Join(Step):
 
     def input_refs(self) -> list[str]:
         return [self.ref]
+
+    def preload(self, ctx: Context) -> pl.DataFrame:
+        return self.right(ctx)
+
+    def adopt(self, ctx: Context, preloaded: Any) -> None:
+        ctx.cache[id(self)] = preloaded
 
     def right(self, ctx: Context) -> pl.DataFrame:
         import polars as pl

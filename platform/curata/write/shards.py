@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -377,12 +377,14 @@ def _check_files(table_uri: str, storage_options: dict[str, str] | None,
 
 
 def commit_files(store: Store, dataset: str, schema: pa.Schema, files: list[WrittenFile],
-                 metadata: dict[str, str], *, retries: int) -> None:
+                 metadata: dict[str, str], *, retries: int,
+                 mode: Literal["append", "overwrite"] = "append") -> None:
     """ONE Delta commit adding ``files`` to the dataset's records table (created if new).
 
-    ``schema`` must be the table's schema (or, for a new table, the files' schema): an append
-    through a transaction cannot change a table's schema, so writes that add columns go
-    through ``write_deltalake`` instead.
+    ``append``: ``schema`` must be the table's schema (or, for a new table, the files'
+    schema): an append through a transaction cannot change a table's schema, so writes that
+    add columns go through ``write_deltalake`` instead. ``overwrite`` (a derived version):
+    ``files`` replace every file of the table, and ``schema`` becomes its schema.
     """
     from deltalake import CommitProperties, PostCommitHookProperties
     from deltalake import Schema as DeltaSchema
@@ -415,6 +417,9 @@ def commit_files(store: Store, dataset: str, schema: pa.Schema, files: list[Writ
                 dt = store.delta(dataset)  # another writer created it first: append instead
                 if dt is None:
                     raise
+        if mode == "overwrite":
+            dt.create_write_transaction(actions, mode="overwrite", schema=delta_schema, **props)
+            return
         table_schema = pa.schema(dt.schema().to_arrow())
         _check_schema(dataset, table_schema, schema)
         # Committed under the table's schema, never ours: our files may lack columns a
