@@ -8,8 +8,9 @@ Names are imported on first use (PEP 562), so the `curata` command can show its 
 loading the ingest stack (``curata_ingest.cli``).
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from curata.lazy import lazy_names as _lazy_names
 
 _LAZY = {
     "IngestReport": "curata_ingest.report",
@@ -24,16 +25,7 @@ if _typing.TYPE_CHECKING:
     from curata_ingest.sources import open_sources
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        value = getattr(_importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'curata_ingest' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)
 
 
 __all__ = ["IngestReport", "SourceReport", "ingest", "open_sources"]

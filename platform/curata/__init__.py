@@ -9,10 +9,10 @@ Names are imported on first use (PEP 562), so training code that only needs
 ``curata.export``'s loaders does not pay for the catalog's SQL and Delta stack.
 """
 
-import importlib as _importlib
 import typing as _typing
 
 from curata import errors
+from curata.lazy import lazy_names as _lazy_names
 
 __version__ = "0.1.0"
 
@@ -33,16 +33,7 @@ if _typing.TYPE_CHECKING:
     from curata.verify import VerifyReport
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        value = getattr(_importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'curata' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)
 
 
 def load(ref: str, *, expect_fingerprint: str | None = None,

@@ -14,8 +14,9 @@ package must not load them all (it would make ``snapshot → export → governan
 cycle).
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from curata.lazy import lazy_names as _lazy_names
 
 _LAZY = {
     "AuditEntry": "curata.governance.facts",
@@ -80,16 +81,7 @@ if _typing.TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        value = getattr(_importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'curata.governance' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)
 
 
 __all__ = [

@@ -17,8 +17,9 @@ Names are imported on first use (PEP 562): the steps' base modules (``steps``, `
 them all (it would make ``quality → transforms → derive → quality`` a cycle).
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from curata.lazy import lazy_names as _lazy_names
 
 _LAZY = {
     "Apply": "curata.transforms.steps",
@@ -67,16 +68,7 @@ if _typing.TYPE_CHECKING:
     from curata.transforms.steps import Apply, Filter, Join, Rename, Sample, Select, Split, Step
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        value = getattr(_importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'curata.transforms' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | {n for n in globals() if n.startswith("_")})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)
 
 
 __all__ = [
