@@ -43,8 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curata.engines.ray import cluster_cpus, connect, gather, node_id
-from curata.engines.ray import require_ray as require
+from curata.engines.ray import cluster_cpus, connect, gather, node_id, require_ray
 from curata.errors import IntegrityError, UsageError
 from curata.export.manifest import ShardInfo
 from curata.export.options import ExportOptions
@@ -68,15 +67,6 @@ SCAN_TASKS_PER_CPU = 2  # scan tasks per cluster CPU (files are grouped by bytes
 WRITE_TASKS_PER_CPU = 2  # write tasks per cluster CPU without shuffle
 MAX_RETRIES = 3  # Ray's retries of a task whose worker or node died (it rewrites its shards)
 log = logging.getLogger(__name__)
-
-
-def require_ray() -> Any:
-    """The ``ray`` module, or a :class:`UsageError` saying how to install it."""
-    return require()
-
-
-def _connect() -> Any:
-    return connect()
 
 
 # --- what tasks read: the pinned version's files, rebuilt on the worker ------------------------
@@ -527,7 +517,7 @@ def write_shards_ray(
     if census.total == 0:
         return ()
 
-    ray = _connect()
+    ray = connect()
     job, entries, sizes = make_job(snapshot, selection, fields, options, filter=filter,
                                    staging=staging, storage_options=storage_options)
     job_ref = ray.put(job)
